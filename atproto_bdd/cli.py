@@ -1,0 +1,66 @@
+"""The ``atproto-bdd`` command: install services, write the step catalog."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from .errors import AtprotoBddError
+from .settings import Settings
+
+
+def _install(args: argparse.Namespace) -> int:
+    from .services.node_install import ensure_node_services
+
+    settings = Settings.load()
+    install = ensure_node_services(settings.cache_dir, node=settings.node, npm=settings.npm)
+    print(f"Node services ready in {install.root}")
+    return 0
+
+
+def _catalog(args: argparse.Namespace) -> int:
+    from .catalog import render
+
+    text = render()
+    if args.check:
+        current = Path(args.output).read_text() if Path(args.output).exists() else ""
+        if current != text:
+            print(f"{args.output} is out of date: run `atproto-bdd catalog --output {args.output}`", file=sys.stderr)
+            return 1
+        return 0
+    if args.output == "-":
+        sys.stdout.write(text)
+    else:
+        Path(args.output).write_text(text)
+        print(f"wrote {args.output}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the ``atproto-bdd`` command."""
+    parser = argparse.ArgumentParser(prog="atproto-bdd", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    install = commands.add_parser("install", help="install the pinned services into the cache (once per version)")
+    install.set_defaults(run=_install)
+
+    catalog = commands.add_parser("catalog", help="write the step catalog (Markdown)")
+    catalog.add_argument("--output", default="-", help="file to write, or - for stdout (default)")
+    catalog.add_argument("--check", action="store_true", help="fail if --output differs from the generated catalog")
+    catalog.set_defaults(run=_catalog)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``atproto-bdd`` command."""
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.run(args))
+    except AtprotoBddError as exc:
+        print(f"atproto-bdd: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,146 @@
+"""Layer 5: behave environment hooks that manage the network's lifecycle.
+
+Use them from your ``environment.py``, either as they are::
+
+    from atproto_bdd.hooks import *  # noqa: F401,F403
+
+or by calling them from your own hooks (``atproto_bdd.hooks.before_all(context)``).
+
+Lifecycle:
+
+* ``before_all`` installs the services if needed and starts the runtime (for
+  the local runtime: one Node host process).
+* ``before_scenario`` gives every scenario a fresh, isolated network (its own
+  PLC directory and PDSes) as ``context.atproto``. Features tagged
+  ``@network:feature`` share one network across their scenarios instead
+  (``-D network=feature`` makes that the default; ``@network:scenario`` then
+  opts a feature back out).
+* ``after_scenario`` prints diagnostics for a failed scenario and stops its
+  network; ``after_all`` stops everything. SIGTERM runs the same clean-up as
+  Ctrl-C, and the services die with the process even on SIGKILL.
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+from typing import Any
+
+from .errors import AtprotoBddError, UsageError
+from .masking import masker
+from .services import Runtime, create_runtime
+from .settings import NETWORK_SCOPES, Settings
+from .world import World
+
+__all__ = [
+    "after_all",
+    "after_feature",
+    "after_scenario",
+    "before_all",
+    "before_feature",
+    "before_scenario",
+    "before_step",
+]
+
+_FEATURE_WORLD = "_atproto_feature_world"
+
+
+def before_all(context: Any) -> None:
+    """Read settings, install signal handling and start the runtime."""
+    settings = Settings.load(context.config.userdata)
+    _install_sigterm_handler()
+    runtime = create_runtime(settings)
+    context.atproto_settings = settings
+    context.atproto_runtime = runtime
+    try:
+        runtime.start()
+    except AtprotoBddError as exc:
+        # behave prints hook errors as one line: make it the whole explanation.
+        raise type(exc)(masker.mask(str(exc))) from None
+
+
+def before_feature(context: Any, feature: Any) -> None:
+    """Prepare for a feature (a shared network is created on first use)."""
+    setattr(context, _FEATURE_WORLD, None)
+
+
+def before_scenario(context: Any, scenario: Any) -> None:
+    """Give the scenario its network as ``context.atproto``."""
+    runtime: Runtime = context.atproto_runtime
+    settings: Settings = context.atproto_settings
+    if network_scope(scenario.effective_tags, settings.network) == "feature":
+        world = getattr(context, _FEATURE_WORLD, None)
+        if world is None:
+            world = World(runtime, settings)
+            setattr(context, _FEATURE_WORLD, world)
+    else:
+        world = World(runtime, settings)
+    world.begin_scenario(scenario.name)
+    context.atproto = world
+
+
+def before_step(context: Any, step: Any) -> None:
+    """Remember the running step, so that failures can name it."""
+    world = getattr(context, "atproto", None)
+    if isinstance(world, World):
+        world.current_step = f"{step.keyword} {step.name}"
+
+
+def after_scenario(context: Any, scenario: Any) -> None:
+    """Report a failed scenario's transcript and logs, then stop a per-scenario network."""
+    world = getattr(context, "atproto", None)
+    if not isinstance(world, World):
+        return
+    if scenario.status.has_failed():
+        sys.__stderr__.write(diagnostics(world) + "\n")
+    if world is not getattr(context, _FEATURE_WORLD, None):
+        world.close()
+
+
+def after_feature(context: Any, feature: Any) -> None:
+    """Stop the feature's shared network, if it had one."""
+    world = getattr(context, _FEATURE_WORLD, None)
+    if world is not None:
+        world.close()
+        setattr(context, _FEATURE_WORLD, None)
+
+
+def after_all(context: Any) -> None:
+    """Stop the runtime and every service it started."""
+    runtime = getattr(context, "atproto_runtime", None)
+    if runtime is not None:
+        runtime.close()
+
+
+def network_scope(tags: Any, default: str) -> str:
+    """``scenario`` or ``feature``, from an ``@network:<scope>`` tag or the default."""
+    for tag in tags:
+        if tag.startswith("network:"):
+            scope = tag.split(":", 1)[1]
+            if scope not in NETWORK_SCOPES:
+                raise UsageError(f"unknown tag @{tag}; valid: " + ", ".join(f"@network:{s}" for s in NETWORK_SCOPES))
+            return scope
+    return default
+
+
+def diagnostics(world: World, log_lines: int = 15) -> str:
+    """What a failed scenario did: its XRPC transcript and each service's last log lines."""
+    lines = [f"--- atproto-bdd diagnostics for scenario {world.scenario!r} ---", "XRPC transcript:"]
+    lines += [f"  {exchange.summary()}" for exchange in world.transcript] or ["  (no XRPC calls)"]
+    network = world.network
+    services = [("PLC directory", network.plc.id)] + [(f"PDS {name}", pds.id) for name, pds in network.pdses.items()]
+    for label, service_id in services:
+        lines.append(f"{label} log (last {log_lines} lines):")
+        log = world.runtime.log_tail(service_id, log_lines)
+        lines += [f"  {line}" for line in log.splitlines()] or ["  (empty)"]
+    return masker.mask("\n".join(lines))
+
+
+def _install_sigterm_handler() -> None:
+    """Make SIGTERM behave like Ctrl-C so behave runs its after-hooks and we clean up."""
+
+    def _terminate(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    if signal.getsignal(signal.SIGTERM) in (signal.SIG_DFL, None):
+        signal.signal(signal.SIGTERM, _terminate)

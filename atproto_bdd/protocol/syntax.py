@@ -1,0 +1,84 @@
+"""AT Protocol identifier syntax: handles, NSIDs, DIDs, record keys, AT-URIs.
+
+The regular expressions follow https://atproto.com/specs; the ``*_PATTERN``
+strings (without anchors) are also what the step parameter types match.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from ..errors import UsageError
+
+_LABEL = r"[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?"
+#: A handle: DNS-name syntax with at least two labels, the last not starting with a digit.
+HANDLE_PATTERN = rf"(?:{_LABEL}\.)+[a-zA-Z](?:[a-zA-Z0-9-]{{0,61}}[a-zA-Z0-9])?"
+#: An NSID: a reversed domain authority plus a name, at least three segments.
+NSID_PATTERN = r"[a-zA-Z](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)+\.[a-zA-Z][a-zA-Z0-9]{0,62}"
+#: A DID: ``did:<method>:<method-specific id>``.
+DID_PATTERN = r"did:[a-z]+:[a-zA-Z0-9._:%-]*[a-zA-Z0-9._-]"
+#: A record key.
+RKEY_PATTERN = r"[a-zA-Z0-9._:~-]{1,512}"
+
+_HANDLE = re.compile(rf"^{HANDLE_PATTERN}$")
+_NSID = re.compile(rf"^{NSID_PATTERN}$")
+_DID = re.compile(rf"^{DID_PATTERN}$")
+_RKEY = re.compile(rf"^{RKEY_PATTERN}$")
+
+
+def is_handle(value: str) -> bool:
+    """True if ``value`` has handle syntax (the TLD may still be refused by a PDS)."""
+    return len(value) <= 253 and bool(_HANDLE.match(value))
+
+
+def is_nsid(value: str) -> bool:
+    """True if ``value`` has NSID syntax."""
+    return len(value) <= 317 and bool(_NSID.match(value))
+
+
+def is_did(value: str) -> bool:
+    """True if ``value`` has DID syntax."""
+    return len(value) <= 2048 and bool(_DID.match(value))
+
+
+def is_rkey(value: str) -> bool:
+    """True if ``value`` is a valid record key."""
+    return value not in (".", "..") and bool(_RKEY.match(value))
+
+
+def require_handle(value: str) -> str:
+    """Return the handle in canonical (lower-case) form or raise :class:`UsageError`."""
+    if not is_handle(value):
+        raise UsageError(f"{value!r} is not a valid handle (expected something like alice.test)")
+    return value.lower()
+
+
+def require_nsid(value: str) -> str:
+    """Return ``value`` if it is an NSID, else raise :class:`UsageError`."""
+    if not is_nsid(value):
+        raise UsageError(f"{value!r} is not a valid NSID (expected something like app.bsky.feed.post)")
+    return value
+
+
+@dataclass(frozen=True)
+class AtUri:
+    """An ``at://<authority>/<collection>/<rkey>`` URI."""
+
+    authority: str
+    collection: str = ""
+    rkey: str = ""
+
+    @classmethod
+    def parse(cls, uri: str) -> AtUri:
+        """Split an AT-URI into its parts; raise :class:`UsageError` if it is not one."""
+        if not uri.startswith("at://"):
+            raise UsageError(f"{uri!r} is not an at:// URI")
+        parts = uri[len("at://") :].split("/")
+        if not parts[0] or len(parts) > 3:
+            raise UsageError(f"{uri!r} is not an at://authority[/collection[/rkey]] URI")
+        parts += [""] * (3 - len(parts))
+        return cls(parts[0], parts[1], parts[2])
+
+    def __str__(self) -> str:
+        return "at://" + "/".join(part for part in (self.authority, self.collection, self.rkey) if part)

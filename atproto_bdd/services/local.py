@@ -1,0 +1,138 @@
+"""The embedded local runtime: services run in one Node host process, no Docker."""
+
+from __future__ import annotations
+
+import atexit
+import os
+import shutil
+import tempfile
+import threading
+from concurrent.futures import Future
+from pathlib import Path
+from typing import Any
+
+from ..errors import ServiceError
+from ..masking import masker
+from ..settings import Settings
+from .node_host import NodeHost
+from .node_install import ensure_node_services
+from .runtime import Runtime
+from .specs import PdsService, PdsSpec, PlcService
+from .toolchain import tail
+
+
+class LocalRuntime(Runtime):
+    """Runs PLC directories and PDSes inside a long-lived Node host on 127.0.0.1.
+
+    Installs the pinned Node services into the cache on first use. Everything
+    it starts stops on :meth:`close`, at interpreter exit, and - because the
+    host watches its stdin - when this process dies.
+    """
+
+    name = "local"
+
+    def __init__(self, settings: Settings | None = None) -> None:
+        self.settings = settings or Settings.load()
+        self.run_dir: Path | None = None
+        self.versions: dict[str, str] = {}
+        self._host: NodeHost | None = None
+        self._log_paths: dict[str, Path] = {}
+        self._pending_stops: list[Future[dict[str, Any]]] = []
+        self._lock = threading.Lock()
+
+    def start(self) -> None:
+        """Install the services if needed and launch the Node host."""
+        if self._host is not None:
+            return
+        install = ensure_node_services(self.settings.cache_dir, node=self.settings.node, npm=self.settings.npm)
+        self.run_dir = Path(tempfile.mkdtemp(prefix="atproto-bdd-run-"))
+        host = NodeHost(
+            install,
+            self.run_dir,
+            log_level=self.settings.log_level,
+            remove_run_dir=not self.settings.keep_run_dir,
+        )
+        self._host = host
+        atexit.register(self.close)
+        try:
+            self.versions = host.start(timeout=self.settings.service_timeout)
+        except BaseException:
+            self.close()
+            raise
+
+    @property
+    def host(self) -> NodeHost:
+        """The running Node host (starts the runtime if needed)."""
+        if self._host is None:
+            self.start()
+        assert self._host is not None
+        return self._host
+
+    def start_plc(self) -> PlcService:
+        """Start an empty in-memory PLC directory inside the host."""
+        result = self._call("plc.start", {})
+        self._log_paths[result["id"]] = Path(result["log"])
+        return PlcService(id=result["id"], url=result["url"])
+
+    def start_pds(self, spec: PdsSpec, plc: PlcService) -> PdsService:
+        """Start a PDS inside the host with its data in the run directory."""
+        host = self.host
+        data_dir = host.run_dir / "data" / f"{spec.name}-{os.urandom(4).hex()}"
+        result = self._call(
+            "pds.start",
+            {"name": spec.name, "dataDir": str(data_dir), "env": spec.environment(plc.url)},
+            what=f"PDS {spec.name}",
+        )
+        log_path = Path(result["log"])
+        self._log_paths[result["id"]] = log_path
+        return PdsService(
+            id=result["id"],
+            spec=spec,
+            url=result["url"],
+            port=int(result["port"]),
+            service_did=result["did"],
+            log_path=log_path,
+        )
+
+    def stop(self, service_id: str, *, wait: bool = True) -> None:
+        """Stop a service in the host."""
+        if self._host is None:
+            return
+        future = self._host.submit("service.stop", {"id": service_id})
+        if wait:
+            future.result(timeout=self.settings.service_timeout)
+        else:
+            with self._lock:
+                self._pending_stops = [f for f in self._pending_stops if not f.done()] + [future]
+
+    def log_tail(self, service_id: str, lines: int = 20) -> str:
+        """The last lines of a service's access log."""
+        path = self._log_paths.get(service_id)
+        return masker.mask(tail(path, lines)) if path else ""
+
+    def close(self) -> None:
+        """Stop all services and the host, and remove the run directory."""
+        host, self._host = self._host, None
+        if host is None:
+            return
+        with self._lock:
+            pending, self._pending_stops = self._pending_stops, []
+        for future in pending:
+            try:
+                future.result(timeout=self.settings.service_timeout)
+            except Exception:  # the host is going down anyway; shutdown stops what is left
+                pass
+        host.close(timeout=self.settings.service_timeout)
+        if self.run_dir is not None and not self.settings.keep_run_dir:
+            shutil.rmtree(self.run_dir, ignore_errors=True)
+        atexit.unregister(self.close)
+
+    def _call(self, cmd: str, args: dict[str, Any], what: str = "") -> dict[str, Any]:
+        try:
+            return self.host.call(cmd, args, timeout=self.settings.service_timeout)
+        except ServiceError as exc:
+            raise ServiceError(f"could not start {what or cmd}: {exc}") from None
+
+    def host_log_tail(self, lines: int = 20) -> str:
+        """The last lines of the host's own log and the services' shared log."""
+        return self._host.log_tail(lines) if self._host else ""

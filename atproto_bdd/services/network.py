@@ -1,0 +1,54 @@
+"""A network: one PLC directory and any number of named PDSes on one runtime."""
+
+from __future__ import annotations
+
+from types import TracebackType
+
+from ..errors import UsageError
+from .runtime import Runtime
+from .specs import PdsService, PdsSpec, PlcService
+
+
+class Network:
+    """An isolated AT Protocol network: its own PLC directory and PDSes.
+
+    The PLC directory starts with the network; PDSes are added by name. Closing
+    the network stops everything in it; the runtime keeps running.
+    """
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+        self.plc: PlcService = runtime.start_plc()
+        self.pdses: dict[str, PdsService] = {}
+        self.closed = False
+
+    def add_pds(self, spec: PdsSpec) -> PdsService:
+        """Start a PDS named ``spec.name`` in this network."""
+        if spec.name in self.pdses:
+            raise UsageError(f"this network already has a PDS named {spec.name!r}")
+        service = self.runtime.start_pds(spec, self.plc)
+        self.pdses[spec.name] = service
+        return service
+
+    def service_ids(self) -> list[str]:
+        """Ids of every service in the network, PLC first."""
+        return [self.plc.id, *(pds.id for pds in self.pdses.values())]
+
+    def close(self, *, wait: bool = False) -> None:
+        """Stop every service of the network (in the background unless ``wait``)."""
+        if self.closed:
+            return
+        self.closed = True
+        for service_id in reversed(self.service_ids()):
+            self.runtime.stop(service_id, wait=wait)
+
+    def __enter__(self) -> Network:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()

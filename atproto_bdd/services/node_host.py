@@ -1,0 +1,172 @@
+"""Python side of the Node network host (``node/host.js``).
+
+One host process per run serves every PLC directory and PDS in-process. We
+write JSON requests to its stdin and read replies from a dedicated pipe, so
+the services' own logging on stdout cannot corrupt the protocol. The host
+exits by itself when its stdin closes, which also happens when this process
+is killed with SIGKILL.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import subprocess
+import threading
+from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
+from pathlib import Path
+from typing import Any
+
+from ..errors import ServiceError
+from ..masking import masker
+from .node_install import HOST_SCRIPT, NodeInstall
+from .toolchain import tail
+
+
+class NodeHost:
+    """A running ``host.js`` process and the request/reply channel to it."""
+
+    def __init__(self, install: NodeInstall, run_dir: Path, *, log_level: str = "info", remove_run_dir: bool = True):
+        self.install = install
+        self.run_dir = run_dir
+        self.log_path = run_dir / "logs" / "host.log"
+        self.services_log_path = run_dir / "logs" / "services.log"
+        self._log_level = log_level
+        self._remove_run_dir = remove_run_dir
+        self._process: subprocess.Popen[bytes] | None = None
+        self._ids = itertools.count(1)
+        self._pending: dict[int, Future[dict[str, Any]]] = {}
+        self._lock = threading.Lock()
+        self._write_lock = threading.Lock()
+        self._reader: threading.Thread | None = None
+        self._dead_reason = ""
+
+    @property
+    def pid(self) -> int | None:
+        """The host's process id while it runs."""
+        return self._process.pid if self._process else None
+
+    def start(self, timeout: float) -> dict[str, Any]:
+        """Start the host and load the service modules; returns versions it reports."""
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        read_fd, write_fd = os.pipe()
+        # A PDS_* variable in the caller's shell must not leak into every PDS.
+        env = {key: value for key, value in os.environ.items() if not key.startswith("PDS_")}
+        env.update(
+            {
+                "ATPROTO_BDD_CONTROL_FD": str(write_fd),
+                "ATPROTO_BDD_RUN_DIR": str(self.run_dir),
+                "ATPROTO_BDD_NODE_MODULES": str(self.install.node_modules),
+                "ATPROTO_BDD_REMOVE_RUN_DIR": "1" if self._remove_run_dir else "0",
+                # The services' pino loggers read these at require() time.
+                "LOG_ENABLED": "true",
+                "LOG_LEVEL": self._log_level,
+                "LOG_DESTINATION": str(self.services_log_path),
+            }
+        )
+        with open(self.log_path, "ab") as log:
+            try:
+                self._process = subprocess.Popen(
+                    [self.install.node, str(HOST_SCRIPT)],
+                    stdin=subprocess.PIPE,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    pass_fds=(write_fd,),
+                    env=env,
+                    cwd=self.run_dir,
+                    start_new_session=True,  # Ctrl-C in the terminal is ours to handle, not the host's
+                )
+            finally:
+                os.close(write_fd)
+        self._reader = threading.Thread(
+            target=self._read_replies, args=(os.fdopen(read_fd, "rb"),), name="atproto-bdd-host-reader", daemon=True
+        )
+        self._reader.start()
+        hello = self.call("hello", timeout=timeout)
+        self.call("warm", timeout=timeout)
+        return hello
+
+    def call(self, cmd: str, args: dict[str, Any] | None = None, *, timeout: float) -> dict[str, Any]:
+        """Send a command and wait for its result, at most ``timeout`` seconds."""
+        future = self.submit(cmd, args)
+        try:
+            return future.result(timeout=timeout)
+        except FutureTimeout:
+            raise ServiceError(
+                f"the network host did not answer {cmd!r} within {timeout:.0f}s; "
+                f"its log ends with:\n{self.log_tail()}"
+            ) from None
+
+    def submit(self, cmd: str, args: dict[str, Any] | None = None) -> Future[dict[str, Any]]:
+        """Send a command without waiting; the future holds its result or a ServiceError."""
+        future: Future[dict[str, Any]] = Future()
+        if self._dead_reason or not self._process or self._process.stdin is None:
+            future.set_exception(ServiceError(f"the network host is not running: {self._dead_reason or 'not started'}"))
+            return future
+        request_id = next(self._ids)
+        with self._lock:
+            self._pending[request_id] = future
+        line = json.dumps({"id": request_id, "cmd": cmd, "args": args or {}}) + "\n"
+        try:
+            with self._write_lock:
+                self._process.stdin.write(line.encode())
+                self._process.stdin.flush()
+        except (BrokenPipeError, ValueError, OSError) as exc:
+            with self._lock:
+                self._pending.pop(request_id, None)
+            future.set_exception(ServiceError(f"the network host is gone ({exc}); log:\n{self.log_tail()}"))
+        return future
+
+    def log_tail(self, lines: int = 30) -> str:
+        """The last lines of the host's own log and of the services' shared log."""
+        parts = [tail(self.log_path, lines), tail(self.services_log_path, lines)]
+        return masker.mask("\n".join(p for p in parts if p)) or "(empty)"
+
+    def close(self, timeout: float = 10.0) -> None:
+        """Stop every service and the host; kill it if it does not exit in time."""
+        process = self._process
+        if process is None:
+            return
+        if process.poll() is None:
+            try:
+                self.call("shutdown", timeout=timeout)
+            except ServiceError:
+                pass
+            try:
+                if process.stdin:
+                    process.stdin.close()
+            except OSError:
+                pass
+            try:
+                process.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=timeout)
+        if self._reader:
+            self._reader.join(timeout=timeout)
+        self._process = None
+
+    def _read_replies(self, stream: Any) -> None:
+        with stream:
+            for raw in stream:
+                try:
+                    message = json.loads(raw)
+                except ValueError:
+                    continue
+                with self._lock:
+                    future = self._pending.pop(message.get("id"), None)
+                if future is None:
+                    continue
+                if message.get("ok"):
+                    future.set_result(message.get("result") or {})
+                else:
+                    error = message.get("error") or {}
+                    future.set_exception(ServiceError(masker.mask(str(error.get("message", "unknown host error")))))
+        exit_code = self._process.poll() if self._process else None
+        self._dead_reason = f"the host process exited (code {exit_code})"
+        with self._lock:
+            pending, self._pending = self._pending, {}
+        for future in pending.values():
+            future.set_exception(ServiceError(f"{self._dead_reason}; its log ends with:\n{self.log_tail()}"))

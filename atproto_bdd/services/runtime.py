@@ -1,0 +1,54 @@
+"""The runtime interface: something that starts and stops real services."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from types import TracebackType
+
+from .specs import PdsService, PdsSpec, PlcService
+
+
+class Runtime(ABC):
+    """Starts PLC directories and PDS instances for networks, and stops them.
+
+    A runtime lives for a whole test run; networks come and go inside it.
+    Use it as a context manager or call :meth:`start` and :meth:`close`.
+    """
+
+    name: str = "abstract"
+
+    @abstractmethod
+    def start(self) -> None:
+        """Prepare the runtime (install, launch the host); idempotent."""
+
+    @abstractmethod
+    def start_plc(self) -> PlcService:
+        """Start a fresh, empty PLC directory."""
+
+    @abstractmethod
+    def start_pds(self, spec: PdsSpec, plc: PlcService) -> PdsService:
+        """Start a fresh PDS using ``plc`` as its DID directory."""
+
+    @abstractmethod
+    def stop(self, service_id: str, *, wait: bool = True) -> None:
+        """Stop a service; with ``wait=False`` return at once and finish in the background."""
+
+    @abstractmethod
+    def log_tail(self, service_id: str, lines: int = 20) -> str:
+        """The last lines of a service's log (secrets masked)."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Stop every service and release everything the runtime started."""
+
+    def __enter__(self) -> Runtime:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()

@@ -1,0 +1,18 @@
+"""Layer 4: the Gherkin step library.
+
+Import it once from your project's ``steps/`` directory::
+
+    from atproto_bdd.steps import *  # noqa: F401,F403
+
+Importing registers the parameter types and every step with behave. The
+step catalog (``docs/steps.md``) is generated from these modules.
+"""
+
+from __future__ import annotations
+
+from . import types  # noqa: F401  - registers the parameter types first
+from . import account_steps, pds_steps, record_steps, request_steps  # noqa: F401
+
+STEP_MODULES = (pds_steps, account_steps, record_steps, request_steps)
+
+__all__: list[str] = []

@@ -1,0 +1,133 @@
+"""Steps that create, delete and check records."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from behave import then, when
+
+from ..world.matching import mismatches
+from ..world.records import POST
+from .support import atproto_step, json_docstring, world_of
+
+
+@when('{handle:Handle} posts "{text}"')
+@atproto_step
+def when_posts(context: Any, handle: str, text: str) -> None:
+    """Creates an ``app.bsky.feed.post`` with TEXT (placeholders allowed) in HANDLE's repository."""
+    world = world_of(context)
+    world.account(handle).post(world.resolve(text))
+
+
+@when('{handle:Handle} tries to post "{text}"')
+@atproto_step
+def when_tries_to_post(context: Any, handle: str, text: str) -> None:
+    """Like "posts", but a refusal by the PDS is kept for "Then the request ..." instead of failing."""
+    world = world_of(context)
+    account = world.account(handle)
+    world.attempt(f"{handle} posts", lambda: account.post(world.resolve(text)))
+
+
+@when("{handle:Handle} creates a {collection:NSID} record:")
+@atproto_step
+def when_creates_record(context: Any, handle: str, collection: str) -> None:
+    """Creates a record from the JSON docstring (placeholders allowed) in COLLECTION.
+
+    ``$type`` defaults to the collection. Example::
+
+        When alice.test creates a com.example.project record:
+          \"\"\"
+          {"name": "My project", "owner": "${alice.test.did}"}
+          \"\"\"
+    """
+    world = world_of(context)
+    world.account(handle).create_record(collection, json_docstring(context, world, "the record as JSON"))
+
+
+@when("{handle:Handle} tries to create a {collection:NSID} record:")
+@atproto_step
+def when_tries_to_create_record(context: Any, handle: str, collection: str) -> None:
+    """Like "creates a ... record:", but keeps a refusal for "Then the request ..." steps."""
+    world = world_of(context)
+    account = world.account(handle)
+    record = json_docstring(context, world, "the record as JSON")
+    world.attempt(f"{handle} creates a {collection} record", lambda: account.create_record(collection, record))
+
+
+@when("{handle:Handle} follows {other:Handle}")
+@atproto_step
+def when_follows(context: Any, handle: str, other: str) -> None:
+    """Creates an ``app.bsky.graph.follow`` of OTHER in HANDLE's repository."""
+    world = world_of(context)
+    world.account(handle).follow(world.account(other))
+
+
+@when("{handle:Handle} likes {other:Handle}'s latest post")
+@atproto_step
+def when_likes_latest_post(context: Any, handle: str, other: str) -> None:
+    """Creates an ``app.bsky.feed.like`` of the latest post OTHER created."""
+    world = world_of(context)
+    world.account(handle).like(world.account(other).latest(POST))
+
+
+@when("{handle:Handle} reposts {other:Handle}'s latest post")
+@atproto_step
+def when_reposts_latest_post(context: Any, handle: str, other: str) -> None:
+    """Creates an ``app.bsky.feed.repost`` of the latest post OTHER created."""
+    world = world_of(context)
+    world.account(handle).repost(world.account(other).latest(POST))
+
+
+@when("{handle:Handle} deletes their latest post")
+@atproto_step
+def when_deletes_latest_post(context: Any, handle: str) -> None:
+    """Deletes the latest post HANDLE created (``com.atproto.repo.deleteRecord``)."""
+    account = world_of(context).account(handle)
+    account.delete(account.latest(POST))
+
+
+@then("{handle:Handle} has {count:Count} {collection:NSID} records")
+@then("{handle:Handle} has {count:Count} {collection:NSID} record")
+@atproto_step
+def then_has_records(context: Any, handle: str, count: int, collection: str) -> None:
+    """Counts HANDLE's records in COLLECTION on their PDS (``com.atproto.repo.listRecords``).
+
+    COUNT is a number or ``no``/``one``...``five``.
+    """
+    records = world_of(context).account(handle).list_records(collection)
+    uris = "\n    ".join(record.uri for record in records) or "(none)"
+    assert len(records) == count, f"{handle} has {len(records)} {collection} records, expected {count}:\n    {uris}"
+
+
+@then('{handle:Handle}\'s latest post has text "{text}"')
+@atproto_step
+def then_latest_post_text(context: Any, handle: str, text: str) -> None:
+    """Fetches HANDLE's latest post from the PDS and compares its text."""
+    world = world_of(context)
+    account = world.account(handle)
+    stored = account.get(account.latest(POST))
+    expected = world.resolve(text)
+    actual = stored.value.get("text")
+    assert actual == expected, f"{stored.uri} has text {actual!r}, expected {expected!r}"
+
+
+@then("{handle:Handle}'s latest {collection:NSID} record contains:")
+@atproto_step
+def then_latest_record_contains(context: Any, handle: str, collection: str) -> None:
+    """Fetches HANDLE's latest COLLECTION record and checks it contains the JSON docstring's fields."""
+    world = world_of(context)
+    account = world.account(handle)
+    stored = account.get(account.latest(collection))
+    problems = mismatches(json_docstring(context, world), stored.value)
+    assert not problems, f"{stored.uri} differs:\n    " + "\n    ".join(problems)
+
+
+@then("{handle:Handle} follows {other:Handle}")
+@atproto_step
+def then_follows(context: Any, handle: str, other: str) -> None:
+    """Checks HANDLE's repository holds an ``app.bsky.graph.follow`` of OTHER."""
+    world = world_of(context)
+    target = world.account(other)
+    follows = world.account(handle).list_records("app.bsky.graph.follow")
+    subjects = [record.value.get("subject") for record in follows]
+    assert target.did in subjects, f"{handle} follows {subjects or 'nobody'}, not {other} ({target.did})"

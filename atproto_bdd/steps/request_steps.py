@@ -1,0 +1,89 @@
+"""Steps that call any XRPC method and check the outcome of the latest attempt."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from behave import then, when
+
+from ..errors import UsageError
+from ..world import Attempt, World
+from ..world.matching import mismatches
+from .support import atproto_step, json_docstring, world_of
+
+
+def _last_attempt(world: World) -> Attempt:
+    if world.last_attempt is None:
+        raise UsageError(
+            'no request to check: use a "tries to ..." or "calls ..." step before "Then the request ..."'
+        )
+    return world.last_attempt
+
+
+@when("{handle:Handle} calls {nsid:NSID}")
+@atproto_step
+def when_calls_query(context: Any, handle: str, nsid: str) -> None:
+    """Calls the XRPC query NSID (GET) as HANDLE; check it with "Then the request ..." / "the response"."""
+    world = world_of(context)
+    account = world.account(handle)
+    world.attempt(f"{handle} calls {nsid}", lambda: account.xrpc_get(nsid))
+
+
+@when("{handle:Handle} calls {nsid:NSID} with:")
+@atproto_step
+def when_calls_procedure(context: Any, handle: str, nsid: str) -> None:
+    """Calls the XRPC procedure NSID (POST) as HANDLE with the JSON docstring as input."""
+    world = world_of(context)
+    account = world.account(handle)
+    body = json_docstring(context, world, "the procedure's JSON input")
+    world.attempt(f"{handle} calls {nsid}", lambda: account.xrpc_post(nsid, body))
+
+
+@then("the request succeeds")
+@atproto_step
+def then_request_succeeds(context: Any) -> None:
+    """Checks the latest "tries to"/"calls" step got no XRPC error."""
+    attempt = _last_attempt(world_of(context))
+    assert not attempt.failed, f"{attempt.action} failed: {attempt.error}"
+
+
+@then("the request fails with error {error:ErrorName}")
+@atproto_step
+def then_request_fails_with_error(context: Any, error: str) -> None:
+    """Checks the latest "tries to"/"calls" step got the XRPC error ERROR (e.g. ``InvalidHandle``)."""
+    _assert_failed(world_of(context), error=error)
+
+
+@then("the request fails with status {status:d} and error {error:ErrorName}")
+@atproto_step
+def then_request_fails_with_status_and_error(context: Any, status: int, error: str) -> None:
+    """Checks the latest "tries to"/"calls" step got HTTP STATUS with the XRPC error ERROR."""
+    _assert_failed(world_of(context), error=error, status=status)
+
+
+@then("the request fails with status {status:d}")
+@atproto_step
+def then_request_fails_with_status(context: Any, status: int) -> None:
+    """Checks the latest "tries to"/"calls" step got HTTP STATUS, whatever the error name."""
+    _assert_failed(world_of(context), status=status)
+
+
+@then("the response contains:")
+@atproto_step
+def then_response_contains(context: Any) -> None:
+    """Checks the latest successful "calls" output contains the JSON docstring's fields."""
+    world = world_of(context)
+    attempt = _last_attempt(world)
+    assert not attempt.failed, f"{attempt.action} failed: {attempt.error}"
+    problems = mismatches(json_docstring(context, world), attempt.result)
+    assert not problems, f"the response of {attempt.action} differs:\n    " + "\n    ".join(problems)
+
+
+def _assert_failed(world: World, *, error: str | None = None, status: int | None = None) -> None:
+    attempt = _last_attempt(world)
+    wanted = " and ".join(part for part in (f"status {status}" if status else "", error or "") if part)
+    assert attempt.error is not None, f"{attempt.action} succeeded, expected it to fail with {wanted}"
+    got = attempt.error
+    assert (error is None or got.error == error) and (status is None or got.status_code == status), (
+        f"{attempt.action} failed with {got.status_code} {got.error} ({got.message}), expected {wanted}"
+    )

@@ -1,0 +1,104 @@
+"""Helpers shared by the step modules: error translation, docstrings, tables.
+
+Steps stay thin: parse, call the world, assert. This module turns library
+errors into one-line step failures that name the step, and parses docstrings
+and tables with messages that point at the bad input.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
+
+from ..errors import AtprotoBddError, UsageError
+from ..masking import masker
+from ..world import World
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class StepFailed(AssertionError):
+    """A step failed for a reason its message explains fully; behave shows no traceback."""
+
+
+def atproto_step(func: F) -> F:
+    """Wrap a step function: library errors become a masked one-line failure naming the step."""
+
+    @functools.wraps(func)
+    def wrapper(context: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(context, *args, **kwargs)
+        except StepFailed:
+            raise
+        except (AtprotoBddError, AssertionError) as exc:
+            step = getattr(getattr(context, "atproto", None), "current_step", "")
+            prefix = f"{step}\n  " if step else ""
+            raise StepFailed(masker.mask(f"{prefix}{exc}")) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def world_of(context: Any) -> World:
+    """The scenario's world (``context.atproto``), or a clear error if the hooks are not wired."""
+    world = getattr(context, "atproto", None)
+    if not isinstance(world, World):
+        raise UsageError(
+            "context.atproto is not set: add `from atproto_bdd.hooks import *` to your environment.py "
+            "(or call atproto_bdd.hooks.before_all/before_scenario from your own hooks)"
+        )
+    return world
+
+
+def docstring(context: Any, what: str) -> str:
+    """The step's docstring text, or an error saying the step needs one."""
+    text = getattr(context, "text", None)
+    if not text or not text.strip():
+        raise UsageError(f'this step needs a docstring ("""...""") with {what}')
+    return text
+
+
+def parse_json(text: str, what: str = "the JSON docstring") -> Any:
+    """Parse JSON, reporting the line and column of a syntax error and the offending line."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        lines = text.splitlines() or [""]
+        bad = lines[min(exc.lineno, len(lines)) - 1].strip()
+        raise UsageError(
+            f"{what} is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno} (near {bad!r})"
+        ) from None
+
+
+def json_docstring(context: Any, world: World, what: str = "a JSON object") -> Any:
+    """The step's docstring parsed as JSON, with placeholders resolved."""
+    return world.resolve_data(parse_json(docstring(context, what)))
+
+
+def table_rows(
+    context: Any,
+    world: World,
+    *,
+    required: Iterable[str],
+    optional: Iterable[str] = (),
+) -> list[dict[str, str]]:
+    """The step's table as dicts with placeholders resolved; checks the column names."""
+    required, optional = list(required), list(optional)
+    table = getattr(context, "table", None)
+    if table is None:
+        raise UsageError(f"this step needs a table with columns: {', '.join(required + optional)}")
+    headings = [heading.strip() for heading in table.headings]
+    unknown = [heading for heading in headings if heading not in required + optional]
+    missing = [column for column in required if column not in headings]
+    if unknown or missing:
+        problems = []
+        if unknown:
+            problems.append(f"unknown column(s) {', '.join(unknown)}")
+        if missing:
+            problems.append(f"missing column(s) {', '.join(missing)}")
+        valid = ", ".join(required + [f"{column} (optional)" for column in optional])
+        raise UsageError(f"the table has {' and '.join(problems)}; valid columns: {valid}")
+    return [
+        {heading: world.resolve(cell.strip()) for heading, cell in zip(headings, row.cells)} for row in table.rows
+    ]

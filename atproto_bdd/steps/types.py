@@ -1,0 +1,68 @@
+"""Typed step parameters: ``{handle:Handle}``, ``{nsid:NSID}``, ``{name:PdsName}``...
+
+Each type matches only its own syntax, so "an account alice.test on PDS A"
+can never be swallowed by a looser pattern, and a step with a malformed
+value does not match at all (behave then reports it as undefined).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import parse
+from behave import register_type
+
+from ..protocol.syntax import DID_PATTERN, HANDLE_PATTERN, NSID_PATTERN
+
+PDS_NAME_PATTERN = r"[A-Za-z0-9][A-Za-z0-9_-]{0,31}"
+COUNT_WORDS = {"no": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5}
+COUNT_PATTERN = r"\d+|" + "|".join(COUNT_WORDS)
+ERROR_NAME_PATTERN = r"[A-Za-z][A-Za-z0-9]*"
+
+
+@parse.with_pattern(HANDLE_PATTERN)
+def parse_handle(text: str) -> str:
+    """A handle such as ``alice.test`` (lower-cased)."""
+    return text.lower()
+
+
+@parse.with_pattern(NSID_PATTERN)
+def parse_nsid(text: str) -> str:
+    """An NSID such as ``app.bsky.feed.post``."""
+    return text
+
+
+@parse.with_pattern(DID_PATTERN)
+def parse_did(text: str) -> str:
+    """A DID such as ``did:plc:abc123``."""
+    return text
+
+
+@parse.with_pattern(PDS_NAME_PATTERN)
+def parse_pds_name(text: str) -> str:
+    """A PDS name: one word such as ``A`` or ``eu-west``."""
+    return text
+
+
+@parse.with_pattern(COUNT_PATTERN)
+def parse_count(text: str) -> int:
+    """A count: digits, or ``no``, ``one`` ... ``five``."""
+    return COUNT_WORDS[text] if text in COUNT_WORDS else int(text)
+
+
+@parse.with_pattern(ERROR_NAME_PATTERN)
+def parse_error_name(text: str) -> str:
+    """An XRPC error name such as ``InvalidHandle``."""
+    return text
+
+
+PARAMETER_TYPES: dict[str, Any] = {
+    "Handle": parse_handle,
+    "NSID": parse_nsid,
+    "Did": parse_did,
+    "PdsName": parse_pds_name,
+    "Count": parse_count,
+    "ErrorName": parse_error_name,
+}
+
+register_type(**PARAMETER_TYPES)

@@ -1,0 +1,180 @@
+"""An account on a PDS, acting through its own session."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..errors import UsageError, XrpcError
+from ..masking import masker
+from .pds import Pds
+from .records import FOLLOW, LIKE, POST, REPOST, RecordRef, StoredRecord, follow_record, post_record, subject_record
+
+
+@dataclass
+class Session:
+    """The JWTs of a signed-in account."""
+
+    access_jwt: str = field(repr=False)
+    refresh_jwt: str = field(repr=False)
+
+    @classmethod
+    def from_output(cls, output: Mapping[str, Any]) -> Session:
+        """Build from createAccount / createSession / refreshSession output (tokens get masked)."""
+        return cls(masker.register(output["accessJwt"]), masker.register(output["refreshJwt"]))
+
+
+class Account:
+    """An account the framework created: identity, credentials and the records it made.
+
+    Records created through :meth:`create_record` (and the helpers built on it)
+    are remembered in creation order; deleting one forgets it. ``latest``
+    answers from that memory, everything else asks the PDS.
+    """
+
+    def __init__(self, pds: Pds, handle: str, did: str, password: str, email: str, session: Session) -> None:
+        self.pds = pds
+        self.handle = handle
+        self.did = did
+        self.password = password
+        self.email = email
+        self.session = session
+        self.records: list[RecordRef] = []
+
+    def __repr__(self) -> str:
+        return f"<Account {self.handle} {self.did} on PDS {self.pds.name}>"
+
+    # -- authenticated XRPC -------------------------------------------------
+
+    def auth_headers(self) -> dict[str, str]:
+        """Bearer credentials of the current session plus the framework's internal headers."""
+        return {"authorization": f"Bearer {self.session.access_jwt}", **self.pds.internal_headers()}
+
+    def xrpc_get(self, nsid: str, params: Mapping[str, Any] | None = None) -> Any:
+        """XRPC query as this account."""
+        return self._authed(lambda: self.pds.client.query(nsid, params, headers=self.auth_headers()))
+
+    def xrpc_post(self, nsid: str, body: Any = None, **kwargs: Any) -> Any:
+        """XRPC procedure as this account."""
+        return self._authed(lambda: self.pds.client.procedure(nsid, body, headers=self.auth_headers(), **kwargs))
+
+    def sign_in(self, password: str | None = None) -> Session:
+        """Create a new session with ``com.atproto.server.createSession``."""
+        output = self.pds.xrpc_post(
+            "com.atproto.server.createSession",
+            {"identifier": self.handle, "password": password or self.password},
+            headers=self.pds.internal_headers(),
+        )
+        self.session = Session.from_output(output)
+        return self.session
+
+    def refresh_session(self) -> Session:
+        """Exchange the refresh token for a new session."""
+        output = self.pds.xrpc_post(
+            "com.atproto.server.refreshSession",
+            headers={"authorization": f"Bearer {self.session.refresh_jwt}", **self.pds.internal_headers()},
+        )
+        self.session = Session.from_output(output)
+        return self.session
+
+    def _authed(self, call: Any) -> Any:
+        try:
+            return call()
+        except XrpcError as exc:
+            if exc.error != "ExpiredToken":
+                raise
+        self.refresh_session()
+        return call()
+
+    # -- records -------------------------------------------------------------
+
+    def create_record(
+        self,
+        collection: str,
+        record: Mapping[str, Any],
+        *,
+        rkey: str | None = None,
+        validate: bool | None = None,
+    ) -> RecordRef:
+        """Create a record (``$type`` defaults to the collection) and remember it."""
+        body: dict[str, Any] = {"repo": self.did, "collection": collection, "record": {"$type": collection, **record}}
+        if rkey is not None:
+            body["rkey"] = rkey
+        if validate is not None:
+            body["validate"] = validate
+        output = self.xrpc_post("com.atproto.repo.createRecord", body)
+        ref = RecordRef(output["uri"], output["cid"])
+        self.records.append(ref)
+        return ref
+
+    def put_record(self, collection: str, rkey: str, record: Mapping[str, Any]) -> RecordRef:
+        """Create or replace the record at ``collection/rkey``."""
+        output = self.xrpc_post(
+            "com.atproto.repo.putRecord",
+            {"repo": self.did, "collection": collection, "rkey": rkey, "record": {"$type": collection, **record}},
+        )
+        ref = RecordRef(output["uri"], output["cid"])
+        self.records = [r for r in self.records if r.uri != ref.uri] + [ref]
+        return ref
+
+    def get_record(self, collection: str, rkey: str) -> StoredRecord:
+        """Fetch one record from the PDS."""
+        output = self.pds.xrpc_get(
+            "com.atproto.repo.getRecord", {"repo": self.did, "collection": collection, "rkey": rkey}
+        )
+        return StoredRecord.from_output(output)
+
+    def get(self, ref: RecordRef) -> StoredRecord:
+        """Fetch the record ``ref`` points at."""
+        return self.get_record(ref.collection, ref.rkey)
+
+    def list_records(self, collection: str) -> list[StoredRecord]:
+        """Every record of ``collection`` in this repository (all pages), newest first."""
+        records: list[StoredRecord] = []
+        cursor: str | None = None
+        while True:
+            output = self.pds.xrpc_get(
+                "com.atproto.repo.listRecords",
+                {"repo": self.did, "collection": collection, "limit": 100, "cursor": cursor},
+            )
+            records.extend(StoredRecord.from_output(item) for item in output.get("records", []))
+            cursor = output.get("cursor")
+            if not cursor or not output.get("records"):
+                return records
+
+    def delete_record(self, collection: str, rkey: str) -> None:
+        """Delete ``collection/rkey`` and forget it."""
+        self.xrpc_post("com.atproto.repo.deleteRecord", {"repo": self.did, "collection": collection, "rkey": rkey})
+        uri = f"at://{self.did}/{collection}/{rkey}"
+        self.records = [r for r in self.records if r.uri != uri]
+
+    def delete(self, ref: RecordRef) -> None:
+        """Delete the record ``ref`` points at."""
+        self.delete_record(ref.collection, ref.rkey)
+
+    def latest(self, collection: str | None = None) -> RecordRef:
+        """The newest remembered record (of ``collection``, if given)."""
+        for ref in reversed(self.records):
+            if collection is None or ref.collection == collection:
+                return ref
+        kind = f"{collection} record" if collection else "record"
+        raise UsageError(f"{self.handle} has created no {kind} yet in this network")
+
+    # -- app.bsky helpers --------------------------------------------------------
+
+    def post(self, text: str, **fields: Any) -> RecordRef:
+        """Create an ``app.bsky.feed.post``."""
+        return self.create_record(POST, post_record(text, **fields))
+
+    def follow(self, other: Account) -> RecordRef:
+        """Follow another account."""
+        return self.create_record(FOLLOW, follow_record(other.did))
+
+    def like(self, subject: RecordRef) -> RecordRef:
+        """Like a record."""
+        return self.create_record(LIKE, subject_record(LIKE, subject))
+
+    def repost(self, subject: RecordRef) -> RecordRef:
+        """Repost a record."""
+        return self.create_record(REPOST, subject_record(REPOST, subject))

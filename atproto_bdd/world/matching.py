@@ -1,0 +1,41 @@
+"""Partial matching of JSON-like data, with readable differences."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+
+def mismatches(expected: Any, actual: Any, path: str = "$") -> list[str]:
+    """Where ``actual`` differs from ``expected``; objects match if they contain the expected keys.
+
+    Lists must have the same length and match item by item; other values must be equal.
+    """
+    if isinstance(expected, dict):
+        if not isinstance(actual, dict):
+            return [f"{path}: expected an object, got {_show(actual)}"]
+        problems: list[str] = []
+        for key, value in expected.items():
+            if key not in actual:
+                problems.append(f"{path}.{key}: missing (expected {_show(value)})")
+            else:
+                problems.extend(mismatches(value, actual[key], f"{path}.{key}"))
+        return problems
+    if isinstance(expected, list):
+        if not isinstance(actual, list):
+            return [f"{path}: expected a list, got {_show(actual)}"]
+        if len(expected) != len(actual):
+            return [f"{path}: expected {len(expected)} items, got {len(actual)}: {_show(actual)}"]
+        return [p for i, (e, a) in enumerate(zip(expected, actual)) for p in mismatches(e, a, f"{path}[{i}]")]
+    if expected != actual or type(expected) is not type(actual) and not _numbers(expected, actual):
+        return [f"{path}: expected {_show(expected)}, got {_show(actual)}"]
+    return []
+
+
+def _numbers(a: Any, b: Any) -> bool:
+    return all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in (a, b))
+
+
+def _show(value: Any) -> str:
+    text = json.dumps(value, default=str)
+    return text if len(text) <= 200 else text[:197] + "..."

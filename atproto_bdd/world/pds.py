@@ -1,0 +1,89 @@
+"""The client-side view of a running PDS."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from ..protocol.xrpc import Recorder, XrpcClient
+from ..services.specs import PdsService
+
+if TYPE_CHECKING:
+    from .account import Account
+
+
+class Pds:
+    """A PDS in the network: its URL, XRPC calls (anonymous or as admin) and accounts.
+
+    ``xrpc_get``/``xrpc_post`` are anonymous calls; :class:`Account` has the
+    authenticated ones. Calls the framework makes for its own set-up use
+    :meth:`internal_headers`, which carry the rate-limit bypass key.
+    """
+
+    def __init__(self, service: PdsService, *, timeout: float = 15.0, recorder: Recorder | None = None) -> None:
+        self.service = service
+        self.client = XrpcClient(service.url, name=f"PDS {service.name}", timeout=timeout, recorder=recorder)
+        self.accounts: dict[str, Account] = {}
+
+    @property
+    def name(self) -> str:
+        """The name feature files use (``A`` in "PDS A")."""
+        return self.service.name
+
+    @property
+    def url(self) -> str:
+        """The PDS's public URL, ``http://localhost:<port>``."""
+        return self.service.url
+
+    @property
+    def did(self) -> str:
+        """The PDS's service DID (``did:web:localhost%3A<port>``)."""
+        return self.service.service_did
+
+    @property
+    def admin_password(self) -> str:
+        """The random admin password of this PDS instance."""
+        return self.service.spec.admin_password
+
+    def internal_headers(self) -> dict[str, str]:
+        """Headers for the framework's own calls: they never spend rate-limit budget."""
+        if self.service.spec.rate_limits:
+            return {"x-ratelimit-bypass": self.service.spec.rate_limit_bypass_key}
+        return {}
+
+    def admin_headers(self) -> dict[str, str]:
+        """HTTP Basic credentials of the PDS admin."""
+        token = base64.b64encode(f"admin:{self.admin_password}".encode()).decode()
+        return {"authorization": f"Basic {token}", **self.internal_headers()}
+
+    def xrpc_get(self, nsid: str, params: Mapping[str, Any] | None = None, *, headers: Mapping[str, str] | None = None) -> Any:
+        """Anonymous XRPC query; returns the decoded output or raises XrpcError."""
+        return self.client.query(nsid, params, headers=headers)
+
+    def xrpc_post(self, nsid: str, body: Any = None, *, headers: Mapping[str, str] | None = None, **kwargs: Any) -> Any:
+        """Anonymous XRPC procedure; returns the decoded output or raises XrpcError."""
+        return self.client.procedure(nsid, body, headers=headers, **kwargs)
+
+    def admin_get(self, nsid: str, params: Mapping[str, Any] | None = None) -> Any:
+        """XRPC query as the PDS admin."""
+        return self.client.query(nsid, params, headers=self.admin_headers())
+
+    def admin_post(self, nsid: str, body: Any = None, **kwargs: Any) -> Any:
+        """XRPC procedure as the PDS admin."""
+        return self.client.procedure(nsid, body, headers=self.admin_headers(), **kwargs)
+
+    def describe(self) -> dict[str, Any]:
+        """``com.atproto.server.describeServer``."""
+        return self.xrpc_get("com.atproto.server.describeServer")
+
+    def resolve_handle(self, handle: str) -> str:
+        """The DID this PDS resolves ``handle`` to."""
+        return self.xrpc_get("com.atproto.identity.resolveHandle", {"handle": handle})["did"]
+
+    def close(self) -> None:
+        """Close the HTTP connections to this PDS."""
+        self.client.close()
+
+    def __repr__(self) -> str:
+        return f"<Pds {self.name} {self.url}>"

@@ -1,0 +1,190 @@
+"""The world: one network's PDSes and accounts, and what the current scenario did.
+
+This is the object steps reach as ``context.atproto``. It is a plain Python
+API: pytest fixtures and scripts can use it the same way::
+
+    with LocalRuntime() as runtime:
+        world = World(runtime)
+        alice = world.create_account("alice.test")
+        alice.post("hello")
+        world.close()
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any, TypeVar
+
+from ..errors import UsageError, XrpcError
+from ..masking import masker
+from ..protocol.xrpc import XrpcExchange
+from ..services.network import Network
+from ..services.runtime import Runtime
+from ..services.specs import PdsSpec
+from ..settings import Settings
+from . import placeholders
+from .account import Account, Session
+from .pds import Pds
+
+DEFAULT_PDS_NAME = "A"
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """The outcome of the latest "tries to" action: its result, or the XRPC error it got."""
+
+    action: str
+    error: XrpcError | None = None
+    result: Any = None
+
+    @property
+    def failed(self) -> bool:
+        """True if the action got an XRPC error."""
+        return self.error is not None
+
+
+class World:
+    """PDSes by name, accounts by handle, and the current scenario's transcript."""
+
+    def __init__(self, runtime: Runtime, settings: Settings | None = None) -> None:
+        self.runtime = runtime
+        self.settings = settings or getattr(runtime, "settings", None) or Settings.load()
+        self.network = Network(runtime)
+        self._pdses: dict[str, Pds] = {}
+        self._accounts: dict[str, Account] = {}
+        self.transcript: list[XrpcExchange] = []
+        self.last_attempt: Attempt | None = None
+        self.scenario = ""
+        self.current_step = ""
+
+    # -- scenario bookkeeping ------------------------------------------------
+
+    def begin_scenario(self, name: str) -> None:
+        """Reset what belongs to one scenario (transcript, last attempt); keep the network."""
+        self.scenario = name
+        self.transcript = []
+        self.last_attempt = None
+        self.current_step = ""
+
+    def _record(self, exchange: XrpcExchange) -> None:
+        self.transcript.append(exchange)
+
+    # -- PDSes -----------------------------------------------------------------
+
+    @property
+    def pdses(self) -> Mapping[str, Pds]:
+        """The network's PDSes by name (read-only view)."""
+        return MappingProxyType(self._pdses)
+
+    def add_pds(self, name: str, *, rate_limits: bool = False, extra_env: Mapping[str, str] | None = None) -> Pds:
+        """Start a new PDS called ``name``; ``extra_env`` takes ``PDS_*`` settings."""
+        if name in self._pdses:
+            raise UsageError(f"PDS {name} already exists in this network")
+        spec = PdsSpec(name=name, rate_limits=rate_limits, extra_env=dict(extra_env or {}))
+        service = self.network.add_pds(spec)
+        pds = Pds(service, timeout=self.settings.request_timeout, recorder=self._record)
+        self._pdses[name] = pds
+        return pds
+
+    def ensure_pds(self, name: str) -> Pds:
+        """The PDS called ``name``, started first if the network does not have it yet."""
+        return self._pdses[name] if name in self._pdses else self.add_pds(name)
+
+    def pds(self, name: str | None = None) -> Pds:
+        """The PDS called ``name``; without a name, the network's only PDS."""
+        if name is None:
+            return self.default_pds(create=False)
+        try:
+            return self._pdses[name]
+        except KeyError:
+            raise UsageError.unknown("PDS", name, self._pdses, "declare it first: Given a PDS named " + name) from None
+
+    def default_pds(self, *, create: bool = True) -> Pds:
+        """The only PDS of the network; PDS ``A`` is started if there is none and ``create``."""
+        if not self._pdses:
+            if create:
+                return self.add_pds(DEFAULT_PDS_NAME)
+            raise UsageError("this network has no PDS yet (declare one: Given a PDS named A)")
+        if len(self._pdses) > 1:
+            names = ", ".join(sorted(self._pdses))
+            raise UsageError(f"this network has several PDSes ({names}): say which one to use")
+        return next(iter(self._pdses.values()))
+
+    # -- accounts --------------------------------------------------------------
+
+    @property
+    def accounts(self) -> Mapping[str, Account]:
+        """Accounts by (lower-case) handle (read-only view)."""
+        return MappingProxyType(self._accounts)
+
+    def account(self, handle: str) -> Account:
+        """The account with ``handle``."""
+        try:
+            return self._accounts[handle.lower()]
+        except KeyError:
+            raise UsageError.unknown(
+                "account", handle, self._accounts, "create it first: Given an account " + handle
+            ) from None
+
+    def create_account(
+        self,
+        handle: str,
+        pds: str | None = None,
+        *,
+        password: str | None = None,
+        email: str | None = None,
+    ) -> Account:
+        """Create an account on PDS ``pds`` (default: the only PDS) through createAccount."""
+        key = handle.lower()
+        if key in self._accounts:
+            raise UsageError(f"account {handle} already exists on PDS {self._accounts[key].pds.name}")
+        target = self.pds(pds) if pds is not None else self.default_pds()
+        password = masker.register(password) if password else masker.new_secret(12)
+        email = email or f"{key}@example.com"
+        output = target.xrpc_post(
+            "com.atproto.server.createAccount",
+            {"handle": handle, "email": email, "password": password},
+            headers=target.internal_headers(),
+        )
+        account = Account(target, output["handle"], output["did"], password, email, Session.from_output(output))
+        self._accounts[key] = account
+        target.accounts[key] = account
+        return account
+
+    def ensure_account(self, handle: str, pds: str | None = None) -> Account:
+        """The account with ``handle``, created first if needed; it must be on ``pds`` if given."""
+        existing = self._accounts.get(handle.lower())
+        if existing is None:
+            return self.create_account(handle, pds)
+        if pds is not None and existing.pds.name != pds:
+            raise UsageError(f"account {handle} already exists on PDS {existing.pds.name}, not on PDS {pds}")
+        return existing
+
+    # -- attempts and placeholders -----------------------------------------------
+
+    def attempt(self, action: str, call: Callable[[], T]) -> Attempt:
+        """Run ``call``, keeping an XRPC error instead of raising it (for "tries to" steps)."""
+        try:
+            self.last_attempt = Attempt(action, result=call())
+        except XrpcError as error:
+            self.last_attempt = Attempt(action, error=error)
+        return self.last_attempt
+
+    def resolve(self, text: str) -> str:
+        """Replace ``${...}`` placeholders in ``text``."""
+        return placeholders.resolve_text(text, self)
+
+    def resolve_data(self, data: Any) -> Any:
+        """Replace placeholders in every string inside parsed data."""
+        return placeholders.resolve_data(data, self)
+
+    # -- lifecycle -------------------------------------------------------------------
+
+    def close(self, *, wait: bool = False) -> None:
+        """Close clients and stop the network's services."""
+        for pds in self._pdses.values():
+            pds.close()
+        self.network.close(wait=wait)
