@@ -30,6 +30,7 @@ from .errors import AtprotoBddError, UsageError
 from .masking import masker
 from .services import Runtime, create_runtime
 from .settings import NETWORK_SCOPES, Settings
+from .steps.diagnose import explain_undefined
 from .world import World
 
 __all__ = [
@@ -91,6 +92,12 @@ def after_scenario(context: Any, scenario: Any) -> None:
     world = getattr(context, "atproto", None)
     if not isinstance(world, World):
         return
+    # behave binds the step decorators to its runner's registry while it runs.
+    registry = getattr(getattr(context, "_runner", None), "step_registry", None)
+    for step in scenario.all_steps:
+        if registry is not None and step.status.name == "undefined":
+            for reason in explain_undefined(registry, step.step_type, step.name):
+                sys.__stderr__.write(f"atproto-bdd: undefined step '{step.keyword} {step.name}': {reason}\n")
     if scenario.status.has_failed():
         sys.__stderr__.write(diagnostics(world) + "\n")
     if world is not getattr(context, _FEATURE_WORLD, None):
@@ -127,6 +134,8 @@ def diagnostics(world: World, log_lines: int = 15) -> str:
     """What a failed scenario did: its XRPC transcript and each service's last log lines."""
     lines = [f"--- atproto-bdd diagnostics for scenario {world.scenario!r} ---", "XRPC transcript:"]
     lines += [f"  {exchange.summary()}" for exchange in world.transcript] or ["  (no XRPC calls)"]
+    if not world.started:
+        return masker.mask("\n".join(lines + ["(no network was started)"]))
     network = world.network
     services = [("PLC directory", network.plc.id)] + [(f"PDS {name}", pds.id) for name, pds in network.pdses.items()]
     for label, service_id in services:

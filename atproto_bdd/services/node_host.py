@@ -95,7 +95,7 @@ class NodeHost:
             return future.result(timeout=timeout)
         except FutureTimeout:
             raise ServiceError(
-                f"the network host did not answer {cmd!r} within {timeout:.0f}s; "
+                f"the network host did not answer {cmd!r} within {timeout:g}s; "
                 f"its log ends with:\n{self.log_tail()}"
             ) from None
 

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from behave import then, when
+from behave import given, then, when
 
 from ..world.matching import mismatches
 from ..world.records import POST
 from .support import atproto_step, json_docstring, world_of
 
 
+@given('{handle:Handle} posts "{text}"')
 @when('{handle:Handle} posts "{text}"')
 @atproto_step
 def when_posts(context: Any, handle: str, text: str) -> None:
@@ -28,6 +29,7 @@ def when_tries_to_post(context: Any, handle: str, text: str) -> None:
     world.attempt(f"{handle} posts", lambda: account.post(world.resolve(text)))
 
 
+@given("{handle:Handle} creates a {collection:NSID} record:")
 @when("{handle:Handle} creates a {collection:NSID} record:")
 @atproto_step
 def when_creates_record(context: Any, handle: str, collection: str) -> None:
@@ -54,6 +56,7 @@ def when_tries_to_create_record(context: Any, handle: str, collection: str) -> N
     world.attempt(f"{handle} creates a {collection} record", lambda: account.create_record(collection, record))
 
 
+@given("{handle:Handle} follows {other:Handle}")
 @when("{handle:Handle} follows {other:Handle}")
 @atproto_step
 def when_follows(context: Any, handle: str, other: str) -> None:
@@ -62,6 +65,7 @@ def when_follows(context: Any, handle: str, other: str) -> None:
     world.account(handle).follow(world.account(other))
 
 
+@given("{handle:Handle} likes {other:Handle}'s latest post")
 @when("{handle:Handle} likes {other:Handle}'s latest post")
 @atproto_step
 def when_likes_latest_post(context: Any, handle: str, other: str) -> None:
@@ -70,6 +74,7 @@ def when_likes_latest_post(context: Any, handle: str, other: str) -> None:
     world.account(handle).like(world.account(other).latest(POST))
 
 
+@given("{handle:Handle} reposts {other:Handle}'s latest post")
 @when("{handle:Handle} reposts {other:Handle}'s latest post")
 @atproto_step
 def when_reposts_latest_post(context: Any, handle: str, other: str) -> None:
@@ -78,6 +83,7 @@ def when_reposts_latest_post(context: Any, handle: str, other: str) -> None:
     world.account(handle).repost(world.account(other).latest(POST))
 
 
+@given("{handle:Handle} deletes their latest post")
 @when("{handle:Handle} deletes their latest post")
 @atproto_step
 def when_deletes_latest_post(context: Any, handle: str) -> None:

@@ -6,7 +6,7 @@ from typing import Any
 
 from behave import then, when
 
-from ..errors import UsageError
+from ..errors import UsageError, XrpcError
 from ..world import Attempt, World
 from ..world.matching import mismatches
 from .support import atproto_step, json_docstring, world_of
@@ -15,23 +15,42 @@ from .support import atproto_step, json_docstring, world_of
 def _last_attempt(world: World) -> Attempt:
     if world.last_attempt is None:
         raise UsageError(
-            'no request to check: use a "tries to ..." or "calls ..." step before "Then the request ..."'
+            'no request to check: use a "tries to ...", "queries ..." or "calls ..." step first'
         )
     return world.last_attempt
 
 
-@when("{handle:Handle} calls {nsid:NSID}")
+@when("{handle:Handle} queries {nsid:NSID}")
 @atproto_step
-def when_calls_query(context: Any, handle: str, nsid: str) -> None:
-    """Calls the XRPC query NSID (GET) as HANDLE; check it with "Then the request ..." / "the response"."""
+def when_queries(context: Any, handle: str, nsid: str) -> None:
+    """Calls the XRPC query NSID (GET) as HANDLE; check it with "Then the request ..." / "the response ..."."""
     world = world_of(context)
     account = world.account(handle)
-    world.attempt(f"{handle} calls {nsid}", lambda: account.xrpc_get(nsid))
+    world.attempt(f"{handle} queries {nsid}", lambda: account.xrpc_get(nsid))
+
+
+@when("{handle:Handle} queries {nsid:NSID} with:")
+@atproto_step
+def when_queries_with(context: Any, handle: str, nsid: str) -> None:
+    """Calls the XRPC query NSID as HANDLE with the JSON docstring's fields as parameters."""
+    world = world_of(context)
+    account = world.account(handle)
+    params = json_docstring(context, world, "the query parameters as a JSON object")
+    world.attempt(f"{handle} queries {nsid}", lambda: account.xrpc_get(nsid, params))
+
+
+@when("{handle:Handle} calls {nsid:NSID}")
+@atproto_step
+def when_calls(context: Any, handle: str, nsid: str) -> None:
+    """Calls the XRPC procedure NSID (POST) as HANDLE without input."""
+    world = world_of(context)
+    account = world.account(handle)
+    world.attempt(f"{handle} calls {nsid}", lambda: account.xrpc_post(nsid))
 
 
 @when("{handle:Handle} calls {nsid:NSID} with:")
 @atproto_step
-def when_calls_procedure(context: Any, handle: str, nsid: str) -> None:
+def when_calls_with(context: Any, handle: str, nsid: str) -> None:
     """Calls the XRPC procedure NSID (POST) as HANDLE with the JSON docstring as input."""
     world = world_of(context)
     account = world.account(handle)
@@ -42,7 +61,7 @@ def when_calls_procedure(context: Any, handle: str, nsid: str) -> None:
 @then("the request succeeds")
 @atproto_step
 def then_request_succeeds(context: Any) -> None:
-    """Checks the latest "tries to"/"calls" step got no XRPC error."""
+    """Checks the latest "tries to"/"queries"/"calls" step got no XRPC error."""
     attempt = _last_attempt(world_of(context))
     assert not attempt.failed, f"{attempt.action} failed: {attempt.error}"
 
@@ -50,28 +69,36 @@ def then_request_succeeds(context: Any) -> None:
 @then("the request fails with error {error:ErrorName}")
 @atproto_step
 def then_request_fails_with_error(context: Any, error: str) -> None:
-    """Checks the latest "tries to"/"calls" step got the XRPC error ERROR (e.g. ``InvalidHandle``)."""
+    """Checks the latest "tries to"/"queries"/"calls" step got the XRPC error ERROR (e.g. ``InvalidHandle``)."""
     _assert_failed(world_of(context), error=error)
 
 
 @then("the request fails with status {status:d} and error {error:ErrorName}")
 @atproto_step
 def then_request_fails_with_status_and_error(context: Any, status: int, error: str) -> None:
-    """Checks the latest "tries to"/"calls" step got HTTP STATUS with the XRPC error ERROR."""
+    """Checks the latest "tries to"/"queries"/"calls" step got HTTP STATUS with the XRPC error ERROR."""
     _assert_failed(world_of(context), error=error, status=status)
 
 
 @then("the request fails with status {status:d}")
 @atproto_step
 def then_request_fails_with_status(context: Any, status: int) -> None:
-    """Checks the latest "tries to"/"calls" step got HTTP STATUS, whatever the error name."""
+    """Checks the latest "tries to"/"queries"/"calls" step got HTTP STATUS, whatever the error name."""
     _assert_failed(world_of(context), status=status)
+
+
+@then('the request fails with error {error:ErrorName} saying "{text}"')
+@atproto_step
+def then_request_fails_saying(context: Any, error: str, text: str) -> None:
+    """Checks the latest "tries to"/"queries"/"calls" step got the XRPC error ERROR with TEXT in its message."""
+    got = _assert_failed(world_of(context), error=error)
+    assert text in got.message, f"the error message is {got.message!r}, expected it to contain {text!r}"
 
 
 @then("the response contains:")
 @atproto_step
 def then_response_contains(context: Any) -> None:
-    """Checks the latest successful "calls" output contains the JSON docstring's fields."""
+    """Checks the latest successful "queries"/"calls" output contains the JSON docstring's fields."""
     world = world_of(context)
     attempt = _last_attempt(world)
     assert not attempt.failed, f"{attempt.action} failed: {attempt.error}"
@@ -79,7 +106,7 @@ def then_response_contains(context: Any) -> None:
     assert not problems, f"the response of {attempt.action} differs:\n    " + "\n    ".join(problems)
 
 
-def _assert_failed(world: World, *, error: str | None = None, status: int | None = None) -> None:
+def _assert_failed(world: World, *, error: str | None = None, status: int | None = None) -> XrpcError:
     attempt = _last_attempt(world)
     wanted = " and ".join(part for part in (f"status {status}" if status else "", error or "") if part)
     assert attempt.error is not None, f"{attempt.action} succeeded, expected it to fail with {wanted}"
@@ -87,3 +114,4 @@ def _assert_failed(world: World, *, error: str | None = None, status: int | None
     assert (error is None or got.error == error) and (status is None or got.status_code == status), (
         f"{attempt.action} failed with {got.status_code} {got.error} ({got.message}), expected {wanted}"
     )
+    return got

@@ -22,37 +22,37 @@ ERROR_NAME_PATTERN = r"[A-Za-z][A-Za-z0-9]*"
 
 @parse.with_pattern(HANDLE_PATTERN)
 def parse_handle(text: str) -> str:
-    """A handle such as ``alice.test`` (lower-cased)."""
+    """a handle such as alice.test (passed on lower-cased)"""
     return text.lower()
 
 
 @parse.with_pattern(NSID_PATTERN)
 def parse_nsid(text: str) -> str:
-    """An NSID such as ``app.bsky.feed.post``."""
+    """an NSID such as app.bsky.feed.post"""
     return text
 
 
 @parse.with_pattern(DID_PATTERN)
 def parse_did(text: str) -> str:
-    """A DID such as ``did:plc:abc123``."""
+    """a DID such as did:plc:abc123"""
     return text
 
 
 @parse.with_pattern(PDS_NAME_PATTERN)
 def parse_pds_name(text: str) -> str:
-    """A PDS name: one word such as ``A`` or ``eu-west``."""
+    """a PDS name: one word such as A or eu-west"""
     return text
 
 
 @parse.with_pattern(COUNT_PATTERN)
 def parse_count(text: str) -> int:
-    """A count: digits, or ``no``, ``one`` ... ``five``."""
+    """a count: digits, or no, one, two, three, four, five"""
     return COUNT_WORDS[text] if text in COUNT_WORDS else int(text)
 
 
 @parse.with_pattern(ERROR_NAME_PATTERN)
 def parse_error_name(text: str) -> str:
-    """An XRPC error name such as ``InvalidHandle``."""
+    """an XRPC error name such as InvalidHandle"""
     return text
 
 

@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 
 from ..errors import UsageError, XrpcError
 from ..masking import masker
+from ..protocol.identity import DidDocument, PlcClient
 from ..protocol.xrpc import XrpcExchange
 from ..services.network import Network
 from ..services.runtime import Runtime
@@ -52,13 +53,35 @@ class World:
     def __init__(self, runtime: Runtime, settings: Settings | None = None) -> None:
         self.runtime = runtime
         self.settings = settings or getattr(runtime, "settings", None) or Settings.load()
-        self.network = Network(runtime)
+        self._network: Network | None = None
+        self._plc: PlcClient | None = None
         self._pdses: dict[str, Pds] = {}
         self._accounts: dict[str, Account] = {}
         self.transcript: list[XrpcExchange] = []
         self.last_attempt: Attempt | None = None
         self.scenario = ""
         self.current_step = ""
+
+    # -- the network, started on first use ----------------------------------------
+
+    @property
+    def network(self) -> Network:
+        """The services of this world; the PLC directory starts on first access."""
+        if self._network is None:
+            self._network = Network(self.runtime)
+        return self._network
+
+    @property
+    def started(self) -> bool:
+        """True once the network has been started (a scenario may never need it)."""
+        return self._network is not None
+
+    @property
+    def plc(self) -> PlcClient:
+        """A client of the network's PLC directory."""
+        if self._plc is None:
+            self._plc = PlcClient(self.network.plc.url, timeout=self.settings.request_timeout)
+        return self._plc
 
     # -- scenario bookkeeping ------------------------------------------------
 
@@ -137,11 +160,16 @@ class World:
         password: str | None = None,
         email: str | None = None,
     ) -> Account:
-        """Create an account on PDS ``pds`` (default: the only PDS) through createAccount."""
+        """Create an account on PDS ``pds`` (default: the only PDS) through createAccount.
+
+        Asking for a handle the PDS already has goes to the PDS, which refuses it.
+        """
         key = handle.lower()
-        if key in self._accounts:
-            raise UsageError(f"account {handle} already exists on PDS {self._accounts[key].pds.name}")
         target = self.pds(pds) if pds is not None else self.default_pds()
+        existing = self._accounts.get(key)
+        if existing is not None and existing.pds is not target:
+            # Handles are unique per PDS, but the world names accounts by handle alone.
+            raise UsageError(f"account {handle} already exists on PDS {existing.pds.name}")
         password = masker.register(password) if password else masker.new_secret(12)
         email = email or f"{key}@example.com"
         output = target.xrpc_post(
@@ -162,6 +190,10 @@ class World:
         if pds is not None and existing.pds.name != pds:
             raise UsageError(f"account {handle} already exists on PDS {existing.pds.name}, not on PDS {pds}")
         return existing
+
+    def did_document(self, handle: str) -> DidDocument:
+        """The DID document of an account, as the network's PLC directory serves it."""
+        return self.plc.document(self.account(handle).did)
 
     # -- attempts and placeholders -----------------------------------------------
 
@@ -187,4 +219,7 @@ class World:
         """Close clients and stop the network's services."""
         for pds in self._pdses.values():
             pds.close()
-        self.network.close(wait=wait)
+        if self._plc is not None:
+            self._plc.close()
+        if self._network is not None:
+            self._network.close(wait=wait)

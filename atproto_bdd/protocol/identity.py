@@ -1,0 +1,70 @@
+"""DID documents and the PLC directory's read API."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from ..errors import TransportError
+from .xrpc import error_from_response
+
+
+@dataclass(frozen=True)
+class DidDocument:
+    """The parts of a DID document atproto uses."""
+
+    id: str
+    raw: dict[str, Any]
+
+    @property
+    def handles(self) -> list[str]:
+        """Handles claimed through ``alsoKnownAs`` (``at://alice.test`` -> ``alice.test``)."""
+        return [aka[len("at://") :] for aka in self.raw.get("alsoKnownAs", []) if aka.startswith("at://")]
+
+    @property
+    def pds_endpoint(self) -> str | None:
+        """The ``#atproto_pds`` service endpoint."""
+        for service in self.raw.get("service", []):
+            if service.get("id") in ("#atproto_pds", f"{self.id}#atproto_pds"):
+                return service.get("serviceEndpoint")
+        return None
+
+    @property
+    def signing_key_multibase(self) -> str | None:
+        """``publicKeyMultibase`` of the ``#atproto`` verification method."""
+        for method in self.raw.get("verificationMethod", []):
+            if method.get("id") in ("#atproto", f"{self.id}#atproto"):
+                return method.get("publicKeyMultibase")
+        return None
+
+
+class PlcClient:
+    """Reads DID documents from a PLC directory."""
+
+    def __init__(self, url: str, *, timeout: float = 15.0) -> None:
+        self.url = url.rstrip("/")
+        self._http = httpx.Client(base_url=self.url, timeout=timeout)
+
+    def document(self, did: str) -> DidDocument:
+        """The current DID document of ``did``."""
+        return DidDocument(did, self._get(f"/{did}"))
+
+    def audit_log(self, did: str) -> list[dict[str, Any]]:
+        """Every operation the directory holds for ``did``, oldest first."""
+        return self._get(f"/{did}/log/audit")
+
+    def _get(self, path: str) -> Any:
+        try:
+            response = self._http.get(path)
+        except httpx.HTTPError as exc:
+            raise TransportError(f"GET {self.url}{path} failed: {exc}") from None
+        if response.status_code >= 400:
+            raise error_from_response(response, method="GET", nsid=f"plc {path}")
+        return response.json()
+
+    def close(self) -> None:
+        """Close the connection pool."""
+        self._http.close()
+

@@ -1,0 +1,80 @@
+Feature: Mistakes in feature files get a clear, one-line cause
+  A QA engineer who mistypes a name, a handle or a docstring sees which step
+  failed, the bad value and what would have been valid - not a traceback.
+  These scenarios run behave on a small project and read what it prints.
+
+  Scenario: Unknown names, bad JSON and unknown placeholders
+    Given a behave project with the feature:
+      """
+      Feature: mistakes
+        Scenario: unknown PDS
+          Given a PDS named A
+          And an account alice.test on PDS Z
+
+        Scenario: unknown account
+          Given an account alice.test
+          When bob.test posts "hi"
+
+        Scenario: handle the PDS refuses
+          Given an account alice.example
+
+        Scenario: malformed JSON
+          Given an account alice.test
+          When alice.test creates a com.example.project record:
+            '''
+            {"name": "x",
+             "stars": 5,,}
+            '''
+
+        Scenario: unknown placeholder
+          Given an account alice.test
+          When alice.test creates a com.example.project record:
+            '''
+            {"owner": "${alice.test.dud}"}
+            '''
+
+        Scenario: handle that is not a handle
+          Given an account alice
+      """
+    When behave runs on it
+    Then the run fails
+    And the output contains:
+      """
+      And an account alice.test on PDS Z
+      unknown PDS 'Z'; known PDSs: A (declare it first: Given a PDS named Z)
+      When bob.test posts "hi"
+      unknown account 'bob.test'; known accounts: alice.test (create it first: Given an account bob.test)
+      POST com.atproto.server.createAccount: 400 InvalidHandle
+      the JSON docstring is not valid JSON: Expecting property name enclosed in double quotes at line 2, column 13
+      unknown placeholder ${alice.test.dud}; known placeholders: ${now}, ${A.url}, ${A.did}, ${alice.test.did}
+      undefined step 'Given an account alice': 'alice' is not a valid Handle (expected a handle such as alice.test
+      """
+    And the output does not contain a traceback
+
+  Scenario: A missing Node.js is named, with what to install
+    Given a behave project with the feature:
+      """
+      Feature: no node
+        Scenario: needs the network
+          Given a PDS named A
+      """
+    When behave runs on it with -D node=/nowhere/node
+    Then the run fails
+    And the output contains:
+      """
+      HOOK-ERROR in before_all: InstallError: node is required but `/nowhere/node` was not found on PATH: install Node.js 20 LTS or newer
+      """
+
+  Scenario: Services that miss their start-up deadline say so, with the host's log
+    Given a behave project with the feature:
+      """
+      Feature: too slow
+        Scenario: needs the network
+          Given a PDS named A
+      """
+    When behave runs on it with -D service_timeout=0.01
+    Then the run fails
+    And the output contains:
+      """
+      the network host did not answer 'hello' within 0.01s
+      """

@@ -1,0 +1,45 @@
+"""Shared fixtures: fakes for pure-logic tests (no services are started here)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+
+from atproto_bdd.world.records import RecordRef
+
+
+@dataclass
+class FakeAccount:
+    """Just enough of an Account for placeholder resolution."""
+
+    handle: str
+    did: str
+    records: list[RecordRef] = field(default_factory=list)
+
+    def latest(self, collection: str | None = None) -> RecordRef:
+        from atproto_bdd.errors import UsageError
+
+        if not self.records:
+            raise UsageError(f"{self.handle} has created no record yet in this network")
+        return self.records[-1]
+
+
+@dataclass
+class FakeScope:
+    """A placeholder scope: accounts and PDSes by name."""
+
+    accounts: dict[str, Any] = field(default_factory=dict)
+    pdses: dict[str, Any] = field(default_factory=dict)
+
+
+@pytest.fixture
+def scope() -> FakeScope:
+    alice = FakeAccount("alice.test", "did:plc:alice")
+    alice.records.append(RecordRef("at://did:plc:alice/app.bsky.feed.post/3kabc", "bafyreiabc"))
+    return FakeScope(
+        accounts={"alice.test": alice, "bob.test": FakeAccount("bob.test", "did:plc:bob")},
+        pdses={"A": SimpleNamespace(url="http://localhost:1234", did="did:web:localhost%3A1234")},
+    )

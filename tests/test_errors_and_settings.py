@@ -1,0 +1,58 @@
+from __future__ import annotations
+
+import pickle
+from pathlib import Path
+
+import httpx
+import pytest
+
+from atproto_bdd.errors import UsageError, XrpcError
+from atproto_bdd.masking import SecretMasker
+from atproto_bdd.protocol.xrpc import decode, error_from_response
+from atproto_bdd.settings import Settings
+
+
+def test_unknown_lists_choices_sorted() -> None:
+    error = UsageError.unknown("PDS", "Z", ["B", "A"], "declare it first")
+    assert str(error) == "unknown PDS 'Z'; known PDSs: A, B (declare it first)"
+    assert str(UsageError.unknown("account", "x.test", [])) == "unknown account 'x.test'; known accounts: none yet"
+
+
+def test_xrpc_error_fields_and_pickling() -> None:
+    error = XrpcError(400, "InvalidHandle", "Handle TLD is invalid", nsid="com.atproto.server.createAccount", method="POST")
+    assert str(error) == "POST com.atproto.server.createAccount: 400 InvalidHandle: Handle TLD is invalid"
+    copy = pickle.loads(pickle.dumps(error))
+    assert (copy.status_code, copy.error, copy.message, copy.nsid) == (400, "InvalidHandle", "Handle TLD is invalid", error.nsid)
+
+
+def test_error_from_json_and_from_plain_bodies() -> None:
+    json_error = error_from_response(httpx.Response(400, json={"error": "InvalidRequest", "message": "nope"}))
+    assert (json_error.status_code, json_error.error, json_error.message) == (400, "InvalidRequest", "nope")
+    plain = error_from_response(httpx.Response(502, text="upstream down"))
+    assert (plain.error, plain.message) == ("BadGateway", "upstream down")
+
+
+def test_decode() -> None:
+    assert decode(httpx.Response(200, json={"a": 1})) == {"a": 1}
+    assert decode(httpx.Response(200, content=b"\x00car", headers={"content-type": "application/vnd.ipld.car"})) == b"\x00car"
+    assert decode(httpx.Response(200)) is None
+
+
+def test_masker_hides_registered_secrets_longest_first() -> None:
+    masker = SecretMasker()
+    masker.register("abcdef")
+    masker.register("abcdefghij")
+    masker.register("x")  # too short to mask safely
+    assert masker.mask("p=abcdefghij q=abcdef x") == "p=*** q=*** x"
+
+
+def test_settings_precedence_and_validation(tmp_path: Path) -> None:
+    env = {"ATPROTO_BDD_RUNTIME": "local", "ATPROTO_BDD_REQUEST_TIMEOUT": "3", "ATPROTO_BDD_CACHE_DIR": str(tmp_path)}
+    settings = Settings.load({"request_timeout": "7", "network": "feature"}, env)
+    assert (settings.request_timeout, settings.network, settings.cache_dir) == (7.0, "feature", tmp_path)
+    with pytest.raises(UsageError, match=r"setting runtime='cloud' is not valid; choose one of: local"):
+        Settings.load({"runtime": "cloud"}, {})
+    with pytest.raises(UsageError, match="must be a positive number of seconds"):
+        Settings.load({"service_timeout": "soon"}, {})
+    with pytest.raises(UsageError, match="must be true or false"):
+        Settings.load({"keep_run_dir": "maybe"}, {})

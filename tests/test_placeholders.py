@@ -1,0 +1,55 @@
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from atproto_bdd.errors import UsageError
+from atproto_bdd.world import placeholders
+
+
+def test_account_fields(scope) -> None:
+    text = "${alice.test.did} ${alice.test.handle} ${alice.test.latest.uri} ${alice.test.latest.cid} ${alice.test.latest.rkey}"
+    assert placeholders.resolve_text(text, scope) == (
+        "did:plc:alice alice.test at://did:plc:alice/app.bsky.feed.post/3kabc bafyreiabc 3kabc"
+    )
+
+
+def test_pds_fields_and_now(scope) -> None:
+    assert placeholders.resolve_text("${A.url}|${A.did}", scope) == "http://localhost:1234|did:web:localhost%3A1234"
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", placeholders.resolve_text("${now}", scope))
+
+
+def test_handles_are_case_insensitive(scope) -> None:
+    assert placeholders.resolve_text("${Alice.Test.did}", scope) == "did:plc:alice"
+
+
+def test_unknown_placeholder_lists_known_ones(scope) -> None:
+    with pytest.raises(UsageError) as caught:
+        placeholders.resolve_text('{"owner": "${carol.test.did}"}', scope)
+    message = str(caught.value)
+    assert message.startswith("unknown placeholder ${carol.test.did}; known placeholders: ${now}, ${A.url}")
+    assert "${alice.test.latest.uri}" in message and "${bob.test.did}" in message
+
+
+def test_unknown_field_of_a_known_account(scope) -> None:
+    with pytest.raises(UsageError, match=r"unknown placeholder \$\{alice\.test\.dud\}"):
+        placeholders.resolve_text("${alice.test.dud}", scope)
+
+
+def test_latest_without_records_says_so(scope) -> None:
+    with pytest.raises(UsageError, match="bob.test has created no record yet"):
+        placeholders.resolve_text("${bob.test.latest.uri}", scope)
+
+
+def test_resolve_data_walks_nested_values_and_keys(scope) -> None:
+    data = {"by": "${alice.test.did}", "refs": [{"uri": "${alice.test.latest.uri}"}, 5, None], "${bob.test.handle}": True}
+    assert placeholders.resolve_data(data, scope) == {
+        "by": "did:plc:alice",
+        "refs": [{"uri": "at://did:plc:alice/app.bsky.feed.post/3kabc"}, 5, None],
+        "bob.test": True,
+    }
+
+
+def test_text_without_placeholders_is_unchanged(scope) -> None:
+    assert placeholders.resolve_text("cost: $5 {not one}", scope) == "cost: $5 {not one}"

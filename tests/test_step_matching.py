@@ -1,0 +1,94 @@
+"""Every sentence of our features, and every sentence the issues promise, matches exactly one step."""
+
+from __future__ import annotations
+
+import runpy
+from pathlib import Path
+
+import pytest
+from behave.model import Step
+from behave.parser import parse_file
+from behave.step_registry import registry
+
+import atproto_bdd.steps  # noqa: F401 - registers the library's steps
+from atproto_bdd.steps import account_steps, pds_steps, record_steps, request_steps
+
+ROOT = Path(__file__).resolve().parents[1]
+for module in sorted((ROOT / "steps").glob("*.py")):
+    runpy.run_path(str(module))  # the project's own steps, as behave would load them
+
+
+def matches(keyword: str, text: str) -> list:
+    step = Step("test.feature", 1, keyword.capitalize(), keyword, text)
+    return [m for m in registry.steps[keyword] + registry.steps["step"] if m.match(step.name)]
+
+
+def feature_steps() -> list[tuple[str, str, str]]:
+    found = []
+    for path in sorted((ROOT / "features").glob("*.feature")):
+        feature = parse_file(str(path))
+        for scenario in feature.walk_scenarios():
+            for step in scenario.all_steps:
+                found.append((f"{path.name}:{step.line}", step.step_type, step.name))
+    return found
+
+
+@pytest.mark.parametrize("where,keyword,text", feature_steps(), ids=lambda v: str(v))
+def test_feature_step_matches_exactly_one_definition(where: str, keyword: str, text: str) -> None:
+    found = matches(keyword, text)
+    assert len(found) == 1, f"{where}: {keyword} {text!r} matches {[m.pattern for m in found]}"
+
+
+PROMISED = [
+    ("given", "a PDS named A", pds_steps.given_a_pds),
+    ("given", "an account alice.test on PDS A", account_steps.given_account_on_pds),
+    ("given", "an account alice.test", account_steps.given_account),
+    ("given", "the following accounts:", account_steps.given_accounts_table),
+    ("when", 'alice.test posts "Hello world"', record_steps.when_posts),
+    ("when", "alice.test creates a com.example.project record:", record_steps.when_creates_record),
+    ("when", "bob.test follows alice.test", record_steps.when_follows),
+    ("when", "bob.test likes alice.test's latest post", record_steps.when_likes_latest_post),
+    ("when", "bob.test reposts alice.test's latest post", record_steps.when_reposts_latest_post),
+    ("when", "alice.test deletes their latest post", record_steps.when_deletes_latest_post),
+    ("then", "alice.test has 2 app.bsky.feed.post records", record_steps.then_has_records),
+    ("then", "alice.test has 1 app.bsky.feed.post record", record_steps.then_has_records),
+    ("then", 'alice.test\'s latest post has text "Hello world"', record_steps.then_latest_post_text),
+    ("when", "alice.invalid tries to create an account on PDS A", account_steps.when_try_create_account_on_pds),
+    ("then", "the request fails with error InvalidHandle", request_steps.then_request_fails_with_error),
+    ("then", "the request fails with status 400 and error InvalidHandle", request_steps.then_request_fails_with_status_and_error),
+]
+
+
+@pytest.mark.parametrize("keyword,text,func", PROMISED, ids=[p[1] for p in PROMISED])
+def test_promised_sentences_reach_their_step(keyword: str, text: str, func) -> None:
+    found = matches(keyword, text)
+    assert [m.func.__wrapped__ for m in found] == [func.__wrapped__]
+
+
+def test_typed_parameters_are_converted() -> None:
+    (matcher,) = matches("then", "Alice.Test has no app.bsky.feed.post records")
+    args = {arg.name: arg.value for arg in matcher.match("Alice.Test has no app.bsky.feed.post records").arguments}
+    assert args == {"handle": "alice.test", "count": 0, "collection": "app.bsky.feed.post"}
+
+
+@pytest.mark.parametrize(
+    "keyword,text",
+    [
+        ("given", "an account alice"),  # not a handle
+        ("given", "an account alice.test on PDS the big one"),  # not a PDS name
+        ("then", "alice.test has 2 app.bsky records"),  # not an NSID
+        ("then", "alice.test has many app.bsky.feed.post records"),  # not a count
+    ],
+)
+def test_malformed_values_match_nothing(keyword: str, text: str) -> None:
+    assert matches(keyword, text) == []
+
+
+def test_every_library_step_has_a_docstring() -> None:
+    undocumented = [
+        m.pattern
+        for keyword in ("given", "when", "then", "step")
+        for m in registry.steps[keyword]
+        if m.func.__module__.startswith("atproto_bdd.steps") and not (m.func.__doc__ or "").strip()
+    ]
+    assert undocumented == []
