@@ -1,0 +1,56 @@
+"""Shared helpers of the benchmark scripts: statistics, result files, dev-env install."""
+
+from __future__ import annotations
+
+import json
+import platform
+import statistics
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+from atproto_bdd.services.node_install import NodeInstall, ensure_npm_project
+from atproto_bdd.settings import Settings
+
+BENCH_DIR = Path(__file__).resolve().parent
+RESULTS_DIR = BENCH_DIR / "results"
+
+
+def summary(samples: list[float]) -> dict[str, float]:
+    """Median, p99, min and max of a list of seconds, in milliseconds."""
+    ordered = sorted(samples)
+    p99 = ordered[min(len(ordered) - 1, max(0, round(0.99 * len(ordered)) - 1))]
+    return {
+        "n": len(ordered),
+        "median_ms": round(statistics.median(ordered) * 1000, 1),
+        "p99_ms": round(p99 * 1000, 1),
+        "min_ms": round(ordered[0] * 1000, 1),
+        "max_ms": round(ordered[-1] * 1000, 1),
+    }
+
+
+def machine() -> dict[str, Any]:
+    """What the numbers were measured on."""
+    node = subprocess.run(["node", "--version"], capture_output=True, text=True, check=False).stdout.strip()
+    return {
+        "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
+        "python": platform.python_version(),
+        "node": node,
+        "cpus": len(__import__("os").sched_getaffinity(0)),
+        "platform": platform.platform(),
+    }
+
+
+def write_results(name: str, results: dict[str, Any]) -> Path:
+    """Write ``results/<name>.json`` and return its path."""
+    RESULTS_DIR.mkdir(exist_ok=True)
+    path = RESULTS_DIR / f"{name}.json"
+    path.write_text(json.dumps({"machine": machine(), **results}, indent=2) + "\n")
+    return path
+
+
+def devenv_install() -> NodeInstall:
+    """@atproto/dev-env, pinned in bench/devenv, installed into the cache."""
+    settings = Settings.load()
+    return ensure_npm_project(BENCH_DIR / "devenv", settings.cache_dir / "bench-devenv")
