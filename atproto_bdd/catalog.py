@@ -52,7 +52,9 @@ def collect(modules: tuple[ModuleType, ...] = steps.STEP_MODULES) -> list[StepDo
                 continue
             doc = by_func.setdefault(
                 func,
-                StepDoc(func.__module__, func.__name__, inspect.cleandoc(func.__doc__ or ""), func.__code__.co_firstlineno),
+                StepDoc(
+                    func.__module__, func.__name__, inspect.cleandoc(func.__doc__ or ""), func.__code__.co_firstlineno
+                ),
             )
             doc.sentences.append(f"{keyword.capitalize()} {matcher.pattern}")
     order = {module.__name__: index for index, module in enumerate(modules)}

@@ -19,10 +19,17 @@ def test_unknown_lists_choices_sorted() -> None:
 
 
 def test_xrpc_error_fields_and_pickling() -> None:
-    error = XrpcError(400, "InvalidHandle", "Handle TLD is invalid", nsid="com.atproto.server.createAccount", method="POST")
+    error = XrpcError(
+        400, "InvalidHandle", "Handle TLD is invalid", nsid="com.atproto.server.createAccount", method="POST"
+    )
     assert str(error) == "POST com.atproto.server.createAccount: 400 InvalidHandle: Handle TLD is invalid"
     copy = pickle.loads(pickle.dumps(error))
-    assert (copy.status_code, copy.error, copy.message, copy.nsid) == (400, "InvalidHandle", "Handle TLD is invalid", error.nsid)
+    assert (copy.status_code, copy.error, copy.message, copy.nsid) == (
+        400,
+        "InvalidHandle",
+        "Handle TLD is invalid",
+        error.nsid,
+    )
 
 
 def test_error_from_json_and_from_plain_bodies() -> None:
@@ -34,7 +41,10 @@ def test_error_from_json_and_from_plain_bodies() -> None:
 
 def test_decode() -> None:
     assert decode(httpx.Response(200, json={"a": 1})) == {"a": 1}
-    assert decode(httpx.Response(200, content=b"\x00car", headers={"content-type": "application/vnd.ipld.car"})) == b"\x00car"
+    assert (
+        decode(httpx.Response(200, content=b"\x00car", headers={"content-type": "application/vnd.ipld.car"}))
+        == b"\x00car"
+    )
     assert decode(httpx.Response(200)) is None
 
 

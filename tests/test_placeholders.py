@@ -9,7 +9,10 @@ from atproto_bdd.world import placeholders
 
 
 def test_account_fields(scope) -> None:
-    text = "${alice.test.did} ${alice.test.handle} ${alice.test.latest.uri} ${alice.test.latest.cid} ${alice.test.latest.rkey}"
+    text = (
+        "${alice.test.did} ${alice.test.handle} ${alice.test.latest.uri} "
+        "${alice.test.latest.cid} ${alice.test.latest.rkey}"
+    )
     assert placeholders.resolve_text(text, scope) == (
         "did:plc:alice alice.test at://did:plc:alice/app.bsky.feed.post/3kabc bafyreiabc 3kabc"
     )
@@ -43,7 +46,11 @@ def test_latest_without_records_says_so(scope) -> None:
 
 
 def test_resolve_data_walks_nested_values_and_keys(scope) -> None:
-    data = {"by": "${alice.test.did}", "refs": [{"uri": "${alice.test.latest.uri}"}, 5, None], "${bob.test.handle}": True}
+    data = {
+        "by": "${alice.test.did}",
+        "refs": [{"uri": "${alice.test.latest.uri}"}, 5, None],
+        "${bob.test.handle}": True,
+    }
     assert placeholders.resolve_data(data, scope) == {
         "by": "did:plc:alice",
         "refs": [{"uri": "at://did:plc:alice/app.bsky.feed.post/3kabc"}, 5, None],

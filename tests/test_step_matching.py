@@ -55,7 +55,11 @@ PROMISED = [
     ("then", 'alice.test\'s latest post has text "Hello world"', record_steps.then_latest_post_text),
     ("when", "alice.invalid tries to create an account on PDS A", account_steps.when_try_create_account_on_pds),
     ("then", "the request fails with error InvalidHandle", request_steps.then_request_fails_with_error),
-    ("then", "the request fails with status 400 and error InvalidHandle", request_steps.then_request_fails_with_status_and_error),
+    (
+        "then",
+        "the request fails with status 400 and error InvalidHandle",
+        request_steps.then_request_fails_with_status_and_error,
+    ),
 ]
 
 

@@ -6,12 +6,17 @@ from atproto_bdd.errors import UsageError
 from atproto_bdd.protocol.syntax import AtUri, is_did, is_handle, is_nsid, is_rkey, require_handle
 
 
-@pytest.mark.parametrize("value", ["alice.test", "bob.example.com", "a-b.c1.test", "XN--80AK6AA92E.COM", "alice.invalid"])
+@pytest.mark.parametrize(
+    "value", ["alice.test", "bob.example.com", "a-b.c1.test", "XN--80AK6AA92E.COM", "alice.invalid"]
+)
 def test_valid_handles(value: str) -> None:
     assert is_handle(value)
 
 
-@pytest.mark.parametrize("value", ["alice", "alice.", ".alice.test", "alice..test", "alice.test on PDS A", "al ice.test", "alice.1test", "-a.test"])
+@pytest.mark.parametrize(
+    "value",
+    ["alice", "alice.", ".alice.test", "alice..test", "alice.test on PDS A", "al ice.test", "alice.1test", "-a.test"],
+)
 def test_invalid_handles(value: str) -> None:
     assert not is_handle(value)
 

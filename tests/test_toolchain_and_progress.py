@@ -14,7 +14,9 @@ from atproto_bdd.services.toolchain import require_tool, run_logged, tail
 def test_missing_tool_says_what_to_install() -> None:
     with pytest.raises(InstallError) as caught:
         require_tool("node", "/nowhere/node")
-    assert str(caught.value).startswith("node is required but `/nowhere/node` was not found on PATH: install Node.js 20")
+    assert str(caught.value).startswith(
+        "node is required but `/nowhere/node` was not found on PATH: install Node.js 20"
+    )
 
 
 def test_failed_command_shows_its_log_tail(tmp_path: Path) -> None:

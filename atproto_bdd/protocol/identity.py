@@ -8,6 +8,7 @@ from typing import Any
 import httpx
 
 from ..errors import TransportError
+from .http import new_client
 from .xrpc import error_from_response
 
 
@@ -45,7 +46,7 @@ class PlcClient:
 
     def __init__(self, url: str, *, timeout: float = 15.0) -> None:
         self.url = url.rstrip("/")
-        self._http = httpx.Client(base_url=self.url, timeout=timeout)
+        self._http = new_client(base_url=self.url, timeout=timeout)
 
     def document(self, did: str) -> DidDocument:
         """The current DID document of ``did``."""
@@ -67,4 +68,3 @@ class PlcClient:
     def close(self) -> None:
         """Close the connection pool."""
         self._http.close()
-

@@ -15,7 +15,11 @@ _LABEL = r"[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?"
 #: A handle: DNS-name syntax with at least two labels, the last not starting with a digit.
 HANDLE_PATTERN = rf"(?:{_LABEL}\.)+[a-zA-Z](?:[a-zA-Z0-9-]{{0,61}}[a-zA-Z0-9])?"
 #: An NSID: a reversed domain authority plus a name, at least three segments.
-NSID_PATTERN = r"[a-zA-Z](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)+\.[a-zA-Z][a-zA-Z0-9]{0,62}"
+NSID_PATTERN = (
+    r"[a-zA-Z](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?"  # first authority segment
+    r"(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)+"  # more authority segments
+    r"\.[a-zA-Z][a-zA-Z0-9]{0,62}"  # the name
+)
 #: A DID: ``did:<method>:<method-specific id>``.
 DID_PATTERN = r"did:[a-z]+:[a-zA-Z0-9._:%-]*[a-zA-Z0-9._-]"
 #: A record key.

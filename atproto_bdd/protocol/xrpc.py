@@ -17,6 +17,7 @@ from typing import Any
 import httpx
 
 from ..errors import TransportError, XrpcError
+from .http import new_client
 
 JSON = "application/json"
 
@@ -58,9 +59,11 @@ class XrpcClient:
         self.base_url = base_url.rstrip("/")
         self.name = name or self.base_url
         self.recorder = recorder
-        self._http = httpx.Client(base_url=self.base_url, timeout=timeout, headers=dict(headers or {}))
+        self._http = new_client(base_url=self.base_url, timeout=timeout, headers=dict(headers or {}))
 
-    def query(self, nsid: str, params: Mapping[str, Any] | None = None, *, headers: Mapping[str, str] | None = None) -> Any:
+    def query(
+        self, nsid: str, params: Mapping[str, Any] | None = None, *, headers: Mapping[str, str] | None = None
+    ) -> Any:
         """Call an XRPC query (GET) and return its decoded output."""
         return decode(self.request("GET", nsid, params=params, headers=headers))
 

@@ -14,6 +14,7 @@ from typing import Any
 from ..errors import ServiceError
 from ..masking import masker
 from ..settings import Settings
+from .health import wait_until_healthy
 from .node_host import NodeHost
 from .node_install import ensure_node_services
 from .runtime import Runtime
@@ -72,7 +73,9 @@ class LocalRuntime(Runtime):
         """Start an empty in-memory PLC directory inside the host."""
         result = self._call("plc.start", {})
         self._log_paths[result["id"]] = Path(result["log"])
-        return PlcService(id=result["id"], url=result["url"])
+        service = PlcService(id=result["id"], url=result["url"])
+        self._wait_healthy("the PLC directory", f"{service.url}/_health", service.id)
+        return service
 
     def start_pds(self, spec: PdsSpec, plc: PlcService) -> PdsService:
         """Start a PDS inside the host with its data in the run directory."""
@@ -85,6 +88,7 @@ class LocalRuntime(Runtime):
         )
         log_path = Path(result["log"])
         self._log_paths[result["id"]] = log_path
+        self._wait_healthy(f"PDS {spec.name}", f"{result['url']}/xrpc/_health", result["id"])
         return PdsService(
             id=result["id"],
             spec=spec,
@@ -132,6 +136,14 @@ class LocalRuntime(Runtime):
             return self.host.call(cmd, args, timeout=self.settings.service_timeout)
         except ServiceError as exc:
             raise ServiceError(f"could not start {what or cmd}: {exc}") from None
+
+    def _wait_healthy(self, what: str, url: str, service_id: str) -> None:
+        wait_until_healthy(
+            what,
+            url,
+            timeout=self.settings.service_timeout,
+            log_tail=lambda: "\n".join(filter(None, [self.log_tail(service_id), self.host_log_tail()])),
+        )
 
     def host_log_tail(self, lines: int = 20) -> str:
         """The last lines of the host's own log and the services' shared log."""

@@ -95,8 +95,7 @@ class NodeHost:
             return future.result(timeout=timeout)
         except FutureTimeout:
             raise ServiceError(
-                f"the network host did not answer {cmd!r} within {timeout:g}s; "
-                f"its log ends with:\n{self.log_tail()}"
+                f"the network host did not answer {cmd!r} within {timeout:g}s; its log ends with:\n{self.log_tail()}"
             ) from None
 
     def submit(self, cmd: str, args: dict[str, Any] | None = None) -> Future[dict[str, Any]]:

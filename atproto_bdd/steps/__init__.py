@@ -10,8 +10,7 @@ step catalog (``docs/steps.md``) is generated from these modules.
 
 from __future__ import annotations
 
-from . import types  # noqa: F401  - registers the parameter types first
-from . import account_steps, identity_steps, pds_steps, record_steps, request_steps  # noqa: F401
+from . import account_steps, identity_steps, pds_steps, record_steps, request_steps
 
 STEP_MODULES = (pds_steps, account_steps, record_steps, identity_steps, request_steps)
 

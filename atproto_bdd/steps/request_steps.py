@@ -14,9 +14,7 @@ from .support import atproto_step, json_docstring, world_of
 
 def _last_attempt(world: World) -> Attempt:
     if world.last_attempt is None:
-        raise UsageError(
-            'no request to check: use a "tries to ...", "queries ..." or "calls ..." step first'
-        )
+        raise UsageError('no request to check: use a "tries to ...", "queries ..." or "calls ..." step first')
     return world.last_attempt
 
 

@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 from ..errors import AtprotoBddError, UsageError
 from ..masking import masker
 from ..world import World
+from . import types  # noqa: F401 - step patterns use the parameter types, so register them first
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -100,5 +101,6 @@ def table_rows(
         valid = ", ".join(required + [f"{column} (optional)" for column in optional])
         raise UsageError(f"the table has {' and '.join(problems)}; valid columns: {valid}")
     return [
-        {heading: world.resolve(cell.strip()) for heading, cell in zip(headings, row.cells)} for row in table.rows
+        {heading: world.resolve(cell.strip()) for heading, cell in zip(headings, row.cells, strict=True)}
+        for row in table.rows
     ]

@@ -26,7 +26,9 @@ def mismatches(expected: Any, actual: Any, path: str = "$") -> list[str]:
             return [f"{path}: expected a list, got {_show(actual)}"]
         if len(expected) != len(actual):
             return [f"{path}: expected {len(expected)} items, got {len(actual)}: {_show(actual)}"]
-        return [p for i, (e, a) in enumerate(zip(expected, actual)) for p in mismatches(e, a, f"{path}[{i}]")]
+        return [
+            p for i, (e, a) in enumerate(zip(expected, actual, strict=True)) for p in mismatches(e, a, f"{path}[{i}]")
+        ]
     if expected != actual or type(expected) is not type(actual) and not _numbers(expected, actual):
         return [f"{path}: expected {_show(expected)}, got {_show(actual)}"]
     return []

@@ -57,7 +57,9 @@ class Pds:
         token = base64.b64encode(f"admin:{self.admin_password}".encode()).decode()
         return {"authorization": f"Basic {token}", **self.internal_headers()}
 
-    def xrpc_get(self, nsid: str, params: Mapping[str, Any] | None = None, *, headers: Mapping[str, str] | None = None) -> Any:
+    def xrpc_get(
+        self, nsid: str, params: Mapping[str, Any] | None = None, *, headers: Mapping[str, str] | None = None
+    ) -> Any:
         """Anonymous XRPC query; returns the decoded output or raises XrpcError."""
         return self.client.query(nsid, params, headers=headers)
 

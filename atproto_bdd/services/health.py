@@ -1,0 +1,40 @@
+"""Waiting, with a deadline, for a service to answer its health check."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import httpx
+
+from ..errors import ServiceError
+from ..protocol.http import new_client
+
+
+def wait_until_healthy(
+    what: str,
+    url: str,
+    *,
+    timeout: float,
+    log_tail: Callable[[], str] = lambda: "",
+    interval: float = 0.02,
+) -> None:
+    """Poll ``url`` until it answers 200, or raise ServiceError with the service's log tail."""
+    deadline = time.monotonic() + timeout
+    last = "no answer yet"
+    with new_client(timeout=min(5.0, timeout)) as client:
+        while True:
+            try:
+                response = client.get(url)
+                if response.status_code == 200:
+                    return
+                last = f"HTTP {response.status_code}: {response.text[:200]}"
+            except httpx.HTTPError as exc:
+                last = f"{type(exc).__name__}: {exc}"
+            if time.monotonic() >= deadline:
+                break
+            time.sleep(interval)
+    raise ServiceError(
+        f"{what} did not become healthy within {timeout:g}s (GET {url}: {last}); "
+        f"its log ends with:\n{log_tail() or '(empty)'}"
+    )
