@@ -32,6 +32,7 @@ from .services import Runtime, create_runtime
 from .settings import NETWORK_SCOPES, Settings
 from .steps.diagnose import explain_undefined
 from .world import World
+from .world.events import describe_events
 
 __all__ = [
     "after_all",
@@ -142,6 +143,10 @@ def diagnostics(world: World, log_lines: int = 15) -> str:
         lines.append(f"{label} log (last {log_lines} lines):")
         log = world.runtime.log_tail(service_id, log_lines)
         lines += [f"  {line}" for line in log.splitlines()] or ["  (empty)"]
+    for name, pds in world.pdses.items():
+        if pds.firehose_started:
+            lines.append(f"PDS {name} firehose events:")
+            lines.append(describe_events(pds.firehose.events, world.name_of))
     return masker.mask("\n".join(lines))
 
 

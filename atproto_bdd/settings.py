@@ -72,6 +72,8 @@ class Settings:
     cache_dir: Path = field(default_factory=default_cache_dir, metadata={"convert": _path})
     service_timeout: float = field(default=90.0, metadata={"convert": _seconds})
     request_timeout: float = field(default=15.0, metadata={"convert": _seconds})
+    firehose_timeout: float = field(default=5.0, metadata={"convert": _seconds})
+    firehose_settle: float = field(default=0.5, metadata={"convert": _seconds})
     log_level: str = field(default="info", metadata={"convert": _choice(LOG_LEVELS)})
     keep_run_dir: bool = field(default=False, metadata={"convert": _flag})
     node: str = field(default="node", metadata={"convert": _text})

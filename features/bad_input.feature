@@ -78,3 +78,50 @@ Feature: Mistakes in feature files get a clear, one-line cause
       """
       the network host did not answer 'hello' within 0.01s
       """
+
+  Scenario: Firehose and seeding mistakes
+    Given a behave project with the feature:
+      """
+      Feature: stream mistakes
+        Background:
+          Given a PDS named A
+          And an account alice.test on PDS A
+
+        Scenario: malformed cursor
+          Then replaying the firehose of PDS A from cursor latest shows 1 commit by alice.test creating app.bsky.feed.post
+
+        Scenario: cursor in the future
+          Then replaying the firehose of PDS A from cursor 99999 shows 1 commit by alice.test creating app.bsky.feed.post
+
+        Scenario: unknown event type
+          Then the firehose of PDS A shows a handle event for alice.test
+
+        Scenario: an event that never comes
+          Then the firehose of PDS A shows a commit by alice.test creating app.bsky.feed.like
+
+        Scenario: malformed YAML
+          Given the network described by:
+            '''
+            accounts: [alice.test
+            '''
+
+        Scenario: unknown section
+          Given the network described by:
+            '''
+            people: [carol.test]
+            '''
+      """
+    When behave runs on it with -D firehose_timeout=1
+    Then the run fails
+    And the output contains:
+      """
+      cursor 'latest' is not a sequence number (expected a non-negative integer, 0 = oldest)
+      FutureCursor: Cursor in the future.
+      unknown firehose event type 'handle'; known types: commit, identity, account, sync
+      the firehose of PDS A did not show a commit by alice.test creating app.bsky.feed.like within 1s; it showed:
+      #1 identity alice.test: handle alice.test
+      #2 account alice.test: active
+      the docstring (the network as YAML or JSON) is not valid YAML or JSON
+      unknown section(s) people; valid sections: pdses, accounts, posts, follows, likes, reposts, records
+      """
+    And the output does not contain a traceback

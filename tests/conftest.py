@@ -43,3 +43,22 @@ def scope() -> FakeScope:
         accounts={"alice.test": alice, "bob.test": FakeAccount("bob.test", "did:plc:bob")},
         pdses={"A": SimpleNamespace(url="http://localhost:1234", did="did:web:localhost%3A1234")},
     )
+
+
+@pytest.fixture(scope="session")
+def interop_testdata():
+    """The AT Protocol interop test vectors, as the pinned indigo module carries them.
+
+    indigo keeps copies of bluesky-social/atproto-interop-tests under
+    ``atproto/*/testdata``; the module comes from the Go module proxy at the
+    version the relay is built from, checksum-verified by Go.
+    """
+    from atproto_bdd.services.go_install import download_module
+    from atproto_bdd.settings import Settings
+
+    root = download_module(Settings.load().cache_dir) / "atproto"
+    return {
+        "syntax": root / "syntax" / "testdata",
+        "crypto": root / "atcrypto" / "testdata",
+        "data": root / "atdata" / "testdata",
+    }

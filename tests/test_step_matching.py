@@ -11,7 +11,16 @@ from behave.parser import parse_file
 from behave.step_registry import registry
 
 import atproto_bdd.steps  # noqa: F401 - registers the library's steps
-from atproto_bdd.steps import account_steps, pds_steps, record_steps, request_steps
+from atproto_bdd.steps import (
+    account_steps,
+    firehose_steps,
+    identity_steps,
+    pds_steps,
+    record_steps,
+    request_steps,
+    seeding_steps,
+    sync_steps,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 for module in sorted((ROOT / "steps").glob("*.py")):

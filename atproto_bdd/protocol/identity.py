@@ -8,6 +8,7 @@ from typing import Any
 import httpx
 
 from ..errors import TransportError
+from .crypto import PublicKey
 from .http import new_client
 from .xrpc import error_from_response
 
@@ -33,11 +34,11 @@ class DidDocument:
         return None
 
     @property
-    def signing_key_multibase(self) -> str | None:
-        """``publicKeyMultibase`` of the ``#atproto`` verification method."""
+    def signing_key(self) -> PublicKey | None:
+        """The ``#atproto`` verification method's key (repository commits are signed with it)."""
         for method in self.raw.get("verificationMethod", []):
             if method.get("id") in ("#atproto", f"{self.id}#atproto"):
-                return method.get("publicKeyMultibase")
+                return PublicKey.from_verification_method(method.get("type", ""), method.get("publicKeyMultibase", ""))
         return None
 
 

@@ -75,14 +75,20 @@ def run_logged(
         )
 
 
-def capture(argv: Sequence[str], *, timeout: float = 30.0) -> str:
+def capture(argv: Sequence[str], *, timeout: float = 30.0, env: Mapping[str, str] | None = None) -> str:
     """Run a quick command and return its stripped stdout; raise InstallError if it fails."""
     try:
         completed = subprocess.run(
-            list(argv), stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=timeout, check=False
+            list(argv),
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            env=dict(env) if env is not None else None,
+            check=False,
         )
     except (OSError, subprocess.TimeoutExpired) as exc:
         raise InstallError(f"`{' '.join(argv)}` could not run: {exc}") from None
     if completed.returncode != 0:
-        raise InstallError(f"`{' '.join(argv)}` failed: {completed.stderr.strip()[-500:]}")
+        raise InstallError(f"`{' '.join(argv)}` failed: {(completed.stderr or completed.stdout).strip()[-800:]}")
     return completed.stdout.strip()

@@ -10,8 +10,26 @@ step catalog (``docs/steps.md``) is generated from these modules.
 
 from __future__ import annotations
 
-from . import account_steps, identity_steps, pds_steps, record_steps, request_steps
+from . import (
+    account_steps,
+    firehose_steps,
+    identity_steps,
+    pds_steps,
+    record_steps,
+    request_steps,
+    seeding_steps,
+    sync_steps,
+)
 
-STEP_MODULES = (pds_steps, account_steps, record_steps, identity_steps, request_steps)
+STEP_MODULES = (
+    pds_steps,
+    account_steps,
+    record_steps,
+    seeding_steps,
+    identity_steps,
+    firehose_steps,
+    sync_steps,
+    request_steps,
+)
 
 __all__: list[str] = []

@@ -72,6 +72,24 @@ def parse_json(text: str, what: str = "the JSON docstring") -> Any:
         ) from None
 
 
+def parse_yaml(text: str, what: str = "the YAML docstring") -> Any:
+    """Parse YAML (or JSON, which YAML reads too), reporting where a syntax error is."""
+    import yaml
+
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise UsageError(f"{what} is not valid YAML or JSON: {problem}{where}") from None
+
+
+def structured_docstring(context: Any, what: str) -> Any:
+    """The step's docstring parsed as YAML or JSON (placeholders left for the caller)."""
+    return parse_yaml(docstring(context, what), f"the docstring ({what})")
+
+
 def json_docstring(context: Any, world: World, what: str = "a JSON object") -> Any:
     """The step's docstring parsed as JSON, with placeholders resolved."""
     return world.resolve_data(parse_json(docstring(context, what)))

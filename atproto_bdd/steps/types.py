@@ -18,6 +18,9 @@ PDS_NAME_PATTERN = r"[A-Za-z0-9][A-Za-z0-9_-]{0,31}"
 COUNT_WORDS = {"no": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5}
 COUNT_PATTERN = r"\d+|" + "|".join(COUNT_WORDS)
 ERROR_NAME_PATTERN = r"[A-Za-z][A-Za-z0-9]*"
+WORD_PATTERN = r"[A-Za-z0-9][A-Za-z0-9_.:-]*"
+MIME_TYPE_PATTERN = r"[a-z]+/[a-z0-9][a-z0-9.+-]*"
+ACTION_PATTERN = r"creating|updating|deleting"
 
 
 @parse.with_pattern(HANDLE_PATTERN)
@@ -56,6 +59,24 @@ def parse_error_name(text: str) -> str:
     return text
 
 
+@parse.with_pattern(WORD_PATTERN)
+def parse_word(text: str) -> str:
+    """one word without spaces, checked by the step (e.g. an event type or a cursor)"""
+    return text
+
+
+@parse.with_pattern(MIME_TYPE_PATTERN)
+def parse_mime_type(text: str) -> str:
+    """a MIME type such as image/png"""
+    return text
+
+
+@parse.with_pattern(ACTION_PATTERN)
+def parse_action(text: str) -> str:
+    """creating, updating or deleting (a commit's operation on a record)"""
+    return text
+
+
 PARAMETER_TYPES: dict[str, Any] = {
     "Handle": parse_handle,
     "NSID": parse_nsid,
@@ -63,6 +84,9 @@ PARAMETER_TYPES: dict[str, Any] = {
     "PdsName": parse_pds_name,
     "Count": parse_count,
     "ErrorName": parse_error_name,
+    "Word": parse_word,
+    "MimeType": parse_mime_type,
+    "Action": parse_action,
 }
 
 register_type(**PARAMETER_TYPES)

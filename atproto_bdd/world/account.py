@@ -8,8 +8,22 @@ from typing import Any
 
 from ..errors import UsageError, XrpcError
 from ..masking import masker
+from ..protocol.repo import Repo
 from .pds import Pds
-from .records import FOLLOW, LIKE, POST, REPOST, RecordRef, StoredRecord, follow_record, post_record, subject_record
+from .records import (
+    BLOB_HOLDER,
+    FOLLOW,
+    LIKE,
+    POST,
+    REPOST,
+    Blob,
+    RecordRef,
+    StoredRecord,
+    follow_record,
+    now_iso,
+    post_record,
+    subject_record,
+)
 
 
 @dataclass
@@ -41,6 +55,7 @@ class Account:
         self.email = email
         self.session = session
         self.records: list[RecordRef] = []
+        self.blobs: list[Blob] = []
 
     def __repr__(self) -> str:
         return f"<Account {self.handle} {self.did} on PDS {self.pds.name}>"
@@ -160,6 +175,38 @@ class Account:
                 return ref
         kind = f"{collection} record" if collection else "record"
         raise UsageError(f"{self.handle} has created no {kind} yet in this network")
+
+    # -- repository sync and blobs -------------------------------------------
+
+    def export_repo(self) -> bytes:
+        """The whole repository as CAR bytes (``com.atproto.sync.getRepo``)."""
+        return self.pds.xrpc_get("com.atproto.sync.getRepo", {"did": self.did})
+
+    def repo(self) -> Repo:
+        """The exported repository, parsed (every block checked against its CID)."""
+        return Repo.from_car(self.export_repo())
+
+    def upload_blob(self, data: bytes, mime_type: str, *, keep: bool = True) -> Blob:
+        """Upload a blob; with ``keep`` also reference it from a record so the PDS keeps it.
+
+        A PDS discards uploads no record refers to, and will not serve them.
+        """
+        output = self.xrpc_post("com.atproto.repo.uploadBlob", data=data, content_type=mime_type)
+        blob = Blob.from_output(output["blob"], data)
+        if keep:
+            self.create_record(BLOB_HOLDER, {"blob": blob.ref, "createdAt": now_iso()})
+        self.blobs.append(blob)
+        return blob
+
+    def get_blob(self, cid: str) -> bytes:
+        """Download a blob of this account (``com.atproto.sync.getBlob``)."""
+        return self.pds.xrpc_get("com.atproto.sync.getBlob", {"did": self.did, "cid": cid})
+
+    def latest_blob(self) -> Blob:
+        """The blob this account uploaded last."""
+        if not self.blobs:
+            raise UsageError(f"{self.handle} has uploaded no blob yet")
+        return self.blobs[-1]
 
     # -- app.bsky helpers --------------------------------------------------------
 

@@ -6,6 +6,7 @@ import base64
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from ..protocol.firehose import FirehoseEvent, FirehoseRecorder, parse_cursor, replay, subscribe_url
 from ..protocol.xrpc import Recorder, XrpcClient
 from ..services.specs import PdsService
 
@@ -23,8 +24,10 @@ class Pds:
 
     def __init__(self, service: PdsService, *, timeout: float = 15.0, recorder: Recorder | None = None) -> None:
         self.service = service
+        self.timeout = timeout
         self.client = XrpcClient(service.url, name=f"PDS {service.name}", timeout=timeout, recorder=recorder)
         self.accounts: dict[str, Account] = {}
+        self._firehose: FirehoseRecorder | None = None
 
     @property
     def name(self) -> str:
@@ -83,8 +86,32 @@ class Pds:
         """The DID this PDS resolves ``handle`` to."""
         return self.xrpc_get("com.atproto.identity.resolveHandle", {"handle": handle})["did"]
 
+    @property
+    def firehose(self) -> FirehoseRecorder:
+        """This PDS's event stream, recorded from its first event on.
+
+        The subscription starts on first use with cursor 0, so the PDS replays
+        everything since it started before streaming live events.
+        """
+        if self._firehose is None:
+            url = subscribe_url(self.url, cursor=0)
+            self._firehose = FirehoseRecorder(url, name=f"PDS {self.name}", open_timeout=self.timeout).start()
+        return self._firehose
+
+    @property
+    def firehose_started(self) -> bool:
+        """True once something subscribed to this PDS's firehose."""
+        return self._firehose is not None
+
+    def replay_firehose(self, cursor: int | str, *, idle: float = 0.5) -> list[FirehoseEvent]:
+        """Events a new subscription from ``cursor`` receives until the stream is quiet for ``idle`` s."""
+        url = subscribe_url(self.url, cursor=parse_cursor(cursor))
+        return replay(url, idle=idle, timeout=self.timeout, open_timeout=self.timeout)
+
     def close(self) -> None:
-        """Close the HTTP connections to this PDS."""
+        """Close the HTTP connections and the firehose subscription of this PDS."""
+        if self._firehose is not None:
+            self._firehose.close()
         self.client.close()
 
     def __repr__(self) -> str:

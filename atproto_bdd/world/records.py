@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
@@ -12,6 +12,8 @@ POST = "app.bsky.feed.post"
 LIKE = "app.bsky.feed.like"
 REPOST = "app.bsky.feed.repost"
 FOLLOW = "app.bsky.graph.follow"
+#: Where ``upload_blob(keep=True)`` references uploads so that the PDS keeps them.
+BLOB_HOLDER = "com.example.atprotobdd.blob"
 
 
 def now_iso() -> str:
@@ -63,6 +65,26 @@ class StoredRecord:
     def from_output(cls, output: dict[str, Any]) -> StoredRecord:
         """Build from a getRecord / listRecords item."""
         return cls(uri=output["uri"], cid=output.get("cid", ""), value=output.get("value") or {})
+
+
+@dataclass(frozen=True)
+class Blob:
+    """An uploaded blob: its CID, type and size, and the bytes that were uploaded."""
+
+    cid: str
+    mime_type: str
+    size: int
+    data: bytes = field(repr=False, default=b"")
+
+    @property
+    def ref(self) -> dict[str, Any]:
+        """The blob object to put in a record."""
+        return {"$type": "blob", "ref": {"$link": self.cid}, "mimeType": self.mime_type, "size": self.size}
+
+    @classmethod
+    def from_output(cls, blob: dict[str, Any], data: bytes) -> Blob:
+        """Build from uploadBlob's ``blob`` output."""
+        return cls(blob["ref"]["$link"], blob["mimeType"], blob["size"], data)
 
 
 def post_record(text: str, **fields: Any) -> dict[str, Any]:

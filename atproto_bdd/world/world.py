@@ -191,6 +191,13 @@ class World:
             raise UsageError(f"account {handle} already exists on PDS {existing.pds.name}, not on PDS {pds}")
         return existing
 
+    def name_of(self, did: str) -> str:
+        """The handle of the account with ``did``, or the DID itself if it is not ours."""
+        for account in self._accounts.values():
+            if account.did == did:
+                return account.handle
+        return did
+
     def did_document(self, handle: str) -> DidDocument:
         """The DID document of an account, as the network's PLC directory serves it."""
         return self.plc.document(self.account(handle).did)

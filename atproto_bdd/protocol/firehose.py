@@ -1,0 +1,254 @@
+"""The repository event stream, ``com.atproto.sync.subscribeRepos`` (the firehose).
+
+Each websocket message is a frame of two DAG-CBOR items: a header
+``{op, t}`` and a body. ``op: 1`` carries an event whose type is ``t``
+(``#commit``, ``#identity``, ``#account``, ``#sync``, ``#info``); ``op: -1``
+carries an error (``{error, message}``), after which the server closes the
+stream.
+
+:class:`FirehoseRecorder` subscribes in a background thread and keeps every
+event, so a test can look back at what happened and wait, with a deadline,
+for what has not happened yet. :func:`replay` reads a stream from a cursor
+until it goes quiet.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+from urllib.parse import urlencode
+
+from ..errors import AtprotoBddError, UsageError
+from . import dagcbor
+from .car import Car, parse_car
+from .multiformats import CID
+
+SUBSCRIBE_REPOS = "com.atproto.sync.subscribeRepos"
+
+
+class FirehoseError(AtprotoBddError):
+    """An error frame from the server (``op: -1``), or a stream that could not be read."""
+
+    def __init__(self, error: str, message: str = "") -> None:
+        self.error = error
+        self.message = message
+        super().__init__(f"{error}: {message}" if message else error)
+
+
+@dataclass(frozen=True)
+class RepoOp:
+    """One operation of a commit: ``create``, ``update`` or ``delete`` of a record path."""
+
+    action: str
+    path: str
+    cid: CID | None = None
+
+    @property
+    def collection(self) -> str:
+        """The collection NSID of the record."""
+        return self.path.split("/", 1)[0]
+
+    @property
+    def rkey(self) -> str:
+        """The record key."""
+        return self.path.split("/", 1)[-1]
+
+
+@dataclass(frozen=True)
+class FirehoseEvent:
+    """A decoded event: its type (without ``#``), sequence number, subject DID and body."""
+
+    type: str
+    seq: int | None
+    did: str | None
+    body: dict[str, Any] = field(repr=False)
+    received_at: float = field(default=0.0, compare=False)
+
+    @property
+    def time(self) -> str | None:
+        """The server's timestamp of the event."""
+        return self.body.get("time")
+
+    @property
+    def ops(self) -> list[RepoOp]:
+        """The operations of a commit (empty for other events)."""
+        return [RepoOp(op.get("action", ""), op.get("path", ""), op.get("cid")) for op in self.body.get("ops") or []]
+
+    @property
+    def active(self) -> bool | None:
+        """For account events: whether the account is active."""
+        return self.body.get("active")
+
+    @property
+    def status(self) -> str | None:
+        """For account events: the status (``deactivated``, ``takendown``...) or ``active``."""
+        if self.type != "account":
+            return None
+        return "active" if self.body.get("active") else self.body.get("status")
+
+    @cached_property
+    def blocks(self) -> Car:
+        """A commit's blocks (a CAR slice with the commit and changed records)."""
+        return parse_car(self.body.get("blocks") or b"")
+
+
+def decode_frame(data: bytes, received_at: float = 0.0) -> FirehoseEvent:
+    """Decode one websocket message; raise :class:`FirehoseError` for an error frame."""
+    try:
+        items = dagcbor.decode_all(data)
+    except dagcbor.DagCborError as exc:
+        raise FirehoseError("MalformedFrame", str(exc)) from None
+    if len(items) != 2 or not all(isinstance(item, dict) for item in items):
+        raise FirehoseError("MalformedFrame", f"expected a header and a body, got {len(items)} items")
+    header, body = items
+    if header.get("op") == -1:
+        raise FirehoseError(str(body.get("error", "Unknown")), str(body.get("message", "")))
+    if header.get("op") != 1:
+        raise FirehoseError("MalformedFrame", f"unknown frame op {header.get('op')!r}")
+    kind = str(header.get("t", "")).lstrip("#")
+    did = body.get("repo") or body.get("did")
+    return FirehoseEvent(kind, body.get("seq"), did, body, received_at)
+
+
+def parse_cursor(value: str | int) -> int:
+    """A cursor as the API takes it: a non-negative integer sequence number."""
+    text = str(value).strip()
+    if not text.isdigit():
+        raise UsageError(f"cursor {value!r} is not a sequence number (expected a non-negative integer, 0 = oldest)")
+    return int(text)
+
+
+def subscribe_url(base_url: str, cursor: int | None = None, nsid: str = SUBSCRIBE_REPOS) -> str:
+    """The websocket URL of ``nsid`` on the service at ``base_url`` (http -> ws)."""
+    ws = "ws" + base_url[len("http") :] if base_url.startswith("http") else base_url
+    query = f"?{urlencode({'cursor': cursor})}" if cursor is not None else ""
+    return f"{ws.rstrip('/')}/xrpc/{nsid}{query}"
+
+
+class FirehoseRecorder:
+    """Keeps every event of a subscription, read by a background thread."""
+
+    def __init__(self, url: str, *, name: str = "", open_timeout: float = 10.0) -> None:
+        self.url = url
+        self.name = name or url
+        self.open_timeout = open_timeout
+        self._events: list[FirehoseEvent] = []
+        self._errors: list[FirehoseError] = []
+        self._changed = threading.Condition()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._socket: Any = None
+        self.closed = False
+
+    def start(self) -> FirehoseRecorder:
+        """Connect (within ``open_timeout``) and start recording."""
+        from websockets.sync.client import connect
+
+        try:
+            self._socket = connect(self.url, open_timeout=self.open_timeout, max_size=None, compression=None)
+        except Exception as exc:  # websockets raises several unrelated types
+            raise FirehoseError("ConnectionFailed", f"could not subscribe to {self.url}: {exc}") from None
+        self._thread = threading.Thread(target=self._run, name=f"firehose {self.name}", daemon=True)
+        self._thread.start()
+        return self
+
+    def _run(self) -> None:
+        from websockets.exceptions import ConnectionClosed
+
+        socket = self._socket
+        try:
+            while not self._stop.is_set():
+                try:
+                    message = socket.recv(timeout=0.2)
+                except TimeoutError:
+                    continue
+                if isinstance(message, str):
+                    continue
+                try:
+                    event = decode_frame(message, time.perf_counter())
+                except FirehoseError as error:
+                    self._append(error=error)
+                    continue
+                self._append(event=event)
+        except ConnectionClosed:
+            pass
+        finally:
+            with self._changed:
+                self.closed = True
+                self._changed.notify_all()
+
+    def _append(self, event: FirehoseEvent | None = None, error: FirehoseError | None = None) -> None:
+        with self._changed:
+            if event is not None:
+                self._events.append(event)
+            if error is not None:
+                self._errors.append(error)
+            self._changed.notify_all()
+
+    @property
+    def events(self) -> list[FirehoseEvent]:
+        """Every event received so far, in order."""
+        with self._changed:
+            return list(self._events)
+
+    @property
+    def errors(self) -> list[FirehoseError]:
+        """Error frames received so far."""
+        with self._changed:
+            return list(self._errors)
+
+    def wait_for(
+        self, predicate: Callable[[FirehoseEvent], bool], timeout: float, *, start: int = 0
+    ) -> FirehoseEvent | None:
+        """The first event from index ``start`` on that satisfies ``predicate``, waiting up to ``timeout``."""
+        deadline = time.monotonic() + timeout
+        checked = start
+        with self._changed:
+            while True:
+                for event in self._events[checked:]:
+                    if predicate(event):
+                        return event
+                checked = max(checked, len(self._events))
+                remaining = deadline - time.monotonic()
+                if remaining <= 0 or self.closed:
+                    return None
+                self._changed.wait(remaining)
+
+    def close(self) -> None:
+        """Stop the thread and close the connection."""
+        self._stop.set()
+        if self._socket is not None:
+            self._socket.close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+
+def replay(url: str, *, idle: float = 0.5, timeout: float = 10.0, open_timeout: float = 10.0) -> list[FirehoseEvent]:
+    """Read a subscription (``url`` carries the cursor) until no event came for ``idle`` seconds.
+
+    Raises :class:`FirehoseError` for an error frame (such as ``FutureCursor``).
+    """
+    from websockets.exceptions import ConnectionClosed
+    from websockets.sync.client import connect
+
+    events: list[FirehoseEvent] = []
+    deadline = time.monotonic() + timeout
+    try:
+        socket = connect(url, open_timeout=open_timeout, max_size=None, compression=None)
+    except Exception as exc:
+        raise FirehoseError("ConnectionFailed", f"could not subscribe to {url}: {exc}") from None
+    with socket:
+        while time.monotonic() < deadline:
+            try:
+                message = socket.recv(timeout=min(idle, max(0.0, deadline - time.monotonic())))
+            except TimeoutError:
+                break
+            except ConnectionClosed:
+                break
+            if isinstance(message, bytes):
+                events.append(decode_frame(message, time.perf_counter()))
+    return events
