@@ -69,6 +69,46 @@ PROMISED = [
         "the request fails with status 400 and error InvalidHandle",
         request_steps.then_request_fails_with_status_and_error,
     ),
+    # firehose, repo sync, blobs, identity, seeding
+    ("then", "the firehose of PDS A shows a commit by alice.test", firehose_steps.then_firehose_shows_commit),
+    (
+        "then",
+        "the firehose of PDS A shows a commit by alice.test creating app.bsky.feed.post",
+        firehose_steps.then_firehose_shows_commit_op,
+    ),
+    (
+        "then",
+        "the firehose of PDS A shows a commit by alice.test deleting app.bsky.feed.post",
+        firehose_steps.then_firehose_shows_commit_op,
+    ),
+    ("then", "the firehose of PDS A shows an identity event for alice.test", firehose_steps.then_firehose_shows_event),
+    ("then", "the firehose of PDS A shows an account event for alice.test", firehose_steps.then_firehose_shows_event),
+    ("then", "the firehose of PDS A shows no commit by bob.test", firehose_steps.then_firehose_shows_no_commit),
+    (
+        "then",
+        "replaying the firehose of PDS A from cursor 0 shows 2 commits by alice.test creating app.bsky.feed.post",
+        firehose_steps.then_replay_shows_commits,
+    ),
+    (
+        "then",
+        "the exported repo of alice.test contains 2 app.bsky.feed.post records",
+        sync_steps.then_exported_repo_contains,
+    ),
+    (
+        "then",
+        "the exported repo of alice.test has a valid commit signature",
+        sync_steps.then_exported_repo_signature_valid,
+    ),
+    ("when", "alice.test uploads a 2048 byte image/png blob", sync_steps.when_uploads_blob),
+    ("then", "the latest blob of alice.test downloads unchanged", sync_steps.then_latest_blob_downloads),
+    ("then", "alice.test's handle resolves to their DID on PDS A", identity_steps.then_handle_resolves),
+    (
+        "then",
+        "the DID document of alice.test names PDS A as its service endpoint",
+        identity_steps.then_did_document_names_pds,
+    ),
+    ("given", "the following posts:", seeding_steps.given_posts_table),
+    ("given", "the network described by:", seeding_steps.given_network_described_by),
 ]
 
 
