@@ -117,6 +117,12 @@ def test_missing_mst_node_is_reported(key) -> None:
         list(walk(car.blocks, repo.commit.data))
 
 
+def test_convenience_module_exposes_the_same_objects() -> None:
+    import atproto_bdd.car as car_module
+
+    assert car_module.parse_car is parse_car and car_module.Repo is Repo
+
+
 def test_car_without_a_commit_root_is_refused() -> None:
     cid, data = block({"not": "a commit"})
     with pytest.raises(RepoError, match="not a repository commit"):
