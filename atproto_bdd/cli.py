@@ -11,11 +11,14 @@ from .settings import Settings
 
 
 def _install(args: argparse.Namespace) -> int:
+    from .services.go_install import ensure_relay
     from .services.node_install import ensure_node_services
 
     settings = Settings.load()
     install = ensure_node_services(settings.cache_dir, node=settings.node, npm=settings.npm)
-    print(f"Node services ready in {install.root}")
+    print(f"PLC and PDS ready in {install.root}")
+    if not args.no_relay:
+        print(f"relay ready: {ensure_relay(settings.cache_dir, go=settings.go)}")
     return 0
 
 
@@ -43,6 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
 
     install = commands.add_parser("install", help="install the pinned services into the cache (once per version)")
+    install.add_argument("--no-relay", action="store_true", help="skip building the relay (it needs Go)")
     install.set_defaults(run=_install)
 
     catalog = commands.add_parser("catalog", help="write the step catalog (Markdown)")

@@ -74,10 +74,12 @@ class Settings:
     request_timeout: float = field(default=15.0, metadata={"convert": _seconds})
     firehose_timeout: float = field(default=5.0, metadata={"convert": _seconds})
     firehose_settle: float = field(default=0.5, metadata={"convert": _seconds})
+    relay_timeout: float = field(default=15.0, metadata={"convert": _seconds})
     log_level: str = field(default="info", metadata={"convert": _choice(LOG_LEVELS)})
     keep_run_dir: bool = field(default=False, metadata={"convert": _flag})
     node: str = field(default="node", metadata={"convert": _text})
     npm: str = field(default="npm", metadata={"convert": _text})
+    go: str = field(default="go", metadata={"convert": _text})
 
     @classmethod
     def load(

@@ -110,6 +110,12 @@ Feature: Mistakes in feature files get a clear, one-line cause
             '''
             people: [carol.test]
             '''
+
+        Scenario: relay for a PDS that does not exist
+          Given a relay crawling PDS A and PDS Z
+
+        Scenario: relay steps without a relay
+          Then the relay firehose shows a commit by alice.test
       """
     When behave runs on it with -D firehose_timeout=1
     Then the run fails
@@ -123,5 +129,7 @@ Feature: Mistakes in feature files get a clear, one-line cause
       #2 account alice.test: active
       the docstring (the network as YAML or JSON) is not valid YAML or JSON
       unknown section(s) people; valid sections: pdses, accounts, posts, follows, likes, reposts, records
+      unknown PDS 'Z'; known PDSs: A (declare it before the relay)
+      this network has no relay yet (declare one: Given a relay crawling PDS A)
       """
     And the output does not contain a traceback

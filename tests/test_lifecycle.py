@@ -26,11 +26,11 @@ from behave import when
 @when("the run holds")
 def hold(context):
     """Reports where the services are, then waits to be interrupted."""
-    context.atproto.pds("A")  # the network is up
     runtime = context.atproto.runtime
+    relay_pid = context.atproto.relay.service.pid  # the network, relay included, is up
     marker = os.environ["HOLD_MARKER"]
     with open(marker + ".tmp", "w") as f:
-        json.dump({"host_pid": runtime.host.pid, "run_dir": str(runtime.run_dir)}, f)
+        json.dump({"host_pid": runtime.host.pid, "relay_pid": relay_pid, "run_dir": str(runtime.run_dir)}, f)
     os.replace(marker + ".tmp", marker)
     time.sleep(120)
 '''
@@ -38,6 +38,7 @@ def hold(context):
 FEATURE = """Feature: hold
   Scenario: hold the network
     Given a PDS named A
+    And a relay crawling PDS A
     And an account alice.test on PDS A
     When the run holds
 """
@@ -85,20 +86,22 @@ def held_run(tmp_path: Path):
             pytest.fail(f"behave never reached the holding step:\n{output}")
         time.sleep(0.05)
     info = json.loads(marker.read_text())
-    assert _alive(info["host_pid"])
-    yield process, info["host_pid"], Path(info["run_dir"])
+    assert _alive(info["host_pid"]) and _alive(info["relay_pid"])
+    yield process, (info["host_pid"], info["relay_pid"]), Path(info["run_dir"])
     if process.poll() is None:
         process.kill()
     process.wait(timeout=30)
-    if _alive(info["host_pid"]):
-        os.kill(info["host_pid"], signal.SIGKILL)
+    for pid in (info["host_pid"], info["relay_pid"]):
+        if _alive(pid):
+            os.kill(pid, signal.SIGKILL)
 
 
 def test_sigkill_of_behave_leaves_no_service_behind(held_run) -> None:
-    process, host_pid, run_dir = held_run
+    process, (host_pid, relay_pid), run_dir = held_run
     process.kill()
     process.wait(timeout=10)
     assert _wait_gone(host_pid, 3.0), f"the network host {host_pid} outlived behave by more than 3 s"
+    assert _wait_gone(relay_pid, 0.5), f"the relay {relay_pid} outlived behave by more than 3 s"
     deadline = time.monotonic() + 3
     while run_dir.exists() and time.monotonic() < deadline:
         time.sleep(0.05)
@@ -107,7 +110,7 @@ def test_sigkill_of_behave_leaves_no_service_behind(held_run) -> None:
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
 def test_sigterm_and_ctrl_c_run_the_normal_clean_up(held_run, signum: int) -> None:
-    process, host_pid, run_dir = held_run
+    process, (host_pid, relay_pid), run_dir = held_run
     process.send_signal(signum)
     try:
         process.wait(timeout=30)
@@ -116,6 +119,7 @@ def test_sigterm_and_ctrl_c_run_the_normal_clean_up(held_run, signum: int) -> No
     output = process.stdout.read().decode() if process.stdout else ""
     assert process.returncode != 0, output
     assert _wait_gone(host_pid, 3.0), f"host {host_pid} still runs after {signal.Signals(signum).name}:\n{output}"
+    assert _wait_gone(relay_pid, 0.5), f"relay {relay_pid} still runs after {signal.Signals(signum).name}"
     assert not run_dir.exists()
 
 

@@ -17,6 +17,7 @@ from atproto_bdd.steps import (
     identity_steps,
     pds_steps,
     record_steps,
+    relay_steps,
     request_steps,
     seeding_steps,
     sync_steps,
@@ -109,6 +110,24 @@ PROMISED = [
     ),
     ("given", "the following posts:", seeding_steps.given_posts_table),
     ("given", "the network described by:", seeding_steps.given_network_described_by),
+    # relay
+    ("given", "a relay crawling PDS A", relay_steps.given_relay_crawling),
+    ("given", "a relay crawling PDS A and PDS B", relay_steps.given_relay_crawling),
+    ("then", "the relay firehose shows a commit", relay_steps.then_relay_shows_any_commit),
+    ("then", "the relay firehose shows a commit by alice.test", relay_steps.then_relay_shows_commit),
+    (
+        "then",
+        "the relay firehose shows a commit by alice.test creating app.bsky.feed.post",
+        relay_steps.then_relay_shows_commit_op,
+    ),
+    ("then", "the relay firehose shows no commit by carol.test", relay_steps.then_relay_shows_no_commit),
+    ("then", "the relay lists PDS A as a host", relay_steps.then_relay_lists_host),
+    (
+        "then",
+        "replaying the relay firehose from cursor 0 shows 2 commits by alice.test creating app.bsky.feed.post",
+        relay_steps.then_relay_replay_shows,
+    ),
+    ("then", "PDS B resolves alice.test's DID to PDS A", relay_steps.then_pds_resolves_did),
 ]
 
 
@@ -116,6 +135,12 @@ PROMISED = [
 def test_promised_sentences_reach_their_step(keyword: str, text: str, func) -> None:
     found = matches(keyword, text)
     assert [m.func.__wrapped__ for m in found] == [func.__wrapped__]
+
+
+def test_pds_lists_are_parsed() -> None:
+    (matcher,) = matches("given", "a relay crawling PDS A, PDS eu-west and PDS C")
+    (argument,) = matcher.match("a relay crawling PDS A, PDS eu-west and PDS C").arguments
+    assert argument.value == ["A", "eu-west", "C"]
 
 
 def test_typed_parameters_are_converted() -> None:

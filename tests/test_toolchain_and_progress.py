@@ -53,3 +53,13 @@ def test_progress_reports_failure() -> None:
         with Progress("npm ci", stream=stream):
             raise RuntimeError("x")
     assert "npm ci ... FAILED in" in stream.getvalue()
+
+
+def test_relay_build_without_go_says_what_is_needed(tmp_path: Path) -> None:
+    from atproto_bdd.services.go_install import ensure_relay
+
+    with pytest.raises(InstallError) as caught:
+        ensure_relay(tmp_path, go="/nowhere/go")
+    assert str(caught.value).startswith(
+        "go is required but `/nowhere/go` was not found on PATH: install Go 1.21 or newer"
+    )

@@ -69,3 +69,9 @@ class PlcClient:
     def close(self) -> None:
         """Close the connection pool."""
         self._http.close()
+
+    def __enter__(self) -> PlcClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -54,11 +54,11 @@ def download_module(
 
 def ensure_relay(cache_dir: Path, *, go: str = "go", quiet: bool = False) -> Path:
     """The relay binary at the pinned version, built with ``go install`` on first use."""
-    go_path = require_tool("go", go)
     bin_dir = cache_dir / "go" / "bin" / INDIGO_VERSION
     binary = bin_dir / "relay"
     if binary.exists():
         return binary
+    go_path = require_tool("go", go)
     bin_dir.mkdir(parents=True, exist_ok=True)
     with open(bin_dir.parent / ".install.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)

@@ -17,9 +17,14 @@ def wait_until_healthy(
     *,
     timeout: float,
     log_tail: Callable[[], str] = lambda: "",
+    alive: Callable[[], bool] = lambda: True,
     interval: float = 0.02,
 ) -> None:
-    """Poll ``url`` until it answers 200, or raise ServiceError with the service's log tail."""
+    """Poll ``url`` until it answers 200, or raise ServiceError with the service's log tail.
+
+    ``alive`` tells whether the service's process still runs: one that exited
+    fails at once instead of at the deadline.
+    """
     deadline = time.monotonic() + timeout
     last = "no answer yet"
     with new_client(timeout=min(5.0, timeout)) as client:
@@ -31,6 +36,8 @@ def wait_until_healthy(
                 last = f"HTTP {response.status_code}: {response.text[:200]}"
             except httpx.HTTPError as exc:
                 last = f"{type(exc).__name__}: {exc}"
+            if not alive():
+                raise ServiceError(f"{what} exited while starting; its log ends with:\n{log_tail() or '(empty)'}")
             if time.monotonic() >= deadline:
                 break
             time.sleep(interval)

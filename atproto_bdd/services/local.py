@@ -7,6 +7,8 @@ import os
 import shutil
 import tempfile
 import threading
+import time
+from collections.abc import Sequence
 from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
@@ -14,11 +16,14 @@ from typing import Any
 from ..errors import ServiceError
 from ..masking import masker
 from ..settings import Settings
+from .go_install import ensure_relay
 from .health import wait_until_healthy
 from .node_host import NodeHost
 from .node_install import ensure_node_services
+from .relay_db import add_hosts, copy_database
+from .relay_local import ensure_relay_template, free_port, relay_environment
 from .runtime import Runtime
-from .specs import PdsService, PdsSpec, PlcService
+from .specs import PdsService, PdsSpec, PlcService, RelayService, RelaySpec, hostname_of
 from .toolchain import tail
 
 
@@ -95,8 +100,84 @@ class LocalRuntime(Runtime):
             url=result["url"],
             port=int(result["port"]),
             service_did=result["did"],
+            plc_url=plc.url,
             log_path=log_path,
         )
+
+    def start_relay(self, spec: RelaySpec, plc: PlcService, pdses: Sequence[PdsService]) -> RelayService:
+        """Build (once) and start the indigo relay with a ``host`` row for every PDS in ``pdses``."""
+        binary = ensure_relay(self.settings.cache_dir, go=self.settings.go)
+        template = ensure_relay_template(binary, self.settings.cache_dir, timeout=self.settings.service_timeout)
+        data_dir = self.host.run_dir / "data" / f"{spec.name}-{os.urandom(4).hex()}"
+        copy_database(template, data_dir / "relay.sqlite")
+        hosts = tuple(hostname_of(pds.url) for pds in pdses)
+        add_hosts(data_dir / "relay.sqlite", hosts)
+        ports = (free_port(), free_port())
+        return self._launch_relay(binary, spec, plc.url, data_dir, hosts, ports, pdses)
+
+    def relay_crawl(self, relay: RelayService, pdses: Sequence[PdsService]) -> RelayService:
+        """Restart the relay with rows for the new PDSes (its data and cursors are kept)."""
+        new = [pds for pds in pdses if hostname_of(pds.url) not in relay.hosts]
+        if not new:
+            return relay
+        self.stop(relay.id, wait=True)
+        hosts = relay.hosts + tuple(hostname_of(pds.url) for pds in new)
+        add_hosts(relay.data_dir / "relay.sqlite", hosts)
+        binary = ensure_relay(self.settings.cache_dir, go=self.settings.go)
+        return self._launch_relay(binary, relay.spec, relay.plc_url, relay.data_dir, hosts, relay.ports, pdses)
+
+    def _launch_relay(
+        self,
+        binary: Path,
+        spec: RelaySpec,
+        plc_url: str,
+        data_dir: Path,
+        hosts: tuple[str, ...],
+        ports: tuple[int, int],
+        pdses: Sequence[PdsService],
+    ) -> RelayService:
+        env = relay_environment(
+            data_dir,
+            api_port=ports[0],
+            metrics_port=ports[1],
+            admin_password=spec.admin_password,
+            plc_url=plc_url,
+            log_level=self.settings.log_level,
+        )
+        url = f"http://127.0.0.1:{ports[0]}"
+        result = self._call(
+            "process.start",
+            {
+                "kind": "relay",
+                "name": spec.name,
+                "url": url,
+                "argv": [str(binary), "serve"],
+                "env": env,
+                "cwd": str(data_dir),
+            },
+            what="the relay",
+        )
+        service_id = result["id"]
+        self._log_paths[service_id] = Path(result["log"])
+        self._wait_healthy("the relay", f"{url}/xrpc/_health", service_id, process=True)
+        self._wait_subscribed(service_id, pdses)
+        return RelayService(service_id, spec, url, plc_url, hosts, data_dir, ports, Path(result["log"]), result["pid"])
+
+    def _wait_subscribed(self, relay_id: str, pdses: Sequence[PdsService]) -> None:
+        """Wait until the relay holds a subscription on every PDS (seen from the PDS's side)."""
+        deadline = time.monotonic() + self.settings.service_timeout
+        waiting = list(pdses)
+        while waiting:
+            agents = self._call("service.subscribers", {"id": waiting[0].id})["subscribers"]
+            if any(agent.startswith("indigo-relay") for agent in agents):
+                waiting.pop(0)
+                continue
+            if time.monotonic() > deadline:
+                raise ServiceError(
+                    f"the relay did not subscribe to PDS {waiting[0].name} within {self.settings.service_timeout:g}s; "
+                    f"its log ends with:\n{self.log_tail(relay_id) or '(empty)'}"
+                )
+            time.sleep(0.02)
 
     def stop(self, service_id: str, *, wait: bool = True) -> None:
         """Stop a service in the host."""
@@ -137,13 +218,14 @@ class LocalRuntime(Runtime):
         except ServiceError as exc:
             raise ServiceError(f"could not start {what or cmd}: {exc}") from None
 
-    def _wait_healthy(self, what: str, url: str, service_id: str) -> None:
-        wait_until_healthy(
-            what,
-            url,
-            timeout=self.settings.service_timeout,
-            log_tail=lambda: "\n".join(filter(None, [self.log_tail(service_id), self.host_log_tail()])),
-        )
+    def _wait_healthy(self, what: str, url: str, service_id: str, *, process: bool = False) -> None:
+        if process:  # its own program: its own log, and it may exit
+            log_tail = lambda: self.log_tail(service_id)  # noqa: E731
+            alive = lambda: bool(self._call("service.alive", {"id": service_id})["alive"])  # noqa: E731
+        else:  # inside the host: errors may be in the host's logs
+            log_tail = lambda: "\n".join(filter(None, [self.log_tail(service_id), self.host_log_tail()]))  # noqa: E731
+            alive = lambda: True  # noqa: E731
+        wait_until_healthy(what, url, timeout=self.settings.service_timeout, log_tail=log_tail, alive=alive)
 
     def host_log_tail(self, lines: int = 20) -> str:
         """The last lines of the host's own log and the services' shared log."""

@@ -6,7 +6,7 @@ from types import TracebackType
 
 from ..errors import UsageError
 from .runtime import Runtime
-from .specs import PdsService, PdsSpec, PlcService
+from .specs import PdsService, PdsSpec, PlcService, RelayService, RelaySpec, hostname_of
 
 
 class Network:
@@ -20,6 +20,7 @@ class Network:
         self.runtime = runtime
         self.plc: PlcService = runtime.start_plc()
         self.pdses: dict[str, PdsService] = {}
+        self.relay: RelayService | None = None
         self.closed = False
 
     def add_pds(self, spec: PdsSpec) -> PdsService:
@@ -30,9 +31,23 @@ class Network:
         self.pdses[spec.name] = service
         return service
 
+    def add_relay(self, pds_names: list[str], spec: RelaySpec | None = None) -> RelayService:
+        """Start the network's relay crawling the named PDSes, or make it crawl them too."""
+        unknown = [name for name in pds_names if name not in self.pdses]
+        if unknown:
+            raise UsageError.unknown("PDS", unknown[0], self.pdses, "declare it before the relay")
+        wanted = [self.pdses[name] for name in pds_names]
+        if self.relay is None:
+            self.relay = self.runtime.start_relay(spec or RelaySpec(), self.plc, wanted)
+        else:
+            crawled = [pds for pds in self.pdses.values() if hostname_of(pds.url) in self.relay.hosts]
+            self.relay = self.runtime.relay_crawl(self.relay, crawled + [p for p in wanted if p not in crawled])
+        return self.relay
+
     def service_ids(self) -> list[str]:
         """Ids of every service in the network, PLC first."""
-        return [self.plc.id, *(pds.id for pds in self.pdses.values())]
+        relay = [self.relay.id] if self.relay is not None else []
+        return [self.plc.id, *(pds.id for pds in self.pdses.values()), *relay]
 
     def close(self, *, wait: bool = False) -> None:
         """Stop every service of the network (in the background unless ``wait``)."""

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from types import TracebackType
 
-from .specs import PdsService, PdsSpec, PlcService
+from .specs import PdsService, PdsSpec, PlcService, RelayService, RelaySpec
 
 
 class Runtime(ABC):
@@ -28,6 +29,14 @@ class Runtime(ABC):
     @abstractmethod
     def start_pds(self, spec: PdsSpec, plc: PlcService) -> PdsService:
         """Start a fresh PDS using ``plc`` as its DID directory."""
+
+    @abstractmethod
+    def start_relay(self, spec: RelaySpec, plc: PlcService, pdses: Sequence[PdsService]) -> RelayService:
+        """Start a relay crawling ``pdses``; it is subscribed to each of them when this returns."""
+
+    @abstractmethod
+    def relay_crawl(self, relay: RelayService, pdses: Sequence[PdsService]) -> RelayService:
+        """Make a running relay crawl more PDSes; returns the relay as it now runs."""
 
     @abstractmethod
     def stop(self, service_id: str, *, wait: bool = True) -> None:

@@ -75,9 +75,43 @@ class PdsService:
     url: str
     port: int
     service_did: str
+    plc_url: str
     log_path: Path | None = None
 
     @property
     def name(self) -> str:
         """The name the feature files use for this PDS."""
         return self.spec.name
+
+
+@dataclass(frozen=True)
+class RelaySpec:
+    """A relay to start: the indigo relay, with a random admin password."""
+
+    name: str = "relay"
+    admin_password: str = field(default_factory=masker.new_secret, repr=False)
+
+
+@dataclass(frozen=True)
+class RelayService:
+    """A running relay and the hosts (``localhost:PORT``) it crawls."""
+
+    id: str
+    spec: RelaySpec
+    url: str
+    plc_url: str
+    hosts: tuple[str, ...]
+    data_dir: Path
+    ports: tuple[int, int]  # API, metrics
+    log_path: Path | None = None
+    pid: int | None = None
+
+    @property
+    def name(self) -> str:
+        """The relay's name (``relay``)."""
+        return self.spec.name
+
+
+def hostname_of(url: str) -> str:
+    """``localhost:1234`` from ``http://localhost:1234``: how a relay names a host."""
+    return url.split("://", 1)[-1].rstrip("/")

@@ -13,7 +13,8 @@ from ..errors import InstallError
 INSTALL_HINTS = {
     "node": "install Node.js 20 LTS or newer (https://nodejs.org/, or `apt-get install nodejs npm`)",
     "npm": "install npm, which ships with Node.js (https://nodejs.org/, or `apt-get install npm`)",
-    "go": "install Go 1.22 or newer (https://go.dev/dl/, or `apt-get install golang`)",
+    "go": "install Go 1.21 or newer (https://go.dev/dl/, or `apt-get install golang`); "
+    "it fetches the newer toolchain the relay needs by itself",
 }
 
 

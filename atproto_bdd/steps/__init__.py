@@ -16,6 +16,7 @@ from . import (
     identity_steps,
     pds_steps,
     record_steps,
+    relay_steps,
     request_steps,
     seeding_steps,
     sync_steps,
@@ -29,6 +30,7 @@ STEP_MODULES = (
     identity_steps,
     firehose_steps,
     sync_steps,
+    relay_steps,
     request_steps,
 )
 

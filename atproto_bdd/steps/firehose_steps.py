@@ -18,20 +18,33 @@ from typing import Any
 
 from behave import then
 
-from ..protocol.firehose import FirehoseEvent
+from ..protocol.firehose import FirehoseEvent, FirehoseRecorder
 from ..world import World
 from ..world.events import ACTIONS, EventQuery, describe_events, expect_event, expect_no_event, require_event_type
 from .support import atproto_step, world_of
 
 
-def _expect(world: World, pds: str, query: EventQuery) -> FirehoseEvent:
-    return expect_event(
-        world.pds(pds).firehose,
-        query,
-        timeout=world.settings.firehose_timeout,
-        names=world.name_of,
-        where=f"the firehose of PDS {pds}",
+def expect_on(world: World, stream: FirehoseRecorder, where: str, query: EventQuery) -> FirehoseEvent:
+    """Wait (``firehose_timeout``) for ``query`` on ``stream``; shared by the PDS and relay steps."""
+    return expect_event(stream, query, timeout=world.settings.firehose_timeout, names=world.name_of, where=where)
+
+
+def expect_none_on(world: World, stream: FirehoseRecorder, where: str, query: EventQuery) -> None:
+    """Fail if ``query`` shows on ``stream`` within ``firehose_settle``."""
+    expect_no_event(stream, query, settle=world.settings.firehose_settle, names=world.name_of, where=where)
+
+
+def assert_replay_count(world: World, events: list[FirehoseEvent], query: EventQuery, count: int, cursor: str) -> None:
+    """Check a replay from ``cursor`` holds ``count`` events matching ``query``."""
+    found = [event for event in events if query.matches(event)]
+    assert len(found) == count, (
+        f"replaying from cursor {cursor} showed {len(found)} x {query.describe(world.name_of)}, expected {count}; "
+        f"it showed:\n{describe_events(events, world.name_of)}"
     )
+
+
+def _expect(world: World, pds: str, query: EventQuery) -> FirehoseEvent:
+    return expect_on(world, world.pds(pds).firehose, f"the firehose of PDS {pds}", query)
 
 
 @then("the firehose of PDS {pds:PdsName} shows a commit by {handle:Handle}")
@@ -74,12 +87,11 @@ def then_firehose_shows_event_with_status(context: Any, pds: str, kind: str, han
 def then_firehose_shows_no_commit(context: Any, pds: str, handle: str) -> None:
     """Fails if a ``#commit`` with record operations by HANDLE arrives within the settle time (or arrived before)."""
     world = world_of(context)
-    expect_no_event(
+    expect_none_on(
+        world,
         world.pds(pds).firehose,
+        f"the firehose of PDS {pds}",
         EventQuery("commit", did=world.account(handle).did),
-        settle=world.settings.firehose_settle,
-        names=world.name_of,
-        where=f"the firehose of PDS {pds}",
     )
 
 
@@ -99,8 +111,4 @@ def then_replay_shows_commits(
     world = world_of(context)
     query = EventQuery("commit", did=world.account(handle).did, action=ACTIONS[action], collection=collection)
     events = world.pds(pds).replay_firehose(cursor, idle=world.settings.firehose_settle)
-    found = [event for event in events if query.matches(event)]
-    assert len(found) == count, (
-        f"replaying from cursor {cursor} showed {len(found)} x {query.describe(world.name_of)}, expected {count}; "
-        f"it showed:\n{describe_events(events, world.name_of)}"
-    )
+    assert_replay_count(world, events, query, count, cursor)

@@ -7,6 +7,7 @@ value does not match at all (behave then reports it as undefined).
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import parse
@@ -21,6 +22,7 @@ ERROR_NAME_PATTERN = r"[A-Za-z][A-Za-z0-9]*"
 WORD_PATTERN = r"[A-Za-z0-9][A-Za-z0-9_.:-]*"
 MIME_TYPE_PATTERN = r"[a-z]+/[a-z0-9][a-z0-9.+-]*"
 ACTION_PATTERN = r"creating|updating|deleting"
+PDS_LIST_PATTERN = rf"PDS {PDS_NAME_PATTERN}(?:(?:, | and )PDS {PDS_NAME_PATTERN})*"
 
 
 @parse.with_pattern(HANDLE_PATTERN)
@@ -77,6 +79,12 @@ def parse_action(text: str) -> str:
     return text
 
 
+@parse.with_pattern(PDS_LIST_PATTERN)
+def parse_pds_list(text: str) -> list[str]:
+    """one or more PDSes: PDS A, or PDS A and PDS B, or PDS A, PDS B and PDS C"""
+    return re.findall(rf"PDS ({PDS_NAME_PATTERN})", text)
+
+
 PARAMETER_TYPES: dict[str, Any] = {
     "Handle": parse_handle,
     "NSID": parse_nsid,
@@ -87,6 +95,7 @@ PARAMETER_TYPES: dict[str, Any] = {
     "Word": parse_word,
     "MimeType": parse_mime_type,
     "Action": parse_action,
+    "PdsList": parse_pds_list,
 }
 
 register_type(**PARAMETER_TYPES)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from .account import Account, Session
 from .pds import Pds
-from .records import RecordRef, StoredRecord
+from .records import Blob, RecordRef, StoredRecord
+from .relay import Relay
 from .world import Attempt, World
 
-__all__ = ["Account", "Attempt", "Pds", "RecordRef", "Session", "StoredRecord", "World"]
+__all__ = ["Account", "Attempt", "Blob", "Pds", "RecordRef", "Relay", "Session", "StoredRecord", "World"]

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from ..protocol.firehose import FirehoseEvent, FirehoseRecorder, parse_cursor, replay, subscribe_url
+from ..protocol.identity import DidDocument, PlcClient
 from ..protocol.xrpc import Recorder, XrpcClient
 from ..services.specs import PdsService
 
@@ -81,6 +82,16 @@ class Pds:
     def describe(self) -> dict[str, Any]:
         """``com.atproto.server.describeServer``."""
         return self.xrpc_get("com.atproto.server.describeServer")
+
+    @property
+    def plc_url(self) -> str:
+        """The PLC directory this PDS is configured with (``PDS_DID_PLC_URL``)."""
+        return self.service.plc_url
+
+    def resolve_did(self, did: str) -> DidDocument:
+        """The DID document of ``did`` as this PDS's PLC directory serves it."""
+        with PlcClient(self.plc_url, timeout=self.timeout) as plc:
+            return plc.document(did)
 
     def resolve_handle(self, handle: str) -> str:
         """The DID this PDS resolves ``handle`` to."""

@@ -28,6 +28,7 @@ from ..settings import Settings
 from . import placeholders
 from .account import Account, Session
 from .pds import Pds
+from .relay import Relay
 
 DEFAULT_PDS_NAME = "A"
 T = TypeVar("T")
@@ -57,6 +58,7 @@ class World:
         self._plc: PlcClient | None = None
         self._pdses: dict[str, Pds] = {}
         self._accounts: dict[str, Account] = {}
+        self._relay: Relay | None = None
         self.transcript: list[XrpcExchange] = []
         self.last_attempt: Attempt | None = None
         self.scenario = ""
@@ -135,6 +137,28 @@ class World:
             names = ", ".join(sorted(self._pdses))
             raise UsageError(f"this network has several PDSes ({names}): say which one to use")
         return next(iter(self._pdses.values()))
+
+    # -- the relay -------------------------------------------------------------
+
+    @property
+    def relay(self) -> Relay:
+        """The network's relay."""
+        if self._relay is None:
+            raise UsageError("this network has no relay yet (declare one: Given a relay crawling PDS A)")
+        return self._relay
+
+    def add_relay(self, *pds_names: str) -> Relay:
+        """Start the network's relay crawling the named PDSes, or make the running relay crawl them too.
+
+        Declare the relay before the accounts whose creation it should see: it
+        subscribes to each PDS's live stream.
+        """
+        service = self.network.add_relay(list(pds_names))
+        if self._relay is None:
+            self._relay = Relay(service, timeout=self.settings.request_timeout, recorder=self._record)
+        else:
+            self._relay.service = service
+        return self._relay
 
     # -- accounts --------------------------------------------------------------
 
@@ -226,6 +250,8 @@ class World:
         """Close clients and stop the network's services."""
         for pds in self._pdses.values():
             pds.close()
+        if self._relay is not None:
+            self._relay.close()
         if self._plc is not None:
             self._plc.close()
         if self._network is not None:

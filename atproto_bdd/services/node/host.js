@@ -18,6 +18,7 @@ const net = require('node:net')
 const readline = require('node:readline')
 const { once } = require('node:events')
 const { createRequire } = require('node:module')
+const { spawn } = require('node:child_process')
 
 const CONTROL_FD = Number(process.env.ATPROTO_BDD_CONTROL_FD || 3)
 const RUN_DIR = process.env.ATPROTO_BDD_RUN_DIR
@@ -57,8 +58,9 @@ function openLog(id) {
 }
 
 // Per-service access log: the PDS's own pino logger is process-wide, so this
-// is what tells one instance's traffic from another's.
-function attachAccessLog(server, log) {
+// is what tells one instance's traffic from another's. Open websocket
+// subscriptions are tracked too, so callers can wait for a subscriber.
+function attachAccessLog(server, log, subscribers) {
   server.on('request', (req, res) => {
     const started = process.hrtime.bigint()
     res.on('finish', () => {
@@ -66,7 +68,16 @@ function attachAccessLog(server, log) {
       log.line(`${req.method} ${req.url} -> ${res.statusCode} (${ms.toFixed(1)} ms)`)
     })
   })
-  server.on('upgrade', (req) => log.line(`UPGRADE ${req.url}`))
+  server.on('upgrade', (req, socket) => {
+    const agent = req.headers['user-agent'] || ''
+    log.line(`UPGRADE ${req.url} (${agent})`)
+    if (!subscribers) return
+    subscribers.add(agent)
+    socket.once('close', () => {
+      subscribers.delete(agent)
+      log.line(`CLOSED ${req.url} (${agent})`)
+    })
+  })
 }
 
 async function freePort() {
@@ -156,7 +167,8 @@ async function startPds(args) {
       })
       server.keepAliveTimeout = 90000
       instance.server = server
-      attachAccessLog(server, log)
+      const subscribers = new Set()
+      attachAccessLog(server, log, subscribers)
       const url = `http://localhost:${port}`
       log.line(`PDS ${args.name} listening on ${url} (data ${dataDir})`)
       const stop = async () => {
@@ -172,7 +184,7 @@ async function startPds(args) {
         await log.close()
         fs.rmSync(dataDir, { recursive: true, force: true })
       }
-      services.set(id, { kind: 'pds', name: args.name, url, stop, log })
+      services.set(id, { kind: 'pds', name: args.name, url, stop, log, subscribers })
       return { id, url, port, did: env.serviceDid, dataDir, log: log.file }
     } catch (err) {
       lastErr = err
@@ -186,6 +198,39 @@ async function startPds(args) {
   }
   await log.close()
   throw lastErr
+}
+
+// A service that is its own program (the Go relay): the host starts it and
+// stops it with SIGTERM (then SIGKILL), so it dies with the host.
+async function startProcess(args) {
+  const id = `${args.kind || 'process'}-${nextServiceId++}`
+  const log = openLog(id)
+  const output = fs.openSync(log.file, 'a')
+  const child = spawn(args.argv[0], args.argv.slice(1), {
+    cwd: args.cwd,
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, ...args.env },
+    stdio: ['ignore', output, output],
+  })
+  fs.closeSync(output)
+  const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })))
+  child.once('error', (err) => log.line(`could not start: ${err.message}`))
+  exited.then(({ code, signal }) => log.line(`exited (code ${code}, signal ${signal})`))
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGTERM')
+      const grace = setTimeout(() => child.kill('SIGKILL'), args.graceMs || 2500)
+      await exited
+      clearTimeout(grace)
+    }
+    await log.close()
+  }
+  services.set(id, { kind: args.kind || 'process', name: args.name, url: args.url, stop, log, child })
+  await new Promise((resolve) => setImmediate(resolve))
+  if (child.exitCode !== null || !child.pid) {
+    services.delete(id)
+    throw new Error(`${args.argv[0]} exited at once (code ${child.exitCode}); see ${log.file}`)
+  }
+  return { id, pid: child.pid, log: log.file }
 }
 
 async function stopService(args) {
@@ -220,7 +265,19 @@ const commands = {
   },
   'plc.start': startPlc,
   'pds.start': startPds,
+  'process.start': startProcess,
   'service.stop': stopService,
+  'service.subscribers': async (args) => {
+    const service = services.get(args.id)
+    if (!service) throw new Error(`no service ${args.id}`)
+    return { subscribers: [...(service.subscribers || [])] }
+  },
+  'service.alive': async (args) => {
+    const service = services.get(args.id)
+    if (!service) return { alive: false }
+    if (!service.child) return { alive: true }
+    return { alive: service.child.exitCode === null && service.child.signalCode === null }
+  },
   'service.list': async () => ({
     services: [...services.entries()].map(([id, s]) => ({ id, kind: s.kind, name: s.name, url: s.url })),
   }),

@@ -1,0 +1,105 @@
+"""The client-side view of the network's relay."""
+
+from __future__ import annotations
+
+import base64
+import time
+from typing import Any
+
+from ..errors import TransportError
+from ..protocol.firehose import FirehoseEvent, FirehoseRecorder, parse_cursor, replay, subscribe_url
+from ..protocol.http import new_client
+from ..protocol.xrpc import Recorder, XrpcClient, error_from_response
+from ..services.specs import RelayService
+
+
+class Relay:
+    """The relay: its firehose, ``listHosts`` and admin API.
+
+    The service behind it can change (the local runtime restarts the relay to
+    crawl more PDSes); the URL and firehose stay the same.
+    """
+
+    def __init__(self, service: RelayService, *, timeout: float = 15.0, recorder: Recorder | None = None) -> None:
+        self.service = service
+        self.timeout = timeout
+        self.client = XrpcClient(service.url, name="relay", timeout=timeout, recorder=recorder)
+        self._admin = new_client(base_url=service.url, timeout=timeout)
+        self._firehose: FirehoseRecorder | None = None
+
+    @property
+    def url(self) -> str:
+        """The relay's URL, ``http://127.0.0.1:<port>``."""
+        return self.service.url
+
+    @property
+    def admin_password(self) -> str:
+        """The relay's random admin password."""
+        return self.service.spec.admin_password
+
+    @property
+    def firehose(self) -> FirehoseRecorder:
+        """The relay's event stream, recorded from its first event on (cursor 0)."""
+        if self._firehose is None or self._firehose.closed:
+            url = subscribe_url(self.url, cursor=0)
+            self._firehose = FirehoseRecorder(url, name="relay", open_timeout=self.timeout).start()
+        return self._firehose
+
+    @property
+    def firehose_started(self) -> bool:
+        """True once something subscribed to the relay's firehose."""
+        return self._firehose is not None
+
+    def replay_firehose(self, cursor: int | str, *, idle: float = 0.5) -> list[FirehoseEvent]:
+        """Events a new subscription from ``cursor`` receives until the stream is quiet for ``idle`` s."""
+        url = subscribe_url(self.url, cursor=parse_cursor(cursor))
+        return replay(url, idle=idle, timeout=self.timeout, open_timeout=self.timeout)
+
+    def health(self) -> dict[str, Any]:
+        """``GET /xrpc/_health``."""
+        return self.client.query("_health")
+
+    def list_hosts(self) -> list[dict[str, Any]]:
+        """``com.atproto.sync.listHosts``, all pages: hosts the relay has received events from."""
+        hosts: list[dict[str, Any]] = []
+        cursor: str | None = None
+        while True:
+            output = self.client.query("com.atproto.sync.listHosts", {"limit": 1000, "cursor": cursor})
+            hosts.extend(output.get("hosts", []))
+            cursor = output.get("cursor")
+            if not cursor:
+                return hosts
+
+    def wait_for_host(self, hostname: str, timeout: float) -> list[dict[str, Any]]:
+        """Poll listHosts until ``hostname`` is listed (the relay persists host state every few seconds)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            hosts = self.list_hosts()
+            if any(host.get("hostname") == hostname for host in hosts) or time.monotonic() > deadline:
+                return hosts
+            time.sleep(0.2)
+
+    def admin_get(self, path: str, params: dict[str, Any] | None = None) -> Any:
+        """GET an admin endpoint (``/admin/...``) with the admin password."""
+        return self._admin_request("GET", path, params=params)
+
+    def admin_post(self, path: str, body: Any = None) -> Any:
+        """POST to an admin endpoint (``/admin/...``) with the admin password."""
+        return self._admin_request("POST", path, json=body)
+
+    def _admin_request(self, method: str, path: str, **kwargs: Any) -> Any:
+        token = base64.b64encode(f"admin:{self.admin_password}".encode()).decode()
+        try:
+            response = self._admin.request(method, path, headers={"authorization": f"Basic {token}"}, **kwargs)
+        except Exception as exc:  # httpx transport errors
+            raise TransportError(f"{method} {self.url}{path} failed: {exc}") from None
+        if response.status_code >= 400:
+            raise error_from_response(response, method=method, nsid=path)
+        return response.json() if response.content else None
+
+    def close(self) -> None:
+        """Close connections and the firehose subscription."""
+        if self._firehose is not None:
+            self._firehose.close()
+        self.client.close()
+        self._admin.close()
