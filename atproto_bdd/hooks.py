@@ -85,7 +85,7 @@ def before_step(context: Any, step: Any) -> None:
     """Remember the running step, so that failures can name it."""
     world = getattr(context, "atproto", None)
     if isinstance(world, World):
-        world.current_step = f"{step.keyword} {step.name}"
+        world.begin_step(f"{step.keyword} {step.name}", step.step_type)
 
 
 def after_scenario(context: Any, scenario: Any) -> None:

@@ -125,8 +125,8 @@ Feature: Mistakes in feature files get a clear, one-line cause
       FutureCursor: Cursor in the future.
       unknown firehose event type 'handle'; known types: commit, identity, account, sync
       the firehose of PDS A did not show a commit by alice.test creating app.bsky.feed.like within 1s; it showed:
-      #1 identity alice.test: handle alice.test
-      #2 account alice.test: active
+      identity alice.test: handle alice.test
+      account alice.test: active
       the docstring (the network as YAML or JSON) is not valid YAML or JSON
       unknown section(s) people; valid sections: pdses, accounts, posts, follows, likes, reposts, records
       unknown PDS 'Z'; known PDSs: A (declare it before the relay)

@@ -37,3 +37,9 @@ Feature: The firehose of a PDS
     And alice.test posts "two"
     Then replaying the firehose of PDS A from cursor 0 shows 2 commits by alice.test creating app.bsky.feed.post
     And replaying the firehose of PDS A from cursor 0 shows no commits by bob.test creating app.bsky.feed.post
+
+  Scenario: Then-steps look at what the latest When-steps caused
+    Given alice.test posts "said before the action"
+    When alice.test follows alice.test
+    Then the firehose of PDS A shows a commit by alice.test creating app.bsky.graph.follow
+    And the firehose of PDS A shows no commit by alice.test creating app.bsky.feed.post

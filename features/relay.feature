@@ -17,8 +17,12 @@ Feature: A relay aggregating several PDSes
     And the relay firehose shows a commit by alice.test
     And the relay firehose shows a commit by alice.test creating app.bsky.feed.post
     And the relay firehose shows a commit by bob.test creating app.bsky.feed.post
-    And the relay firehose shows an identity event for bob.test
     And the relay firehose numbers its events in increasing order
+
+  Scenario: Accounts created on either PDS are announced by the relay
+    Then the relay firehose shows an identity event for alice.test
+    And the relay firehose shows an identity event for bob.test
+    And the relay firehose shows an account event for bob.test with status active
 
   Scenario: Deletions are relayed too, and nothing is invented
     Given an account carol.test on PDS A
@@ -51,3 +55,11 @@ Feature: A relay aggregating several PDSes
     When carol.test posts "late to the party"
     Then the relay firehose shows a commit by carol.test creating app.bsky.feed.post
     And the relay lists PDS C as a host
+
+  Scenario: Deactivations and takedowns on a PDS reach the relay as account events
+    When alice.test deactivates their account
+    Then the relay firehose shows an account event for alice.test with status deactivated
+    When the admin of PDS B takes down bob.test
+    Then the relay firehose shows an account event for bob.test with status takendown
+    When alice.test reactivates their account
+    Then the relay firehose shows an account event for alice.test with status active

@@ -95,8 +95,8 @@ def test_descriptions_use_handles() -> None:
     events = [decode_frame(commit(i, "did:plc:alice", ("create", f"app.bsky.feed.post/{i}"))) for i in range(3)]
     assert describe_events(events, lambda d: names(d) or d, limit=2).splitlines() == [
         "    ... 1 earlier events",
-        "    #1 commit alice.test: create app.bsky.feed.post/1",
-        "    #2 commit alice.test: create app.bsky.feed.post/2",
+        "    #1 00:00:00.000 commit alice.test: create app.bsky.feed.post/1",
+        "    #2 00:00:00.000 commit alice.test: create app.bsky.feed.post/2",
     ]
     assert describe_events([]) == "    (no events)"
 
@@ -107,3 +107,17 @@ def test_unknown_event_type_lists_the_valid_ones() -> None:
         UsageError, match="unknown firehose event type 'handle'; known types: commit, identity, account, sync"
     ):
         require_event_type("handle")
+
+
+def test_queries_can_ignore_events_before_a_window() -> None:
+    body = {
+        "seq": 1,
+        "repo": "did:plc:a",
+        "time": "2026-01-01T00:00:10.500Z",
+        "ops": [{"action": "create", "path": "c/1"}],
+    }
+    event = decode_frame(frame({"op": 1, "t": "#commit"}, body))
+    ten_and_a_half = event.timestamp
+    assert EventQuery("commit", since=ten_and_a_half).matches(event)  # same millisecond counts
+    assert not EventQuery("commit", since=ten_and_a_half + 0.001).matches(event)
+    assert "since 00:00:10.501" in EventQuery("commit", since=ten_and_a_half + 0.001).describe()

@@ -18,6 +18,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from functools import cached_property
 from typing import Any
 from urllib.parse import urlencode
@@ -70,8 +71,19 @@ class FirehoseEvent:
 
     @property
     def time(self) -> str | None:
-        """The server's timestamp of the event."""
+        """The server's timestamp of the event (ISO 8601)."""
         return self.body.get("time")
+
+    @cached_property
+    def timestamp(self) -> float | None:
+        """The server's timestamp as seconds since the epoch (None if the event has none)."""
+        text = self.body.get("time")
+        if not isinstance(text, str):
+            return None
+        try:
+            return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+        except ValueError:
+            return None
 
     @property
     def ops(self) -> list[RepoOp]:

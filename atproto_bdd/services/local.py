@@ -18,10 +18,12 @@ from ..masking import masker
 from ..settings import Settings
 from .go_install import ensure_relay
 from .health import wait_until_healthy
+from .mail import MailCapture
 from .node_host import NodeHost
 from .node_install import ensure_node_services
+from .ports import free_port
 from .relay_db import add_hosts, copy_database
-from .relay_local import ensure_relay_template, free_port, relay_environment
+from .relay_local import ensure_relay_template, relay_environment
 from .runtime import Runtime
 from .specs import PdsService, PdsSpec, PlcService, RelayService, RelaySpec, hostname_of
 from .toolchain import tail
@@ -44,6 +46,7 @@ class LocalRuntime(Runtime):
         self._host: NodeHost | None = None
         self._log_paths: dict[str, Path] = {}
         self._pending_stops: list[Future[dict[str, Any]]] = []
+        self._mail: MailCapture | None = None
         self._lock = threading.Lock()
 
     def start(self) -> None:
@@ -179,6 +182,12 @@ class LocalRuntime(Runtime):
                 )
             time.sleep(0.02)
 
+    def mail_capture(self) -> MailCapture:
+        """An in-process SMTP server on 127.0.0.1, shared by every PDS of the run that captures email."""
+        if self._mail is None:
+            self._mail = MailCapture().start()
+        return self._mail
+
     def stop(self, service_id: str, *, wait: bool = True) -> None:
         """Stop a service in the host."""
         if self._host is None:
@@ -197,6 +206,9 @@ class LocalRuntime(Runtime):
 
     def close(self) -> None:
         """Stop all services and the host, and remove the run directory."""
+        mail, self._mail = self._mail, None
+        if mail is not None:
+            mail.close()
         host, self._host = self._host, None
         if host is None:
             return

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 from pathlib import Path
@@ -13,18 +12,12 @@ from pathlib import Path
 from ..errors import ServiceError
 from .go_install import INDIGO_VERSION
 from .health import wait_until_healthy
+from .ports import free_port
 from .relay_db import seal
 from .toolchain import tail
 
 #: The relay's log levels, from the services' (pino) levels.
 RELAY_LOG_LEVELS = {"trace": "debug", "debug": "debug", "info": "info", "warn": "warn", "error": "error"}
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that is free right now."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def relay_environment(

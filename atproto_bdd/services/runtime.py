@@ -6,6 +6,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from types import TracebackType
 
+from .mail import MailCapture
 from .specs import PdsService, PdsSpec, PlcService, RelayService, RelaySpec
 
 
@@ -37,6 +38,10 @@ class Runtime(ABC):
     @abstractmethod
     def relay_crawl(self, relay: RelayService, pdses: Sequence[PdsService]) -> RelayService:
         """Make a running relay crawl more PDSes; returns the relay as it now runs."""
+
+    @abstractmethod
+    def mail_capture(self) -> MailCapture:
+        """The run's email capture (an SMTP server PDSes can send to), started on first use."""
 
     @abstractmethod
     def stop(self, service_id: str, *, wait: bool = True) -> None:

@@ -12,8 +12,10 @@ from __future__ import annotations
 
 from . import (
     account_steps,
+    email_steps,
     firehose_steps,
     identity_steps,
+    lifecycle_steps,
     pds_steps,
     record_steps,
     relay_steps,
@@ -25,6 +27,8 @@ from . import (
 STEP_MODULES = (
     pds_steps,
     account_steps,
+    lifecycle_steps,
+    email_steps,
     record_steps,
     seeding_steps,
     identity_steps,

@@ -10,6 +10,10 @@ includes earlier scenarios' events.
 "A commit by alice.test" is a ``#commit`` with at least one record operation
 in alice.test's repository: the empty commit that initialises a new account's
 repository does not count (its ``#sync`` event shows it).
+
+"Shows" and "shows no" look at the events since the scenario's latest group
+of When-steps began (all events, if no When-step ran yet): a Then-step checks
+what the action caused, not what happened before it. Replays are not limited.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from behave import then
 
 from ..protocol.firehose import FirehoseEvent, FirehoseRecorder
 from ..world import World
-from ..world.events import ACTIONS, EventQuery, describe_events, expect_event, expect_no_event, require_event_type
+from ..world.events import ACTIONS, EventQuery, describe_events, expect_event, expect_no_event
 from .support import atproto_step, world_of
 
 
@@ -52,7 +56,7 @@ def _expect(world: World, pds: str, query: EventQuery) -> FirehoseEvent:
 def then_firehose_shows_commit(context: Any, pds: str, handle: str) -> None:
     """Waits for a ``#commit`` with record operations in HANDLE's repository on PDS PDS's firehose."""
     world = world_of(context)
-    _expect(world, pds, EventQuery("commit", did=world.account(handle).did))
+    _expect(world, pds, world.event_query("commit", handle))
 
 
 @then("the firehose of PDS {pds:PdsName} shows a commit by {handle:Handle} {action:Action} {collection:NSID}")
@@ -60,9 +64,7 @@ def then_firehose_shows_commit(context: Any, pds: str, handle: str) -> None:
 def then_firehose_shows_commit_op(context: Any, pds: str, handle: str, action: str, collection: str) -> None:
     """Waits for a ``#commit`` by HANDLE with a create/update/delete (ACTION) of a COLLECTION record."""
     world = world_of(context)
-    _expect(
-        world, pds, EventQuery("commit", did=world.account(handle).did, action=ACTIONS[action], collection=collection)
-    )
+    _expect(world, pds, world.event_query("commit", handle, action=ACTIONS[action], collection=collection))
 
 
 @then("the firehose of PDS {pds:PdsName} shows an {kind:Word} event for {handle:Handle}")
@@ -71,7 +73,7 @@ def then_firehose_shows_commit_op(context: Any, pds: str, handle: str, action: s
 def then_firehose_shows_event(context: Any, pds: str, kind: str, handle: str) -> None:
     """Waits for an event of type KIND (``identity``, ``account``, ``sync``, ``commit``) about HANDLE."""
     world = world_of(context)
-    _expect(world, pds, EventQuery(require_event_type(kind), did=world.account(handle).did))
+    _expect(world, pds, world.event_query(kind, handle))
 
 
 @then("the firehose of PDS {pds:PdsName} shows an {kind:Word} event for {handle:Handle} with status {status:Word}")
@@ -79,7 +81,7 @@ def then_firehose_shows_event(context: Any, pds: str, kind: str, handle: str) ->
 def then_firehose_shows_event_with_status(context: Any, pds: str, kind: str, handle: str, status: str) -> None:
     """Waits for an event of type KIND about HANDLE whose account status is STATUS (e.g. ``deactivated``)."""
     world = world_of(context)
-    _expect(world, pds, EventQuery(require_event_type(kind), did=world.account(handle).did, status=status))
+    _expect(world, pds, world.event_query(kind, handle, status=status))
 
 
 @then("the firehose of PDS {pds:PdsName} shows no commit by {handle:Handle}")
@@ -87,12 +89,16 @@ def then_firehose_shows_event_with_status(context: Any, pds: str, kind: str, han
 def then_firehose_shows_no_commit(context: Any, pds: str, handle: str) -> None:
     """Fails if a ``#commit`` with record operations by HANDLE arrives within the settle time (or arrived before)."""
     world = world_of(context)
-    expect_none_on(
-        world,
-        world.pds(pds).firehose,
-        f"the firehose of PDS {pds}",
-        EventQuery("commit", did=world.account(handle).did),
-    )
+    expect_none_on(world, world.pds(pds).firehose, f"the firehose of PDS {pds}", world.event_query("commit", handle))
+
+
+@then("the firehose of PDS {pds:PdsName} shows no commit by {handle:Handle} {action:Action} {collection:NSID}")
+@atproto_step
+def then_firehose_shows_no_commit_op(context: Any, pds: str, handle: str, action: str, collection: str) -> None:
+    """Fails if a ``#commit`` by HANDLE creating/updating/deleting (ACTION) a COLLECTION record shows."""
+    world = world_of(context)
+    query = world.event_query("commit", handle, action=ACTIONS[action], collection=collection)
+    expect_none_on(world, world.pds(pds).firehose, f"the firehose of PDS {pds}", query)
 
 
 @then(
@@ -109,6 +115,6 @@ def then_replay_shows_commits(
 ) -> None:
     """Opens a new subscription from CURSOR (0 = oldest) and counts matching commits until the stream is quiet."""
     world = world_of(context)
-    query = EventQuery("commit", did=world.account(handle).did, action=ACTIONS[action], collection=collection)
+    query = world.event_query("commit", handle, action=ACTIONS[action], collection=collection, windowed=False)
     events = world.pds(pds).replay_firehose(cursor, idle=world.settings.firehose_settle)
     assert_replay_count(world, events, query, count, cursor)

@@ -14,7 +14,7 @@ from typing import Any
 from behave import given, then
 
 from ..services.specs import hostname_of
-from ..world.events import ACTIONS, EventQuery, describe_events, require_event_type
+from ..world.events import ACTIONS, describe_events
 from .firehose_steps import assert_replay_count, expect_none_on, expect_on
 from .support import atproto_step, world_of
 
@@ -37,7 +37,7 @@ def given_relay_crawling(context: Any, pdses: list[str]) -> None:
 def then_relay_shows_any_commit(context: Any) -> None:
     """Waits for any ``#commit`` with record operations on the relay's firehose."""
     world = world_of(context)
-    expect_on(world, world.relay.firehose, WHERE, EventQuery("commit"))
+    expect_on(world, world.relay.firehose, WHERE, world.event_query("commit"))
 
 
 @then("the relay firehose shows a commit by {handle:Handle}")
@@ -45,7 +45,7 @@ def then_relay_shows_any_commit(context: Any) -> None:
 def then_relay_shows_commit(context: Any, handle: str) -> None:
     """Waits for a ``#commit`` by HANDLE on the relay's firehose."""
     world = world_of(context)
-    expect_on(world, world.relay.firehose, WHERE, EventQuery("commit", did=world.account(handle).did))
+    expect_on(world, world.relay.firehose, WHERE, world.event_query("commit", handle))
 
 
 @then("the relay firehose shows a commit by {handle:Handle} {action:Action} {collection:NSID}")
@@ -53,7 +53,7 @@ def then_relay_shows_commit(context: Any, handle: str) -> None:
 def then_relay_shows_commit_op(context: Any, handle: str, action: str, collection: str) -> None:
     """Waits for a ``#commit`` by HANDLE creating/updating/deleting (ACTION) a COLLECTION record on the relay."""
     world = world_of(context)
-    query = EventQuery("commit", did=world.account(handle).did, action=ACTIONS[action], collection=collection)
+    query = world.event_query("commit", handle, action=ACTIONS[action], collection=collection)
     expect_on(world, world.relay.firehose, WHERE, query)
 
 
@@ -63,7 +63,7 @@ def then_relay_shows_commit_op(context: Any, handle: str, action: str, collectio
 def then_relay_shows_event(context: Any, kind: str, handle: str) -> None:
     """Waits for an event of type KIND (``identity``, ``account``, ``sync``, ``commit``) about HANDLE on the relay."""
     world = world_of(context)
-    expect_on(world, world.relay.firehose, WHERE, EventQuery(require_event_type(kind), did=world.account(handle).did))
+    expect_on(world, world.relay.firehose, WHERE, world.event_query(kind, handle))
 
 
 @then("the relay firehose shows an {kind:Word} event for {handle:Handle} with status {status:Word}")
@@ -71,7 +71,7 @@ def then_relay_shows_event(context: Any, kind: str, handle: str) -> None:
 def then_relay_shows_event_with_status(context: Any, kind: str, handle: str, status: str) -> None:
     """Waits for an event of type KIND about HANDLE with account status STATUS on the relay's firehose."""
     world = world_of(context)
-    query = EventQuery(require_event_type(kind), did=world.account(handle).did, status=status)
+    query = world.event_query(kind, handle, status=status)
     expect_on(world, world.relay.firehose, WHERE, query)
 
 
@@ -80,7 +80,7 @@ def then_relay_shows_event_with_status(context: Any, kind: str, handle: str, sta
 def then_relay_shows_no_commit(context: Any, handle: str) -> None:
     """Fails if a ``#commit`` by HANDLE reaches the relay's firehose within the settle time."""
     world = world_of(context)
-    expect_none_on(world, world.relay.firehose, WHERE, EventQuery("commit", did=world.account(handle).did))
+    expect_none_on(world, world.relay.firehose, WHERE, world.event_query("commit", handle))
 
 
 @then("the relay firehose numbers its events in increasing order")
@@ -106,7 +106,7 @@ def then_relay_sequence_increases(context: Any) -> None:
 def then_relay_replay_shows(context: Any, cursor: str, count: int, handle: str, action: str, collection: str) -> None:
     """Opens a new subscription to the relay from CURSOR (0 = oldest) and counts matching commits."""
     world = world_of(context)
-    query = EventQuery("commit", did=world.account(handle).did, action=ACTIONS[action], collection=collection)
+    query = world.event_query("commit", handle, action=ACTIONS[action], collection=collection, windowed=False)
     events = world.relay.replay_firehose(cursor, idle=world.settings.firehose_settle)
     assert_replay_count(world, events, query, count, cursor)
 

@@ -9,6 +9,8 @@ from typing import Any
 from ..errors import UsageError, XrpcError
 from ..masking import masker
 from ..protocol.repo import Repo
+from ..services.mail import Mail
+from .email import MAIL_KINDS, extract_token
 from .pds import Pds
 from .records import (
     BLOB_HOLDER,
@@ -56,6 +58,7 @@ class Account:
         self.session = session
         self.records: list[RecordRef] = []
         self.blobs: list[Blob] = []
+        self._mail_marks: dict[str, int] = {}
 
     def __repr__(self) -> str:
         return f"<Account {self.handle} {self.did} on PDS {self.pds.name}>"
@@ -74,12 +77,17 @@ class Account:
         """XRPC procedure as this account."""
         return self._authed(lambda: self.pds.client.procedure(nsid, body, headers=self.auth_headers(), **kwargs))
 
-    def sign_in(self, password: str | None = None) -> Session:
-        """Create a new session with ``com.atproto.server.createSession``."""
+    def sign_in(self, password: str | None = None, *, bypass_rate_limits: bool = True) -> Session:
+        """Create a new session with ``com.atproto.server.createSession``.
+
+        Sign-ins the framework makes for itself bypass rate limits; pass
+        ``bypass_rate_limits=False`` to sign in as a user would.
+        """
+        headers = self.pds.internal_headers() if bypass_rate_limits else {}
         output = self.pds.xrpc_post(
             "com.atproto.server.createSession",
             {"identifier": self.handle, "password": password or self.password},
-            headers=self.pds.internal_headers(),
+            headers=headers,
         )
         self.session = Session.from_output(output)
         return self.session
@@ -175,6 +183,90 @@ class Account:
                 return ref
         kind = f"{collection} record" if collection else "record"
         raise UsageError(f"{self.handle} has created no {kind} yet in this network")
+
+    # -- account lifecycle --------------------------------------------------------
+
+    def status(self) -> dict[str, Any]:
+        """``com.atproto.sync.getRepoStatus``: ``active`` and, if inactive, ``status``."""
+        return self.pds.xrpc_get("com.atproto.sync.getRepoStatus", {"did": self.did})
+
+    def deactivate(self, delete_after: str | None = None) -> None:
+        """Deactivate the account (``com.atproto.server.deactivateAccount``)."""
+        body = {"deleteAfter": delete_after} if delete_after else {}
+        self.xrpc_post("com.atproto.server.deactivateAccount", body)
+
+    def activate(self) -> None:
+        """Reactivate a deactivated account."""
+        self.xrpc_post("com.atproto.server.activateAccount")
+
+    def request_account_delete(self) -> None:
+        """Ask the PDS to email an account deletion token."""
+        self._expect_mail("delete")
+        self.xrpc_post("com.atproto.server.requestAccountDelete")
+
+    def delete_account(self, token: str) -> None:
+        """Delete the account for good with the emailed token and the password."""
+        self.pds.xrpc_post(
+            "com.atproto.server.deleteAccount",
+            {"did": self.did, "password": self.password, "token": token},
+            headers=self.pds.internal_headers(),
+        )
+
+    # -- email ---------------------------------------------------------------------
+
+    def request_email_confirmation(self) -> None:
+        """Ask the PDS to email an email confirmation token."""
+        self._expect_mail("confirm")
+        self.xrpc_post("com.atproto.server.requestEmailConfirmation")
+
+    def confirm_email(self, token: str) -> None:
+        """Confirm the email address with a token."""
+        self.xrpc_post("com.atproto.server.confirmEmail", {"email": self.email, "token": token})
+
+    def email_confirmed(self) -> bool:
+        """Whether the PDS has the account's email address as confirmed."""
+        return bool(self.xrpc_get("com.atproto.server.getSession").get("emailConfirmed"))
+
+    def request_password_reset(self) -> None:
+        """Ask the PDS to email a password reset token (an anonymous request, as from a login page)."""
+        self._expect_mail("reset")
+        self.pds.xrpc_post(
+            "com.atproto.server.requestPasswordReset", {"email": self.email}, headers=self.pds.internal_headers()
+        )
+
+    def reset_password(self, token: str, password: str) -> None:
+        """Set a new password with a reset token; the account then signs in with it."""
+        self.pds.xrpc_post(
+            "com.atproto.server.resetPassword",
+            {"token": token, "password": password},
+            headers=self.pds.internal_headers(),
+        )
+        self.password = masker.register(password)
+
+    def mails(self) -> list[Mail]:
+        """Every captured email to this account's address."""
+        return self.pds.require_mail().messages(to=self.email)
+
+    def next_mail(self, timeout: float, kind: str | None = None) -> Mail:
+        """The first email after the latest request (of ``kind``: confirm, reset, delete), waiting up to ``timeout``."""
+        mail = self.pds.require_mail()
+        after = self._mail_marks.get(kind or "any", 0)
+        found = mail.wait_for(self.email, timeout, after=after)
+        if found is None:
+            subjects = [m.subject for m in self.mails()] or "none"
+            raise AssertionError(f"no email reached {self.email} within {timeout:g}s (all its emails: {subjects})")
+        return found
+
+    def emailed_token(self, kind: str, timeout: float) -> str:
+        """The token of the email the latest request of ``kind`` produced."""
+        if kind not in self._mail_marks:
+            raise UsageError(f"{self.handle} has not requested a {MAIL_KINDS[kind]} email yet")
+        return extract_token(self.next_mail(timeout, kind))
+
+    def _expect_mail(self, kind: str) -> None:
+        # Mails after this mark answer the request about to be made.
+        count = len(self.mails())
+        self._mail_marks[kind] = self._mail_marks["any"] = count
 
     # -- repository sync and blobs -------------------------------------------
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime, timezone
 
 from ..errors import UsageError
 from ..protocol.firehose import FirehoseEvent, FirehoseRecorder
@@ -42,10 +43,13 @@ class EventQuery:
     action: str | None = None
     collection: str | None = None
     status: str | None = None
+    since: float | None = None  # seconds since the epoch; earlier events do not count
 
     def matches(self, event: FirehoseEvent) -> bool:
         """True if ``event`` is one of the events this query asks for."""
         if event.type != self.type or (self.did is not None and event.did != self.did):
+            return False
+        if self.since is not None and (event.timestamp is None or event.timestamp < self.since):
             return False
         if self.status is not None and event.status != self.status:
             return False
@@ -72,13 +76,20 @@ class EventQuery:
             text += f" {verb} {self.collection or 'any collection'}"
         if self.status is not None:
             text += f" with status {self.status}"
+        if self.since is not None:
+            text += f" since {_clock(self.since)}"
         return text
 
 
+def _clock(timestamp: float) -> str:
+    return datetime.fromtimestamp(timestamp, timezone.utc).strftime("%H:%M:%S.%f")[:-3]
+
+
 def describe_event(event: FirehoseEvent, names: Names = str) -> str:
-    """One line: ``#12 commit alice.test: create app.bsky.feed.post/3kab...``."""
+    """One line: ``#12 02:00:20.137 commit alice.test: create app.bsky.feed.post/3kab...``."""
     who = names(event.did) if event.did else "-"
-    line = f"#{event.seq} {event.type} {who}"
+    when = f" {_clock(event.timestamp)}" if event.timestamp is not None else ""
+    line = f"#{event.seq}{when} {event.type} {who}"
     if event.ops:
         line += ": " + ", ".join(f"{op.action} {op.path}" for op in event.ops)
     elif event.type == "account":

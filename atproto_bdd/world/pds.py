@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import base64
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
+from ..errors import UsageError, XrpcError
 from ..protocol.firehose import FirehoseEvent, FirehoseRecorder, parse_cursor, replay, subscribe_url
 from ..protocol.identity import DidDocument, PlcClient
 from ..protocol.xrpc import Recorder, XrpcClient
+from ..services.mail import MailCapture
 from ..services.specs import PdsService
 
 if TYPE_CHECKING:
@@ -23,9 +26,17 @@ class Pds:
     :meth:`internal_headers`, which carry the rate-limit bypass key.
     """
 
-    def __init__(self, service: PdsService, *, timeout: float = 15.0, recorder: Recorder | None = None) -> None:
+    def __init__(
+        self,
+        service: PdsService,
+        *,
+        timeout: float = 15.0,
+        recorder: Recorder | None = None,
+        mail: MailCapture | None = None,
+    ) -> None:
         self.service = service
         self.timeout = timeout
+        self.mail = mail
         self.client = XrpcClient(service.url, name=f"PDS {service.name}", timeout=timeout, recorder=recorder)
         self.accounts: dict[str, Account] = {}
         self._firehose: FirehoseRecorder | None = None
@@ -78,6 +89,58 @@ class Pds:
     def admin_post(self, nsid: str, body: Any = None, **kwargs: Any) -> Any:
         """XRPC procedure as the PDS admin."""
         return self.client.procedure(nsid, body, headers=self.admin_headers(), **kwargs)
+
+    def require_mail(self) -> MailCapture:
+        """The email capture this PDS sends to, or an error saying how to declare one."""
+        if self.mail is None:
+            raise UsageError(
+                f"PDS {self.name} does not capture email; "
+                f"declare it with: Given a PDS named {self.name} that captures email"
+            )
+        return self.mail
+
+    # -- moderation -------------------------------------------------------------
+
+    def takedown(self, did: str, ref: str = "atproto-bdd") -> None:
+        """Take an account down (``com.atproto.admin.updateSubjectStatus``)."""
+        self._subject_status(did, {"applied": True, "ref": ref})
+
+    def restore(self, did: str) -> None:
+        """Reverse a takedown."""
+        self._subject_status(did, {"applied": False})
+
+    def subject_status(self, did: str) -> dict[str, Any]:
+        """``com.atproto.admin.getSubjectStatus`` of an account."""
+        return self.admin_get("com.atproto.admin.getSubjectStatus", {"did": did})
+
+    def _subject_status(self, did: str, takedown: dict[str, Any]) -> None:
+        subject = {"$type": "com.atproto.admin.defs#repoRef", "did": did}
+        self.admin_post("com.atproto.admin.updateSubjectStatus", {"subject": subject, "takedown": takedown})
+
+    # -- rate limits ------------------------------------------------------------------
+
+    def exhaust_rate_limit(self, call: Callable[[], Any], *, max_calls: int = 10_000, concurrency: int = 8) -> int:
+        """Repeat ``call`` (a request without the bypass key) until the PDS answers 429.
+
+        Calls go out ``concurrency`` at a time (a sign-in takes the PDS 350 ms
+        by design). Returns how many succeeded: the budget that was left.
+        """
+        succeeded = 0
+        with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="atproto-bdd-exhaust") as pool:
+            while succeeded < max_calls:
+                outcomes = [pool.submit(call) for _ in range(concurrency)]
+                limited = False
+                for outcome in outcomes:
+                    try:
+                        outcome.result()
+                        succeeded += 1
+                    except XrpcError as error:
+                        if error.status_code != 429:
+                            raise
+                        limited = True
+                if limited:
+                    return succeeded
+        raise UsageError(f"PDS {self.name} accepted {max_calls} calls without rate limiting them")
 
     def describe(self) -> dict[str, Any]:
         """``com.atproto.server.describeServer``."""

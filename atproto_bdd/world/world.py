@@ -12,6 +12,8 @@ API: pytest fixtures and scripts can use it the same way::
 
 from __future__ import annotations
 
+import math
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -21,12 +23,14 @@ from ..errors import UsageError, XrpcError
 from ..masking import masker
 from ..protocol.identity import DidDocument, PlcClient
 from ..protocol.xrpc import XrpcExchange
+from ..services.mail import MailCapture
 from ..services.network import Network
 from ..services.runtime import Runtime
 from ..services.specs import PdsSpec
 from ..settings import Settings
 from . import placeholders
 from .account import Account, Session
+from .events import EventQuery, require_event_type
 from .pds import Pds
 from .relay import Relay
 
@@ -63,6 +67,8 @@ class World:
         self.last_attempt: Attempt | None = None
         self.scenario = ""
         self.current_step = ""
+        self.window_start: float | None = None
+        self._last_step_type = ""
 
     # -- the network, started on first use ----------------------------------------
 
@@ -93,6 +99,19 @@ class World:
         self.transcript = []
         self.last_attempt = None
         self.current_step = ""
+        self.window_start = None
+        self._last_step_type = ""
+
+    def begin_step(self, text: str, step_type: str) -> None:
+        """Note the running step; the first When-step of a group opens a new event window.
+
+        Firehose expectations ("shows ...") look at events from the start of the
+        latest group of When-steps on: the outcome of the action, not history.
+        """
+        self.current_step = text
+        if step_type == "when" and self._last_step_type != "when":
+            self.window_start = math.floor(time.time() * 1000) / 1000  # event times have ms precision
+        self._last_step_type = step_type
 
     def _record(self, exchange: XrpcExchange) -> None:
         self.transcript.append(exchange)
@@ -104,19 +123,50 @@ class World:
         """The network's PDSes by name (read-only view)."""
         return MappingProxyType(self._pdses)
 
-    def add_pds(self, name: str, *, rate_limits: bool = False, extra_env: Mapping[str, str] | None = None) -> Pds:
-        """Start a new PDS called ``name``; ``extra_env`` takes ``PDS_*`` settings."""
+    def add_pds(
+        self,
+        name: str,
+        *,
+        rate_limits: bool = False,
+        capture_email: bool = False,
+        extra_env: Mapping[str, str] | None = None,
+    ) -> Pds:
+        """Start a new PDS called ``name``.
+
+        ``rate_limits`` turns the PDS's rate limiting on (the framework's own
+        calls bypass it); ``capture_email`` sends its mail to the run's SMTP
+        capture (:attr:`mail`); ``extra_env`` takes the PDS's ``PDS_*`` settings.
+        """
         if name in self._pdses:
             raise UsageError(f"PDS {name} already exists in this network")
-        spec = PdsSpec(name=name, rate_limits=rate_limits, extra_env=dict(extra_env or {}))
+        smtp_url = self.runtime.mail_capture().smtp_url if capture_email else None
+        spec = PdsSpec(name=name, rate_limits=rate_limits, smtp_url=smtp_url, extra_env=dict(extra_env or {}))
         service = self.network.add_pds(spec)
-        pds = Pds(service, timeout=self.settings.request_timeout, recorder=self._record)
+        mail = self.runtime.mail_capture() if capture_email else None
+        pds = Pds(service, timeout=self.settings.request_timeout, recorder=self._record, mail=mail)
         self._pdses[name] = pds
         return pds
 
-    def ensure_pds(self, name: str) -> Pds:
-        """The PDS called ``name``, started first if the network does not have it yet."""
-        return self._pdses[name] if name in self._pdses else self.add_pds(name)
+    def ensure_pds(self, name: str, *, rate_limits: bool = False, capture_email: bool = False) -> Pds:
+        """The PDS called ``name``, started first if the network does not have it yet.
+
+        An existing PDS must have been started with the same options.
+        """
+        existing = self._pdses.get(name)
+        if existing is None:
+            return self.add_pds(name, rate_limits=rate_limits, capture_email=capture_email)
+        spec = existing.service.spec
+        if spec.rate_limits != rate_limits or bool(spec.smtp_url) != capture_email:
+            raise UsageError(
+                f"PDS {name} already exists with rate limits {'on' if spec.rate_limits else 'off'} and email "
+                f"capture {'on' if spec.smtp_url else 'off'}: declare it once, with the options it needs"
+            )
+        return existing
+
+    @property
+    def mail(self) -> MailCapture:
+        """The run's email capture: what PDSes declared with ``capture_email`` have sent."""
+        return self.runtime.mail_capture()
 
     def pds(self, name: str | None = None) -> Pds:
         """The PDS called ``name``; without a name, the network's only PDS."""
@@ -214,6 +264,26 @@ class World:
         if pds is not None and existing.pds.name != pds:
             raise UsageError(f"account {handle} already exists on PDS {existing.pds.name}, not on PDS {pds}")
         return existing
+
+    def event_query(
+        self,
+        kind: str = "commit",
+        handle: str | None = None,
+        *,
+        action: str | None = None,
+        collection: str | None = None,
+        status: str | None = None,
+        windowed: bool = True,
+    ) -> EventQuery:
+        """An :class:`EventQuery` about ``handle``'s account; ``windowed`` limits it to the current event window."""
+        return EventQuery(
+            require_event_type(kind),
+            did=self.account(handle).did if handle else None,
+            action=action,
+            collection=collection,
+            status=status,
+            since=self.window_start if windowed else None,
+        )
 
     def name_of(self, did: str) -> str:
         """The handle of the account with ``did``, or the DID itself if it is not ours."""

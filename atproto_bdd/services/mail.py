@@ -1,0 +1,111 @@
+"""Email capture: a real SMTP server on 127.0.0.1 that keeps every message.
+
+PDSes that "capture email" send their mail (email confirmation, password
+reset, account deletion tokens) to it over SMTP, as they would to a real mail
+relay. The local runtime runs it in-process with aiosmtpd; messages are kept
+in memory and can be awaited with a deadline.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from typing import Any
+
+from ..errors import InstallError
+from .ports import free_port
+
+
+@dataclass(frozen=True)
+class Mail:
+    """One captured message."""
+
+    sender: str
+    recipients: tuple[str, ...]
+    subject: str
+    text: str
+    html: str
+    raw: bytes = field(repr=False)
+    received_at: float = 0.0
+
+    @classmethod
+    def parse(cls, sender: str, recipients: list[str], raw: bytes) -> Mail:
+        """Decode an SMTP transaction's data (MIME, any transfer encoding)."""
+        message = message_from_bytes(raw, policy=policy.default)
+        assert isinstance(message, EmailMessage)
+        text = html = ""
+        for part in message.walk():
+            kind = part.get_content_type()
+            if kind == "text/plain" and not text:
+                text = str(part.get_content())
+            elif kind == "text/html" and not html:
+                html = str(part.get_content())
+        return cls(
+            sender, tuple(r.lower() for r in recipients), str(message.get("subject", "")), text, html, raw, time.time()
+        )
+
+
+class MailCapture:
+    """An SMTP server on 127.0.0.1 (aiosmtpd) keeping every message it receives."""
+
+    def __init__(self) -> None:
+        self._messages: list[Mail] = []
+        self._changed = threading.Condition()
+        self._controller: Any = None
+
+    @property
+    def smtp_url(self) -> str:
+        """What PDSes are configured with (``PDS_EMAIL_SMTP_URL``)."""
+        return f"smtp://127.0.0.1:{self._controller.port}"
+
+    def start(self) -> MailCapture:
+        """Start the server on a free port."""
+        try:
+            from aiosmtpd.controller import Controller
+        except ImportError:
+            raise InstallError("capturing email needs the aiosmtpd package: pip install 'atproto-bdd[email]'") from None
+
+        capture = self
+
+        class Handler:
+            async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 - aiosmtpd API
+                capture._add(Mail.parse(envelope.mail_from, list(envelope.rcpt_tos), envelope.original_content))
+                return "250 Message accepted for delivery"
+
+        self._controller = Controller(Handler(), hostname="127.0.0.1", port=free_port(), ready_timeout=10)
+        self._controller.start()
+        return self
+
+    def _add(self, mail: Mail) -> None:
+        with self._changed:
+            self._messages.append(mail)
+            self._changed.notify_all()
+
+    def messages(self, to: str | None = None) -> list[Mail]:
+        """Every message so far, or those addressed to ``to``."""
+        with self._changed:
+            return [m for m in self._messages if to is None or to.lower() in m.recipients]
+
+    def wait_for(
+        self, to: str, timeout: float, *, after: int = 0, predicate: Callable[[Mail], bool] = lambda m: True
+    ) -> Mail | None:
+        """The first message to ``to``, after the first ``after`` of them, that satisfies ``predicate``."""
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while True:
+                mine = [m for m in self._messages if to.lower() in m.recipients][after:]
+                found = next((m for m in mine if predicate(m)), None)
+                remaining = deadline - time.monotonic()
+                if found is not None or remaining <= 0:
+                    return found
+                self._changed.wait(remaining)
+
+    def close(self) -> None:
+        """Stop the server."""
+        if self._controller is not None:
+            self._controller.stop()
+            self._controller = None
