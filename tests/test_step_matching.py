@@ -13,8 +13,11 @@ from behave.step_registry import registry
 import atproto_bdd.steps  # noqa: F401 - registers the library's steps
 from atproto_bdd.steps import (
     account_steps,
+    email_steps,
     firehose_steps,
     identity_steps,
+    lifecycle_steps,
+    oauth_steps,
     pds_steps,
     record_steps,
     relay_steps,
@@ -128,6 +131,50 @@ PROMISED = [
         relay_steps.then_relay_replay_shows,
     ),
     ("then", "PDS B resolves alice.test's DID to PDS A", relay_steps.then_pds_resolves_did),
+    # account lifecycle, moderation, email, rate limits, OAuth
+    ("when", "alice.test deactivates their account", lifecycle_steps.when_deactivates),
+    ("when", "alice.test reactivates their account", lifecycle_steps.when_reactivates),
+    ("then", "alice.test's account is active", lifecycle_steps.then_account_state),
+    ("then", "alice.test's account is deactivated", lifecycle_steps.then_account_state),
+    ("when", "the admin of PDS A takes down alice.test", lifecycle_steps.when_admin_takes_down),
+    ("when", "the admin of PDS A restores alice.test", lifecycle_steps.when_admin_restores),
+    ("then", "signing in as alice.test fails with error AccountTakedown", lifecycle_steps.then_sign_in_fails),
+    ("then", "alice.test can sign in", lifecycle_steps.then_can_sign_in),
+    ("when", "alice.test deletes their account", lifecycle_steps.when_deletes_account),
+    (
+        "then",
+        "the firehose of PDS A shows an account event for alice.test with status deactivated",
+        firehose_steps.then_firehose_shows_event_with_status,
+    ),
+    ("given", "a PDS named A that captures email", pds_steps.given_a_pds_capturing_email),
+    ("when", "alice.test requests email confirmation", email_steps.when_requests_email_confirmation),
+    ("then", "alice.test receives an email", email_steps.then_receives_email),
+    ("when", "alice.test confirms their email with the emailed token", email_steps.when_confirms_email),
+    ("then", "alice.test's email is confirmed", email_steps.then_email_confirmed),
+    ("when", "alice.test requests a password reset", email_steps.when_requests_password_reset),
+    (
+        "when",
+        'alice.test resets their password to "n3w-secret" with the emailed token',
+        email_steps.when_resets_password,
+    ),
+    ("then", 'alice.test can sign in with password "n3w-secret"', lifecycle_steps.then_can_sign_in_with),
+    ("given", "a PDS named A with rate limits", pds_steps.given_a_pds_with_rate_limits),
+    ("when", "alice.test exhausts the createSession rate limit", lifecycle_steps.when_exhausts_create_session),
+    (
+        "then",
+        "signing in as alice.test fails with status 429 and error RateLimitExceeded",
+        lifecycle_steps.then_sign_in_fails,
+    ),
+    ("when", "alice.test signs in with OAuth", oauth_steps.when_signs_in_with_oauth),
+    ("then", "alice.test's OAuth session can create a post", oauth_steps.then_oauth_session_can_post),
+    (
+        "then",
+        "a request with alice.test's OAuth access token but without a DPoP proof fails with status 401",
+        oauth_steps.then_request_without_proof_fails,
+    ),
+    ("when", "alice.test's OAuth tokens are refreshed", oauth_steps.when_oauth_tokens_refreshed),
+    ("when", "alice.test's OAuth session is revoked", oauth_steps.when_oauth_session_revoked),
+    ("then", "alice.test's OAuth session is rejected", oauth_steps.then_oauth_session_rejected),
 ]
 
 

@@ -18,7 +18,7 @@ from ..protocol.syntax import DID_PATTERN, HANDLE_PATTERN, NSID_PATTERN
 PDS_NAME_PATTERN = r"[A-Za-z0-9][A-Za-z0-9_-]{0,31}"
 COUNT_WORDS = {"no": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5}
 COUNT_PATTERN = r"\d+|" + "|".join(COUNT_WORDS)
-ERROR_NAME_PATTERN = r"[A-Za-z][A-Za-z0-9]*"
+ERROR_NAME_PATTERN = r"[A-Za-z][A-Za-z0-9_]*"
 WORD_PATTERN = r"[A-Za-z0-9][A-Za-z0-9_.:-]*"
 MIME_TYPE_PATTERN = r"[a-z]+/[a-z0-9][a-z0-9.+-]*"
 ACTION_PATTERN = r"creating|updating|deleting"
@@ -57,7 +57,7 @@ def parse_count(text: str) -> int:
 
 @parse.with_pattern(ERROR_NAME_PATTERN)
 def parse_error_name(text: str) -> str:
-    """an XRPC error name such as InvalidHandle"""
+    """an error name such as InvalidHandle (XRPC) or invalid_grant (OAuth)"""
     return text
 
 

@@ -11,6 +11,7 @@ from ..masking import masker
 from ..protocol.repo import Repo
 from ..services.mail import Mail
 from .email import MAIL_KINDS, extract_token
+from .oauth import OAuthSession
 from .pds import Pds
 from .records import (
     BLOB_HOLDER,
@@ -59,6 +60,7 @@ class Account:
         self.records: list[RecordRef] = []
         self.blobs: list[Blob] = []
         self._mail_marks: dict[str, int] = {}
+        self._oauth: OAuthSession | None = None
 
     def __repr__(self) -> str:
         return f"<Account {self.handle} {self.did} on PDS {self.pds.name}>"
@@ -183,6 +185,20 @@ class Account:
                 return ref
         kind = f"{collection} record" if collection else "record"
         raise UsageError(f"{self.handle} has created no {kind} yet in this network")
+
+    # -- OAuth ----------------------------------------------------------------------
+
+    def sign_in_with_oauth(self, password: str | None = None) -> OAuthSession:
+        """Sign in through OAuth (PAR, PKCE, sign-in and consent, DPoP-bound tokens)."""
+        self._oauth = OAuthSession.sign_in(self, password)
+        return self._oauth
+
+    @property
+    def oauth(self) -> OAuthSession:
+        """The account's latest OAuth session."""
+        if self._oauth is None:
+            raise UsageError(f"{self.handle} has not signed in with OAuth yet (When {self.handle} signs in with OAuth)")
+        return self._oauth
 
     # -- account lifecycle --------------------------------------------------------
 

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from ..errors import UsageError, XrpcError
 from ..protocol.firehose import FirehoseEvent, FirehoseRecorder, parse_cursor, replay, subscribe_url
 from ..protocol.identity import DidDocument, PlcClient
+from ..protocol.oauth import OAuthClient
 from ..protocol.xrpc import Recorder, XrpcClient
 from ..services.mail import MailCapture
 from ..services.specs import PdsService
@@ -98,6 +99,12 @@ class Pds:
                 f"declare it with: Given a PDS named {self.name} that captures email"
             )
         return self.mail
+
+    def oauth_client(self, name: str = "") -> OAuthClient:
+        """A new OAuth client (own DPoP key, loopback client id) of this PDS's authorization server."""
+        return OAuthClient(
+            self.url, timeout=self.timeout, recorder=self.client.recorder, name=name or f"OAuth {self.name}"
+        )
 
     # -- moderation -------------------------------------------------------------
 

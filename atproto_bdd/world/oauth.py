@@ -1,0 +1,59 @@
+"""An account's OAuth session: DPoP-bound tokens from the PDS's authorization server."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from ..protocol.oauth import OAuthClient, OAuthTokens
+from .records import POST, RecordRef, post_record
+
+if TYPE_CHECKING:
+    from .account import Account
+
+
+class OAuthSession:
+    """The tokens an account obtained through OAuth, and calls made with them."""
+
+    def __init__(self, account: Account, client: OAuthClient, tokens: OAuthTokens) -> None:
+        self.account = account
+        self.client = client
+        self.tokens = tokens
+
+    @classmethod
+    def sign_in(cls, account: Account, password: str | None = None) -> OAuthSession:
+        """The whole flow for ``account``: PAR with PKCE, sign-in and consent, token exchange."""
+        client = account.pds.oauth_client(f"OAuth {account.handle}")
+        return cls(account, client, client.authenticate(account.handle, password or account.password))
+
+    def xrpc_get(self, nsid: str, params: dict[str, Any] | None = None, *, proof: bool = True) -> Any:
+        """An XRPC query with the session's access token (and a DPoP proof unless ``proof`` is False)."""
+        return self.client.xrpc_get(nsid, self.tokens.access_token, params, proof=proof)
+
+    def xrpc_post(self, nsid: str, body: Any = None, *, proof: bool = True) -> Any:
+        """An XRPC procedure with the session's access token (and a DPoP proof unless ``proof`` is False)."""
+        return self.client.xrpc_post(nsid, self.tokens.access_token, body, proof=proof)
+
+    def create_record(self, collection: str, record: dict[str, Any]) -> RecordRef:
+        """Create a record through the OAuth session; the account remembers it like its own."""
+        body = {"repo": self.account.did, "collection": collection, "record": {"$type": collection, **record}}
+        output = self.xrpc_post("com.atproto.repo.createRecord", body)
+        ref = RecordRef(output["uri"], output["cid"])
+        self.account.records.append(ref)
+        return ref
+
+    def post(self, text: str) -> RecordRef:
+        """Create an ``app.bsky.feed.post`` through the OAuth session."""
+        return self.create_record(POST, post_record(text))
+
+    def refresh(self) -> OAuthTokens:
+        """Exchange the refresh token for new tokens."""
+        self.tokens = self.client.refresh_tokens(self.tokens.refresh_token)
+        return self.tokens
+
+    def revoke(self) -> None:
+        """Revoke the session (its access and refresh tokens)."""
+        self.client.revoke_token(self.tokens.refresh_token)
+
+    def close(self) -> None:
+        """Close the client's connections."""
+        self.client.close()
