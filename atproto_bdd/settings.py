@@ -15,7 +15,8 @@ from typing import Any
 
 from .errors import UsageError
 
-RUNTIMES = ("local",)
+RUNTIMES = ("local", "docker")
+PLC_MODES = ("memory", "postgres")
 NETWORK_SCOPES = ("scenario", "feature")
 LOG_LEVELS = ("trace", "debug", "info", "warn", "error", "fatal", "silent")
 
@@ -77,6 +78,14 @@ class Settings:
     relay_timeout: float = field(default=15.0, metadata={"convert": _seconds})
     log_level: str = field(default="info", metadata={"convert": _choice(LOG_LEVELS)})
     keep_run_dir: bool = field(default=False, metadata={"convert": _flag})
+    plc_mode: str = field(default="memory", metadata={"convert": _choice(PLC_MODES)})
+    docker_host: str = field(default="", metadata={"convert": _text})
+    pds_image: str = field(default="", metadata={"convert": _text})
+    plc_image: str = field(default="", metadata={"convert": _text})
+    plc_command: str = field(default="", metadata={"convert": _text})
+    relay_image: str = field(default="", metadata={"convert": _text})
+    mailpit_image: str = field(default="", metadata={"convert": _text})
+    postgres_image: str = field(default="", metadata={"convert": _text})
     node: str = field(default="node", metadata={"convert": _text})
     npm: str = field(default="npm", metadata={"convert": _text})
     go: str = field(default="go", metadata={"convert": _text})

@@ -133,3 +133,19 @@ Feature: Mistakes in feature files get a clear, one-line cause
       this network has no relay yet (declare one: Given a relay crawling PDS A)
       """
     And the output does not contain a traceback
+
+  Scenario: The Docker runtime without a reachable engine says how to choose the local one
+    Given a behave project with the feature:
+      """
+      Feature: docker
+        Scenario: needs the network
+          Given a PDS named A
+      """
+    When behave runs on it with -D runtime=docker -D docker_host=unix:///nowhere/docker.sock
+    Then the run fails
+    And the output contains:
+      """
+      Docker is not reachable at unix:///nowhere/docker.sock
+      or use the local runtime: -D runtime=local
+      """
+    And the output does not contain a traceback

@@ -17,6 +17,10 @@ __all__ = ["LocalRuntime", "Network", "PdsService", "PdsSpec", "PlcService", "Ru
 
 
 def create_runtime(settings: Settings | None = None) -> Runtime:
-    """Build the runtime the settings ask for (``runtime=local`` is the default)."""
+    """Build the runtime the settings ask for (``runtime=local`` is the default, ``docker`` the other)."""
     settings = settings or Settings.load()
+    if settings.runtime == "docker":
+        from .docker_runtime import DockerRuntime
+
+        return DockerRuntime(settings)
     return LocalRuntime(settings)

@@ -21,6 +21,7 @@ from .toolchain import capture, require_tool, run_logged
 INDIGO_MODULE = "github.com/bluesky-social/indigo"
 #: indigo at commit af2fec94f34c (2026-06-05), the newest the Go module proxy serves.
 INDIGO_VERSION = "v0.0.0-20260605210604-af2fec94f34c"
+INDIGO_COMMIT = "af2fec94f34c748742de80cba2a2f8690b572b2e"
 RELAY_PACKAGE = f"{INDIGO_MODULE}/cmd/relay"
 
 

@@ -18,7 +18,7 @@ from ..masking import masker
 from ..settings import Settings
 from .go_install import ensure_relay
 from .health import wait_until_healthy
-from .mail import MailCapture
+from .mail import Mailbox, MailCapture
 from .node_host import NodeHost
 from .node_install import ensure_node_services
 from .ports import free_port
@@ -91,7 +91,7 @@ class LocalRuntime(Runtime):
         data_dir = host.run_dir / "data" / f"{spec.name}-{os.urandom(4).hex()}"
         result = self._call(
             "pds.start",
-            {"name": spec.name, "dataDir": str(data_dir), "env": spec.environment(plc.url)},
+            {"name": spec.name, "dataDir": str(data_dir), "env": spec.environment(plc.service_url)},
             what=f"PDS {spec.name}",
         )
         log_path = Path(result["log"])
@@ -182,7 +182,7 @@ class LocalRuntime(Runtime):
                 )
             time.sleep(0.02)
 
-    def mail_capture(self) -> MailCapture:
+    def mail_capture(self) -> Mailbox:
         """An in-process SMTP server on 127.0.0.1, shared by every PDS of the run that captures email."""
         if self._mail is None:
             self._mail = MailCapture().start()

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 from email.message import EmailMessage
-from typing import Any
+from typing import Any, Protocol
 
 from ..errors import InstallError
 from .ports import free_port
@@ -47,6 +47,29 @@ class Mail:
         return cls(
             sender, tuple(r.lower() for r in recipients), str(message.get("subject", "")), text, html, raw, time.time()
         )
+
+
+class Mailbox(Protocol):
+    """Captured email, whatever captures it (in-process SMTP server, Mailpit container)."""
+
+    @property
+    def smtp_url(self) -> str:
+        """Where PDSes send mail (``PDS_EMAIL_SMTP_URL``)."""
+        ...
+
+    def messages(self, to: str | None = None) -> list[Mail]:
+        """Every message so far, or those addressed to ``to``."""
+        ...
+
+    def wait_for(
+        self, to: str, timeout: float, *, after: int = 0, predicate: Callable[[Mail], bool] = lambda m: True
+    ) -> Mail | None:
+        """The first message to ``to`` after the first ``after`` of them that satisfies ``predicate``."""
+        ...
+
+    def close(self) -> None:
+        """Stop capturing."""
+        ...
 
 
 class MailCapture:

@@ -6,7 +6,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from types import TracebackType
 
-from .mail import MailCapture
+from .mail import Mailbox
 from .specs import PdsService, PdsSpec, PlcService, RelayService, RelaySpec
 
 
@@ -40,7 +40,7 @@ class Runtime(ABC):
         """Make a running relay crawl more PDSes; returns the relay as it now runs."""
 
     @abstractmethod
-    def mail_capture(self) -> MailCapture:
+    def mail_capture(self) -> Mailbox:
         """The run's email capture (an SMTP server PDSes can send to), started on first use."""
 
     @abstractmethod

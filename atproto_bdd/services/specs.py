@@ -60,10 +60,22 @@ class PdsSpec:
 
 @dataclass(frozen=True)
 class PlcService:
-    """A running PLC directory."""
+    """A running PLC directory.
+
+    ``url`` is how the test process reaches it; ``internal_url`` how the
+    network's other services do (they differ when services run in containers).
+    ``network`` names the runtime's network the directory anchors, if any.
+    """
 
     id: str
     url: str
+    internal_url: str = ""
+    network: str = ""
+
+    @property
+    def service_url(self) -> str:
+        """The URL the network's services use."""
+        return self.internal_url or self.url
 
 
 @dataclass(frozen=True)

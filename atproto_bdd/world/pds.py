@@ -12,7 +12,7 @@ from ..protocol.firehose import FirehoseEvent, FirehoseRecorder, parse_cursor, r
 from ..protocol.identity import DidDocument, PlcClient
 from ..protocol.oauth import OAuthClient
 from ..protocol.xrpc import Recorder, XrpcClient
-from ..services.mail import MailCapture
+from ..services.mail import Mailbox
 from ..services.specs import PdsService
 
 if TYPE_CHECKING:
@@ -33,7 +33,7 @@ class Pds:
         *,
         timeout: float = 15.0,
         recorder: Recorder | None = None,
-        mail: MailCapture | None = None,
+        mail: Mailbox | None = None,
     ) -> None:
         self.service = service
         self.timeout = timeout
@@ -91,7 +91,7 @@ class Pds:
         """XRPC procedure as the PDS admin."""
         return self.client.procedure(nsid, body, headers=self.admin_headers(), **kwargs)
 
-    def require_mail(self) -> MailCapture:
+    def require_mail(self) -> Mailbox:
         """The email capture this PDS sends to, or an error saying how to declare one."""
         if self.mail is None:
             raise UsageError(

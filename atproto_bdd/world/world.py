@@ -23,7 +23,7 @@ from ..errors import UsageError, XrpcError
 from ..masking import masker
 from ..protocol.identity import DidDocument, PlcClient
 from ..protocol.xrpc import XrpcExchange
-from ..services.mail import MailCapture
+from ..services.mail import Mailbox
 from ..services.network import Network
 from ..services.runtime import Runtime
 from ..services.specs import PdsSpec
@@ -164,7 +164,7 @@ class World:
         return existing
 
     @property
-    def mail(self) -> MailCapture:
+    def mail(self) -> Mailbox:
         """The run's email capture: what PDSes declared with ``capture_email`` have sent."""
         return self.runtime.mail_capture()
 

@@ -1,0 +1,91 @@
+"""Local images equivalent to the official ones, built from what atproto-bdd installed.
+
+No image can be pulled on this kind of machine, so the Docker runtime is proven
+against images built here from the same pinned npm packages and the same Go
+build of the relay:
+
+* ``base``: a minimal root filesystem with this machine's Node.js binary and
+  the C libraries it and the relay need, imported with ``podman import``;
+* ``node-services``: the cached ``node_modules`` of the pinned PDS and PLC;
+* ``pds``, ``plc``, ``relay``: Containerfiles in ``docker/images``.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import shutil
+import subprocess
+import tarfile
+from pathlib import Path
+
+from podman_service import PodmanService
+
+IMAGES = Path(__file__).parent / "images"
+PREFIX = "localhost/atproto-bdd"
+
+
+def _libraries(binary: str) -> list[str]:
+    output = subprocess.run(["ldd", binary], capture_output=True, text=True, check=False).stdout
+    return sorted(set(re.findall(r"(/\S+\.so[.\d]*)", output)))
+
+
+def base_rootfs(node: str, relay: Path) -> bytes:
+    """A tar of the smallest root filesystem that runs ``node`` and the relay."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as archive:
+
+        def directory(path: str, mode: int = 0o755) -> None:
+            info = tarfile.TarInfo(path)
+            info.type, info.mode = tarfile.DIRTYPE, mode
+            archive.addfile(info)
+
+        def text(path: str, content: str) -> None:
+            data = content.encode()
+            info = tarfile.TarInfo(path)
+            info.size, info.mode = len(data), 0o644
+            archive.addfile(info, io.BytesIO(data))
+
+        for path in (
+            "etc",
+            "tmp",
+            "app",
+            "data",
+            "data/relay",
+            "usr",
+            "usr/bin",
+            "lib64",
+            "lib",
+            "lib/x86_64-linux-gnu",
+        ):
+            directory(path, 0o1777 if path == "tmp" else 0o755)
+        text("etc/passwd", "root:x:0:0:root:/root:/sbin/nologin\n")
+        text("etc/group", "root:x:0:\n")
+        text("etc/nsswitch.conf", "hosts: files dns\n")
+        archive.add(Path(node).resolve(), arcname="usr/bin/node")
+        for library in sorted(set(_libraries(node) + _libraries(str(relay)))):
+            archive.add(Path(library).resolve(), arcname=library.lstrip("/"))
+    return buffer.getvalue()
+
+
+def build(podman: PodmanService, node_install: Path, relay: Path) -> dict[str, str]:
+    """Build every image; returns the image name per service."""
+    node = shutil.which("node") or "node"
+    _check(podman.podman("import", "-", f"{PREFIX}/base:local", input=base_rootfs(node, relay)), "import base")
+    _build(podman, "node-services", node_install)
+    _build(podman, "pds", IMAGES / "pds")
+    _build(podman, "plc", node_install / "node_modules" / "@did-plc" / "server")
+    context = relay.parent
+    _build(podman, "relay", context)
+    return {service: f"{PREFIX}/{service}:local" for service in ("pds", "plc", "relay")}
+
+
+def _build(podman: PodmanService, name: str, context: Path) -> None:
+    containerfile = IMAGES / name / "Containerfile"
+    result = podman.podman("build", "--quiet", "-f", str(containerfile), "-t", f"{PREFIX}/{name}:local", str(context))
+    _check(result, f"build {name}")
+
+
+def _check(result: subprocess.CompletedProcess[bytes], what: str) -> None:
+    if result.returncode != 0:
+        raise RuntimeError(f"podman {what} failed:\n{result.stderr.decode()[-2000:]}")
