@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -40,6 +41,15 @@ def _catalog(args: argparse.Namespace) -> int:
     return 0
 
 
+def _run(args: argparse.Namespace) -> int:
+    from .parallel import run_parallel
+
+    behave_args = args.behave_args[1:] if args.behave_args[:1] == ["--"] else args.behave_args
+    return run_parallel(
+        args.paths, jobs=args.jobs, shard=args.shard, reports=Path(args.reports), behave_args=behave_args
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``atproto-bdd`` command."""
     parser = argparse.ArgumentParser(prog="atproto-bdd", description=__doc__)
@@ -48,6 +58,19 @@ def build_parser() -> argparse.ArgumentParser:
     install = commands.add_parser("install", help="install the pinned services into the cache (once per version)")
     install.add_argument("--no-relay", action="store_true", help="skip building the relay (it needs Go)")
     install.set_defaults(run=_install)
+
+    run = commands.add_parser(
+        "run",
+        help="run features on parallel workers (behave processes, one network host each)",
+        description="Run behave on N workers, optionally on one shard of the suite; "
+        "merges JUnit XML and the HTML report. Example: atproto-bdd run -j 2 features -- -D firehose_timeout=10",
+    )
+    run.add_argument("-j", "--jobs", type=int, default=os.cpu_count() or 1, help="workers (default: CPU count)")
+    run.add_argument("--shard", help="run only part i of n of the suite, e.g. 1/4 (deterministic)")
+    run.add_argument("--reports", default="reports", help="reports directory (default: reports)")
+    run.add_argument("paths", nargs="*", default=["features"], help="feature files or directories")
+    run.add_argument("behave_args", nargs=argparse.REMAINDER, help="after --: options passed to every behave worker")
+    run.set_defaults(run=_run)
 
     catalog = commands.add_parser("catalog", help="write the step catalog (Markdown)")
     catalog.add_argument("--output", default="-", help="file to write, or - for stdout (default)")

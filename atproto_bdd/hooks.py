@@ -22,12 +22,17 @@ Lifecycle:
 
 from __future__ import annotations
 
+import os
+import re
 import signal
 import sys
+import time
+from pathlib import Path
 from typing import Any
 
 from .errors import AtprotoBddError, UsageError
 from .masking import masker
+from .report import RunRecord, scenario_record, write_reports
 from .services import Runtime, create_runtime
 from .settings import NETWORK_SCOPES, Settings
 from .steps.diagnose import explain_undefined
@@ -54,6 +59,7 @@ def before_all(context: Any) -> None:
     runtime = create_runtime(settings)
     context.atproto_settings = settings
     context.atproto_runtime = runtime
+    context.atproto_report = RunRecord(runtime=settings.runtime, worker=os.environ.get("ATPROTO_BDD_WORKER", ""))
     try:
         runtime.start()
     except AtprotoBddError as exc:
@@ -99,8 +105,13 @@ def after_scenario(context: Any, scenario: Any) -> None:
         if registry is not None and step.status.name == "undefined":
             for reason in explain_undefined(registry, step.step_type, step.name):
                 sys.__stderr__.write(f"atproto-bdd: undefined step '{step.keyword} {step.name}': {reason}\n")
-    if scenario.status.has_failed():
-        sys.__stderr__.write(diagnostics(world) + "\n")
+    report: RunRecord | None = getattr(context, "atproto_report", None)
+    details = diagnostics(world) if scenario.status.has_failed() else ""
+    if details:
+        saved = _save_diagnostics(context.atproto_settings, scenario, details)
+        sys.__stderr__.write(details + (f"\n(saved in {saved})" if saved else "") + "\n")
+    if report is not None:
+        report.scenarios.append(scenario_record(scenario, [x.summary() for x in world.transcript], details))
     if world is not getattr(context, _FEATURE_WORLD, None):
         world.close()
 
@@ -114,10 +125,27 @@ def after_feature(context: Any, feature: Any) -> None:
 
 
 def after_all(context: Any) -> None:
-    """Stop the runtime and every service it started."""
+    """Stop the runtime and every service it started; write the run report."""
     runtime = getattr(context, "atproto_runtime", None)
     if runtime is not None:
         runtime.close()
+    report: RunRecord | None = getattr(context, "atproto_report", None)
+    settings: Settings | None = getattr(context, "atproto_settings", None)
+    if report is not None and settings is not None and settings.report_dir:
+        report.finished = time.time()
+        page = write_reports(Path(settings.report_dir), [report])
+        sys.__stderr__.write(f"atproto-bdd: report written to {page}\n")
+
+
+def _save_diagnostics(settings: Settings, scenario: Any, details: str) -> Path | None:
+    """Keep a failed scenario's diagnostics in ``<report_dir>/diagnostics/``."""
+    if not settings.report_dir:
+        return None
+    location = f"{scenario.location.filename}-{scenario.location.line}"
+    path = Path(settings.report_dir) / "diagnostics" / (re.sub(r"[^A-Za-z0-9_.-]+", "-", location) + ".txt")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(details + "\n")
+    return path
 
 
 def network_scope(tags: Any, default: str) -> str:
@@ -132,21 +160,26 @@ def network_scope(tags: Any, default: str) -> str:
 
 
 def diagnostics(world: World, log_lines: int = 15) -> str:
-    """What a failed scenario did: its XRPC transcript and each service's last log lines."""
+    """What a failed scenario did: its XRPC transcript, each service's last log lines, the events seen."""
     lines = [f"--- atproto-bdd diagnostics for scenario {world.scenario!r} ---", "XRPC transcript:"]
     lines += [f"  {exchange.summary()}" for exchange in world.transcript] or ["  (no XRPC calls)"]
     if not world.started:
         return masker.mask("\n".join(lines + ["(no network was started)"]))
     network = world.network
     services = [("PLC directory", network.plc.id)] + [(f"PDS {name}", pds.id) for name, pds in network.pdses.items()]
+    if network.relay is not None:
+        services.append(("relay", network.relay.id))
     for label, service_id in services:
         lines.append(f"{label} log (last {log_lines} lines):")
         log = world.runtime.log_tail(service_id, log_lines)
         lines += [f"  {line}" for line in log.splitlines()] or ["  (empty)"]
-    for name, pds in world.pdses.items():
-        if pds.firehose_started:
-            lines.append(f"PDS {name} firehose events:")
-            lines.append(describe_events(pds.firehose.events, world.name_of))
+    streams = [(f"PDS {name}", pds) for name, pds in world.pdses.items()]
+    if world.has_relay:
+        streams.append(("relay", world.relay))
+    for label, source in streams:
+        if source.firehose_started:
+            lines.append(f"{label} firehose events:")
+            lines.append(describe_events(source.firehose.events, world.name_of))
     return masker.mask("\n".join(lines))
 
 

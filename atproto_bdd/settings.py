@@ -78,6 +78,7 @@ class Settings:
     relay_timeout: float = field(default=15.0, metadata={"convert": _seconds})
     log_level: str = field(default="info", metadata={"convert": _choice(LOG_LEVELS)})
     keep_run_dir: bool = field(default=False, metadata={"convert": _flag})
+    report_dir: str = field(default="reports", metadata={"convert": _text})
     plc_mode: str = field(default="memory", metadata={"convert": _choice(PLC_MODES)})
     docker_host: str = field(default="", metadata={"convert": _text})
     pds_image: str = field(default="", metadata={"convert": _text})

@@ -162,3 +162,29 @@ def test_secrets_differ_per_pds() -> None:
     assert first.jwt_secret != second.jwt_secret
     assert first.plc_rotation_key_hex != second.plc_rotation_key_hex
     assert len(bytes.fromhex(first.plc_rotation_key_hex)) == 32
+
+
+def test_two_suites_at_the_same_time_both_pass(tmp_path: Path) -> None:
+    root = Path(__file__).resolve().parents[1]
+    runs = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "behave",
+                "--no-color",
+                "-f",
+                "progress",
+                "-D",
+                f"report_dir={tmp_path / str(n)}",
+                "features/records.feature",
+                "features/firehose.feature",
+            ],
+            cwd=root,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
+        for n in range(2)
+    ]
+    outputs = [run.communicate(timeout=300)[0].decode() for run in runs]
+    assert [run.returncode for run in runs] == [0, 0], "\n\n".join(outputs)

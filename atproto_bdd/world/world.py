@@ -191,6 +191,11 @@ class World:
     # -- the relay -------------------------------------------------------------
 
     @property
+    def has_relay(self) -> bool:
+        """True once the network has a relay."""
+        return self._relay is not None
+
+    @property
     def relay(self) -> Relay:
         """The network's relay."""
         if self._relay is None:
