@@ -146,7 +146,9 @@ def run_parallel(
         outcome = "FAILED" if code else "passed"
         print(f"atproto-bdd: worker {worker.number} {outcome} in {worker.elapsed:.1f}s: {_summary(worker)}")
         if code:
-            print(f"  its output: {worker.log}")
+            tail = worker.log.read_text(errors="replace").splitlines()[-60:] if worker.log.exists() else []
+            print("\n".join(f"  | {line}" for line in tail))
+            print(f"  its whole output: {worker.log}")
     merge_junit(sorted(reports.glob("workers/*/junit/*.xml")), reports / "junit")
     runs = [RunRecord.from_json(p.read_text()) for p in sorted(reports.glob("workers/*/atproto-bdd.json"))]
     if runs:

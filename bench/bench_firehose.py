@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 import time
 
-from common import summary, write_results
+from common import post_latencies, summary, write_results
 
 from atproto_bdd.protocol.car import parse_car
 from atproto_bdd.protocol.repo import Repo
@@ -22,18 +22,8 @@ from atproto_bdd.world import World
 
 
 def delivery_latency(world: World, posts: int) -> list[float]:
-    """Seconds from each post's HTTP response to its commit in the recorder (0 if it came first)."""
-    alice = world.create_account("alice.test")
-    firehose = world.pds("A").firehose
-    samples = []
-    for index in range(posts):
-        ref = alice.post(f"post {index}")
-        responded = time.perf_counter()
-        event = firehose.wait_for(lambda e, cid=ref.cid: any(str(op.cid) == cid for op in e.ops), timeout=10)
-        if event is None:
-            raise RuntimeError(f"post {index} never reached the firehose")
-        samples.append(max(0.0, event.received_at - responded))
-    return samples
+    """Seconds from each post's HTTP response to its commit in the PDS's recorder."""
+    return post_latencies(world.create_account("alice.test"), world.pds("A").firehose, posts)
 
 
 def big_repo(world: World, records: int) -> bytes:

@@ -17,7 +17,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from common import summary, write_results
+from common import post_latencies, summary, write_results
 
 from atproto_bdd.services import LocalRuntime
 from atproto_bdd.services.go_install import ensure_relay
@@ -44,16 +44,7 @@ def propagation(runtime: LocalRuntime, posts: int) -> list[float]:
     world = World(runtime)
     world.add_pds("A")
     world.add_relay("A")
-    alice = world.create_account("alice.test")
-    firehose = world.relay.firehose
-    samples = []
-    for index in range(posts):
-        ref = alice.post(f"post {index}")
-        responded = time.perf_counter()
-        event = firehose.wait_for(lambda e, cid=ref.cid: any(str(op.cid) == cid for op in e.ops), timeout=10)
-        if event is None:
-            raise RuntimeError(f"post {index} never reached the relay")
-        samples.append(max(0.0, event.received_at - responded))
+    samples = post_latencies(world.create_account("alice.test"), world.relay.firehose, posts)
     world.close(wait=True)
     return samples
 

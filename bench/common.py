@@ -10,8 +10,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+from atproto_bdd.protocol.firehose import FirehoseRecorder
 from atproto_bdd.services.node_install import NodeInstall, ensure_npm_project
 from atproto_bdd.settings import Settings
+from atproto_bdd.world import Account
 
 BENCH_DIR = Path(__file__).resolve().parent
 RESULTS_DIR = BENCH_DIR / "results"
@@ -48,6 +50,19 @@ def write_results(name: str, results: dict[str, Any]) -> Path:
     path = RESULTS_DIR / f"{name}.json"
     path.write_text(json.dumps({"machine": machine(), **results}, indent=2) + "\n")
     return path
+
+
+def post_latencies(account: Account, firehose: FirehoseRecorder, posts: int) -> list[float]:
+    """Seconds from each post's HTTP response to its commit in ``firehose`` (0 if it came first)."""
+    samples = []
+    for index in range(posts):
+        ref = account.post(f"post {index}")
+        responded = time.perf_counter()
+        event = firehose.wait_for(lambda e, cid=ref.cid: any(str(op.cid) == cid for op in e.ops), timeout=10)
+        if event is None:
+            raise RuntimeError(f"post {index} never reached {firehose.name}")
+        samples.append(max(0.0, event.received_at - responded))
+    return samples
 
 
 def devenv_install() -> NodeInstall:

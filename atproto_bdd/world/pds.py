@@ -8,18 +8,18 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 from ..errors import UsageError, XrpcError
-from ..protocol.firehose import FirehoseEvent, FirehoseRecorder, parse_cursor, replay, subscribe_url
 from ..protocol.identity import DidDocument, PlcClient
 from ..protocol.oauth import OAuthClient
 from ..protocol.xrpc import Recorder, XrpcClient
 from ..services.mail import Mailbox
 from ..services.specs import PdsService
+from .streams import FirehoseSource
 
 if TYPE_CHECKING:
     from .account import Account
 
 
-class Pds:
+class Pds(FirehoseSource):
     """A PDS in the network: its URL, XRPC calls (anonymous or as admin) and accounts.
 
     ``xrpc_get``/``xrpc_post`` are anonymous calls; :class:`Account` has the
@@ -40,7 +40,7 @@ class Pds:
         self.mail = mail
         self.client = XrpcClient(service.url, name=f"PDS {service.name}", timeout=timeout, recorder=recorder)
         self.accounts: dict[str, Account] = {}
-        self._firehose: FirehoseRecorder | None = None
+        self.stream_name = f"PDS {service.name}"
 
     @property
     def name(self) -> str:
@@ -167,32 +167,9 @@ class Pds:
         """The DID this PDS resolves ``handle`` to."""
         return self.xrpc_get("com.atproto.identity.resolveHandle", {"handle": handle})["did"]
 
-    @property
-    def firehose(self) -> FirehoseRecorder:
-        """This PDS's event stream, recorded from its first event on.
-
-        The subscription starts on first use with cursor 0, so the PDS replays
-        everything since it started before streaming live events.
-        """
-        if self._firehose is None:
-            url = subscribe_url(self.url, cursor=0)
-            self._firehose = FirehoseRecorder(url, name=f"PDS {self.name}", open_timeout=self.timeout).start()
-        return self._firehose
-
-    @property
-    def firehose_started(self) -> bool:
-        """True once something subscribed to this PDS's firehose."""
-        return self._firehose is not None
-
-    def replay_firehose(self, cursor: int | str, *, idle: float = 0.5) -> list[FirehoseEvent]:
-        """Events a new subscription from ``cursor`` receives until the stream is quiet for ``idle`` s."""
-        url = subscribe_url(self.url, cursor=parse_cursor(cursor))
-        return replay(url, idle=idle, timeout=self.timeout, open_timeout=self.timeout)
-
     def close(self) -> None:
         """Close the HTTP connections and the firehose subscription of this PDS."""
-        if self._firehose is not None:
-            self._firehose.close()
+        self.close_firehose()
         self.client.close()
 
     def __repr__(self) -> str:

@@ -7,13 +7,13 @@ import time
 from typing import Any
 
 from ..errors import TransportError
-from ..protocol.firehose import FirehoseEvent, FirehoseRecorder, parse_cursor, replay, subscribe_url
 from ..protocol.http import new_client
 from ..protocol.xrpc import Recorder, XrpcClient, error_from_response
 from ..services.specs import RelayService
+from .streams import FirehoseSource
 
 
-class Relay:
+class Relay(FirehoseSource):
     """The relay: its firehose, ``listHosts`` and admin API.
 
     The service behind it can change (the local runtime restarts the relay to
@@ -25,7 +25,7 @@ class Relay:
         self.timeout = timeout
         self.client = XrpcClient(service.url, name="relay", timeout=timeout, recorder=recorder)
         self._admin = new_client(base_url=service.url, timeout=timeout)
-        self._firehose: FirehoseRecorder | None = None
+        self.stream_name = "relay"
 
     @property
     def url(self) -> str:
@@ -36,24 +36,6 @@ class Relay:
     def admin_password(self) -> str:
         """The relay's random admin password."""
         return self.service.spec.admin_password
-
-    @property
-    def firehose(self) -> FirehoseRecorder:
-        """The relay's event stream, recorded from its first event on (cursor 0)."""
-        if self._firehose is None or self._firehose.closed:
-            url = subscribe_url(self.url, cursor=0)
-            self._firehose = FirehoseRecorder(url, name="relay", open_timeout=self.timeout).start()
-        return self._firehose
-
-    @property
-    def firehose_started(self) -> bool:
-        """True once something subscribed to the relay's firehose."""
-        return self._firehose is not None
-
-    def replay_firehose(self, cursor: int | str, *, idle: float = 0.5) -> list[FirehoseEvent]:
-        """Events a new subscription from ``cursor`` receives until the stream is quiet for ``idle`` s."""
-        url = subscribe_url(self.url, cursor=parse_cursor(cursor))
-        return replay(url, idle=idle, timeout=self.timeout, open_timeout=self.timeout)
 
     def health(self) -> dict[str, Any]:
         """``GET /xrpc/_health``."""
@@ -99,7 +81,6 @@ class Relay:
 
     def close(self) -> None:
         """Close connections and the firehose subscription."""
-        if self._firehose is not None:
-            self._firehose.close()
+        self.close_firehose()
         self.client.close()
         self._admin.close()
