@@ -57,6 +57,7 @@ def main(argv: list[str]) -> int:
             "ATPROTO_BDD_PLC_IMAGE": images["plc"],
             "ATPROTO_BDD_PLC_COMMAND": "node dist/bin.js",
             "ATPROTO_BDD_RELAY_IMAGE": images["relay"],
+            "ATPROTO_BDD_REPORT_DIR": str(ROOT / "reports" / "docker"),
         }
         faults = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(Path(__file__).parent)]
         if not argv and subprocess.run(faults, cwd=ROOT, env=env, check=False).returncode != 0:
