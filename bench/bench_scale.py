@@ -46,7 +46,7 @@ def wall(argv: list[str], cwd: Path, env: dict[str, str] | None = None) -> float
 
 def suite_sequential_vs_parallel(rounds: int) -> dict[str, float]:
     """The acceptance suite on one behave process and on two workers."""
-    reports = tempfile.mkdtemp(prefix="atproto-bdd-bench-reports-")
+    reports = tempfile.mkdtemp(dir=_SCRATCH.name)
     behave = [sys.executable, "-m", "behave", "--format", "null", "-D", f"report_dir={reports}/seq", "features"]
     parallel = [sys.executable, "-m", "atproto_bdd.cli", "run", "-j", "2", "--reports", f"{reports}/par", "features"]
     sequential_times, parallel_times = [], []
@@ -57,9 +57,12 @@ def suite_sequential_vs_parallel(rounds: int) -> dict[str, float]:
     return {"sequential_s": round(seq, 1), "parallel_j2_s": round(par, 1), "speedup": round(seq / par, 2)}
 
 
+_SCRATCH = tempfile.TemporaryDirectory(prefix="atproto-bdd-bench-")  # removed at exit
+
+
 def project(features: dict[str, str]) -> Path:
     """A throw-away behave project with the given feature files."""
-    root = Path(tempfile.mkdtemp(prefix="atproto-bdd-bench-"))
+    root = Path(tempfile.mkdtemp(dir=_SCRATCH.name))
     (root / "features").mkdir()
     (root / "steps").mkdir()
     (root / "steps" / "lib.py").write_text("from atproto_bdd.steps import *\n")

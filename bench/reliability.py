@@ -8,6 +8,7 @@ the script reports each run's result and time, and exits 1 if any failed
 from __future__ import annotations
 
 import argparse
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -40,6 +41,8 @@ def main() -> int:
         print(f"run {number}: {'passed' if result.returncode == 0 else 'FAILED'} in {elapsed} s", flush=True)
         if result.returncode != 0:
             print(result.stdout[-4000:], f"\nreports kept in {reports}")
+        else:
+            shutil.rmtree(reports, ignore_errors=True)
     failures = sum(1 for outcome in outcomes if not outcome["passed"])
     path = write_results("reliability", {"runs": outcomes, "failures": failures})
     print(f"\n{args.runs} runs, {failures} failures; wrote {path}")
