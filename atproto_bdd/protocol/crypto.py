@@ -7,7 +7,6 @@ P-256 (ES256). Signatures are the 64-byte compact ``r || s`` form and must be
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 
 from cryptography.exceptions import InvalidSignature
@@ -97,8 +96,3 @@ class PublicKey:
         except InvalidSignature:
             return False
         return True
-
-
-def sha256(data: bytes) -> bytes:
-    """The SHA-256 digest of ``data``."""
-    return hashlib.sha256(data).digest()

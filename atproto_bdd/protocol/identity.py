@@ -53,10 +53,6 @@ class PlcClient:
         """The current DID document of ``did``."""
         return DidDocument(did, self._get(f"/{did}"))
 
-    def audit_log(self, did: str) -> list[dict[str, Any]]:
-        """Every operation the directory holds for ``did``, oldest first."""
-        return self._get(f"/{did}/log/audit")
-
     def _get(self, path: str) -> Any:
         try:
             response = self._http.get(path)

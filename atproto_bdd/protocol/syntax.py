@@ -58,13 +58,6 @@ def require_handle(value: str) -> str:
     return value.lower()
 
 
-def require_nsid(value: str) -> str:
-    """Return ``value`` if it is an NSID, else raise :class:`UsageError`."""
-    if not is_nsid(value):
-        raise UsageError(f"{value!r} is not a valid NSID (expected something like app.bsky.feed.post)")
-    return value
-
-
 @dataclass(frozen=True)
 class AtUri:
     """An ``at://<authority>/<collection>/<rkey>`` URI."""
