@@ -83,7 +83,7 @@ RAW_STEP = '''
 import json, os, time
 import httpx
 from behave import when
-from atproto_bdd.world.records import post_record
+from atproto_bdd.world.bsky import post_record
 
 @when("{count:d} raw createRecord calls are made as {handle:Handle}")
 def raw_calls(context, count, handle):

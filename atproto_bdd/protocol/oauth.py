@@ -36,7 +36,7 @@ from ..errors import TransportError, XrpcError
 from ..masking import masker
 from .dpop import DPoPKey, PKCEChallenge
 from .http import new_client
-from .xrpc import Recorder, XrpcExchange, decode
+from .xrpc import Recorder, XrpcExchange, decode, error_from_response
 
 REDIRECT_URI = "http://127.0.0.1/callback"
 SCOPE = "atproto transition:generic"
@@ -242,7 +242,7 @@ class OAuthClient:
         else:
             response = self._send(method, url, headers={"Authorization": f"DPoP {access_token}"}, **kwargs)
         if response.status_code >= 400:
-            raise _api_error(response, method, nsid)
+            raise error_from_response(response, method=method, nsid=nsid)
         return decode(response)
 
     # -- plumbing ------------------------------------------------------------------------
@@ -293,7 +293,7 @@ class OAuthClient:
             raise TransportError(f"{method} {url} failed: {exc}") from None
         if self.recorder is not None:
             path = urlsplit(url).path
-            error = _error_name(response) if response.status_code >= 400 else ""
+            error = error_from_response(response).error if response.status_code >= 400 else ""
             elapsed = (time.perf_counter() - started) * 1000
             self.recorder(XrpcExchange(self.name, method, path, response.status_code, error, "", elapsed))
         return response
@@ -301,7 +301,9 @@ class OAuthClient:
     @staticmethod
     def _json(response: httpx.Response) -> dict[str, Any]:
         if response.status_code >= 400:
-            raise _api_error(response, response.request.method, urlsplit(str(response.request.url)).path)
+            raise error_from_response(
+                response, method=response.request.method, nsid=urlsplit(str(response.request.url)).path
+            )
         return response.json()
 
     def close(self) -> None:
@@ -316,32 +318,7 @@ def _wants_nonce(response: httpx.Response) -> bool:
         return False
     if 'error="use_dpop_nonce"' in response.headers.get("www-authenticate", ""):
         return True
-    return _error_name(response) == "use_dpop_nonce"
-
-
-def _error_name(response: httpx.Response) -> str:
-    try:
-        body = response.json()
-    except ValueError:
-        return ""
-    return str(body.get("error", "")) if isinstance(body, dict) else ""
-
-
-def _api_error(response: httpx.Response, method: str, where: str) -> XrpcError:
-    """An OAuth or XRPC error body (``error`` + ``error_description`` or ``message``) as an XrpcError."""
-    try:
-        body = response.json()
-    except ValueError:
-        body = {}
-    body = body if isinstance(body, dict) else {}
-    return XrpcError(
-        response.status_code,
-        str(body.get("error") or response.reason_phrase.replace(" ", "")),
-        str(body.get("error_description") or body.get("message") or response.text[:300]),
-        method=method,
-        nsid=where,
-        body=response.text[:2000],
-    )
+    return error_from_response(response).error == "use_dpop_nonce"
 
 
 def _page_error(response: httpx.Response, where: str) -> XrpcError:

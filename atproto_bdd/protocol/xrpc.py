@@ -10,7 +10,7 @@ how the world keeps a per-scenario transcript.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -122,6 +122,25 @@ class XrpcClient:
         self._record(method, nsid, response.status_code, "", "", started)
         return response
 
+    def paginate(
+        self,
+        nsid: str,
+        params: Mapping[str, Any] | None = None,
+        *,
+        items: str,
+        limit: int = 100,
+        headers: Mapping[str, str] | None = None,
+    ) -> Iterator[Any]:
+        """Every item of a cursor-paginated query: the ``items`` list of each page, following ``cursor``."""
+        cursor: str | None = None
+        while True:
+            page = self.query(nsid, {**(params or {}), "limit": limit, "cursor": cursor}, headers=headers) or {}
+            batch = page.get(items) or []
+            yield from batch
+            cursor = page.get("cursor")
+            if not cursor or not batch:
+                return
+
     def close(self) -> None:
         """Close the connection pool."""
         self._http.close()
@@ -153,7 +172,11 @@ def decode(response: httpx.Response) -> Any:
 
 
 def error_from_response(response: httpx.Response, *, method: str = "", nsid: str = "") -> XrpcError:
-    """Build an XrpcError from an error response, whatever its body looks like."""
+    """Build an XrpcError from an error response, whatever its body looks like.
+
+    XRPC bodies carry ``error`` and ``message``; OAuth bodies (RFC 6749)
+    ``error`` and ``error_description``; anything else keeps its text.
+    """
     error, message = "", ""
     try:
         body = response.json()
@@ -161,7 +184,7 @@ def error_from_response(response: httpx.Response, *, method: str = "", nsid: str
         body = None
     if isinstance(body, dict):
         error = str(body.get("error") or "")
-        message = str(body.get("message") or "")
+        message = str(body.get("message") or body.get("error_description") or "")
     if not error:
         error = response.reason_phrase.replace(" ", "") or f"HTTP{response.status_code}"
     if not message and body is None:

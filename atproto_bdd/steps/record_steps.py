@@ -6,8 +6,8 @@ from typing import Any
 
 from behave import given, then, when
 
+from ..world.bsky import POST
 from ..world.matching import mismatches
-from ..world.records import POST
 from .support import atproto_step, json_docstring, world_of
 
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from .account import Account, Session
+from .account import Account
+from .blobs import Blob
 from .pds import Pds
-from .records import Blob, RecordRef, StoredRecord
+from .records import RecordRef, StoredRecord
 from .relay import Relay
+from .session import Session
 from .world import Attempt, World
 
 __all__ = ["Account", "Attempt", "Blob", "Pds", "RecordRef", "Relay", "Session", "StoredRecord", "World"]

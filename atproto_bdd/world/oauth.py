@@ -1,11 +1,13 @@
-"""An account's OAuth session: DPoP-bound tokens from the PDS's authorization server."""
+"""OAuth: an account's DPoP-bound session from its PDS's authorization server."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from ..errors import UsageError
 from ..protocol.oauth import OAuthClient, OAuthTokens
-from .records import POST, RecordRef, post_record
+from .bsky import POST, post_record
+from .records import RecordRef, RecordsMixin
 
 if TYPE_CHECKING:
     from .account import Account
@@ -37,9 +39,7 @@ class OAuthSession:
         """Create a record through the OAuth session; the account remembers it like its own."""
         body = {"repo": self.account.did, "collection": collection, "record": {"$type": collection, **record}}
         output = self.xrpc_post("com.atproto.repo.createRecord", body)
-        ref = RecordRef(output["uri"], output["cid"])
-        self.account.records.append(ref)
-        return ref
+        return self.account.remember(RecordRef(output["uri"], output["cid"]))
 
     def post(self, text: str) -> RecordRef:
         """Create an ``app.bsky.feed.post`` through the OAuth session."""
@@ -57,3 +57,21 @@ class OAuthSession:
     def close(self) -> None:
         """Close the client's connections."""
         self.client.close()
+
+
+class OAuthMixin(RecordsMixin):
+    """Signing in through OAuth, and the account's latest OAuth session."""
+
+    _oauth: OAuthSession | None
+
+    def sign_in_with_oauth(self, password: str | None = None) -> OAuthSession:
+        """Sign in through OAuth (PAR, PKCE, sign-in and consent, DPoP-bound tokens)."""
+        self._oauth = OAuthSession.sign_in(self, password)  # type: ignore[arg-type]
+        return self._oauth
+
+    @property
+    def oauth(self) -> OAuthSession:
+        """The account's latest OAuth session."""
+        if self._oauth is None:
+            raise UsageError(f"{self.handle} has not signed in with OAuth yet (When {self.handle} signs in with OAuth)")
+        return self._oauth

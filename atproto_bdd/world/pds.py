@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 from ..errors import UsageError, XrpcError
+from ..protocol.http import basic_auth
 from ..protocol.identity import DidDocument, PlcClient
 from ..protocol.oauth import OAuthClient
 from ..protocol.xrpc import Recorder, XrpcClient
@@ -70,8 +70,7 @@ class Pds(FirehoseSource):
 
     def admin_headers(self) -> dict[str, str]:
         """HTTP Basic credentials of the PDS admin."""
-        token = base64.b64encode(f"admin:{self.admin_password}".encode()).decode()
-        return {"authorization": f"Basic {token}", **self.internal_headers()}
+        return {**basic_auth("admin", self.admin_password), **self.internal_headers()}
 
     def xrpc_get(
         self, nsid: str, params: Mapping[str, Any] | None = None, *, headers: Mapping[str, str] | None = None

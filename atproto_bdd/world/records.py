@@ -1,19 +1,15 @@
-"""Record references and builders for the app.bsky records the steps create."""
+"""Records: references to them, and an account's create/read/list/delete calls."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
+from ..errors import UsageError
 from ..protocol.syntax import AtUri
-
-POST = "app.bsky.feed.post"
-LIKE = "app.bsky.feed.like"
-REPOST = "app.bsky.feed.repost"
-FOLLOW = "app.bsky.graph.follow"
-#: Where ``upload_blob(keep=True)`` references uploads so that the PDS keeps them.
-BLOB_HOLDER = "com.example.atprotobdd.blob"
+from .session import AccountCore
 
 
 def now_iso() -> str:
@@ -67,36 +63,78 @@ class StoredRecord:
         return cls(uri=output["uri"], cid=output.get("cid", ""), value=output.get("value") or {})
 
 
-@dataclass(frozen=True)
-class Blob:
-    """An uploaded blob: its CID, type and size, and the bytes that were uploaded."""
+class RecordsMixin(AccountCore):
+    """An account's records in its repository.
 
-    cid: str
-    mime_type: str
-    size: int
-    data: bytes = field(repr=False, default=b"")
+    Records created through :meth:`create_record` (and the helpers built on it)
+    are remembered in creation order; deleting one forgets it. :meth:`latest`
+    answers from that memory, everything else asks the PDS.
+    """
 
-    @property
-    def ref(self) -> dict[str, Any]:
-        """The blob object to put in a record."""
-        return {"$type": "blob", "ref": {"$link": self.cid}, "mimeType": self.mime_type, "size": self.size}
+    records: list[RecordRef]
 
-    @classmethod
-    def from_output(cls, blob: dict[str, Any], data: bytes) -> Blob:
-        """Build from uploadBlob's ``blob`` output."""
-        return cls(blob["ref"]["$link"], blob["mimeType"], blob["size"], data)
+    def create_record(
+        self,
+        collection: str,
+        record: Mapping[str, Any],
+        *,
+        rkey: str | None = None,
+        validate: bool | None = None,
+    ) -> RecordRef:
+        """Create a record (``$type`` defaults to the collection) and remember it."""
+        body: dict[str, Any] = {"repo": self.did, "collection": collection, "record": {"$type": collection, **record}}
+        if rkey is not None:
+            body["rkey"] = rkey
+        if validate is not None:
+            body["validate"] = validate
+        output = self.xrpc_post("com.atproto.repo.createRecord", body)
+        return self.remember(RecordRef(output["uri"], output["cid"]))
 
+    def remember(self, ref: RecordRef) -> RecordRef:
+        """Note a record this account created some other way (OAuth, raw calls) as its latest."""
+        self.records = [r for r in self.records if r.uri != ref.uri] + [ref]
+        return ref
 
-def post_record(text: str, **fields: Any) -> dict[str, Any]:
-    """An ``app.bsky.feed.post`` record."""
-    return {"$type": POST, "text": text, "createdAt": now_iso(), **fields}
+    def put_record(self, collection: str, rkey: str, record: Mapping[str, Any]) -> RecordRef:
+        """Create or replace the record at ``collection/rkey``."""
+        output = self.xrpc_post(
+            "com.atproto.repo.putRecord",
+            {"repo": self.did, "collection": collection, "rkey": rkey, "record": {"$type": collection, **record}},
+        )
+        return self.remember(RecordRef(output["uri"], output["cid"]))
 
+    def get_record(self, collection: str, rkey: str) -> StoredRecord:
+        """Fetch one record from the PDS."""
+        output = self.pds.xrpc_get(
+            "com.atproto.repo.getRecord", {"repo": self.did, "collection": collection, "rkey": rkey}
+        )
+        return StoredRecord.from_output(output)
 
-def follow_record(subject_did: str) -> dict[str, Any]:
-    """An ``app.bsky.graph.follow`` record."""
-    return {"$type": FOLLOW, "subject": subject_did, "createdAt": now_iso()}
+    def get(self, ref: RecordRef) -> StoredRecord:
+        """Fetch the record ``ref`` points at."""
+        return self.get_record(ref.collection, ref.rkey)
 
+    def list_records(self, collection: str) -> list[StoredRecord]:
+        """Every record of ``collection`` in this repository (all pages), newest first."""
+        pages = self.pds.client.paginate(
+            "com.atproto.repo.listRecords", {"repo": self.did, "collection": collection}, items="records"
+        )
+        return [StoredRecord.from_output(item) for item in pages]
 
-def subject_record(collection: str, subject: RecordRef) -> dict[str, Any]:
-    """A like or repost record pointing at ``subject``."""
-    return {"$type": collection, "subject": subject.strong_ref(), "createdAt": now_iso()}
+    def delete_record(self, collection: str, rkey: str) -> None:
+        """Delete ``collection/rkey`` and forget it."""
+        self.xrpc_post("com.atproto.repo.deleteRecord", {"repo": self.did, "collection": collection, "rkey": rkey})
+        uri = f"at://{self.did}/{collection}/{rkey}"
+        self.records = [r for r in self.records if r.uri != uri]
+
+    def delete(self, ref: RecordRef) -> None:
+        """Delete the record ``ref`` points at."""
+        self.delete_record(ref.collection, ref.rkey)
+
+    def latest(self, collection: str | None = None) -> RecordRef:
+        """The newest remembered record (of ``collection``, if given)."""
+        for ref in reversed(self.records):
+            if collection is None or ref.collection == collection:
+                return ref
+        kind = f"{collection} record" if collection else "record"
+        raise UsageError(f"{self.handle} has created no {kind} yet in this network")

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import base64
-import time
 from typing import Any
 
 from ..errors import TransportError
-from ..protocol.http import new_client
+from ..protocol.http import basic_auth, new_client
 from ..protocol.xrpc import Recorder, XrpcClient, error_from_response
 from ..services.specs import RelayService
+from ..waiting import poll
 from .streams import FirehoseSource
 
 
@@ -43,23 +42,21 @@ class Relay(FirehoseSource):
 
     def list_hosts(self) -> list[dict[str, Any]]:
         """``com.atproto.sync.listHosts``, all pages: hosts the relay has received events from."""
-        hosts: list[dict[str, Any]] = []
-        cursor: str | None = None
-        while True:
-            output = self.client.query("com.atproto.sync.listHosts", {"limit": 1000, "cursor": cursor})
-            hosts.extend(output.get("hosts", []))
-            cursor = output.get("cursor")
-            if not cursor:
-                return hosts
+        return list(self.client.paginate("com.atproto.sync.listHosts", items="hosts", limit=1000))
 
     def wait_for_host(self, hostname: str, timeout: float) -> list[dict[str, Any]]:
-        """Poll listHosts until ``hostname`` is listed (the relay persists host state every few seconds)."""
-        deadline = time.monotonic() + timeout
-        while True:
-            hosts = self.list_hosts()
-            if any(host.get("hostname") == hostname for host in hosts) or time.monotonic() > deadline:
-                return hosts
-            time.sleep(0.2)
+        """Poll listHosts until ``hostname`` is listed (the relay persists host state every few seconds).
+
+        Returns the hosts listed last, whether or not ``hostname`` made it in time.
+        """
+        seen: list[dict[str, Any]] = []
+
+        def listed() -> bool:
+            seen[:] = self.list_hosts()
+            return any(host.get("hostname") == hostname for host in seen)
+
+        poll(listed, timeout=timeout, max_interval=0.25, on_timeout=None)
+        return seen
 
     def admin_get(self, path: str, params: dict[str, Any] | None = None) -> Any:
         """GET an admin endpoint (``/admin/...``) with the admin password."""
@@ -70,9 +67,8 @@ class Relay(FirehoseSource):
         return self._admin_request("POST", path, json=body)
 
     def _admin_request(self, method: str, path: str, **kwargs: Any) -> Any:
-        token = base64.b64encode(f"admin:{self.admin_password}".encode()).decode()
         try:
-            response = self._admin.request(method, path, headers={"authorization": f"Basic {token}"}, **kwargs)
+            response = self._admin.request(method, path, headers=basic_auth("admin", self.admin_password), **kwargs)
         except Exception as exc:  # httpx transport errors
             raise TransportError(f"{method} {self.url}{path} failed: {exc}") from None
         if response.status_code >= 400:

@@ -29,7 +29,7 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from ..errors import UsageError
-from .records import POST
+from .bsky import POST
 
 if TYPE_CHECKING:
     from .world import World

@@ -29,10 +29,11 @@ from ..services.runtime import Runtime
 from ..services.specs import PdsSpec
 from ..settings import Settings
 from . import placeholders
-from .account import Account, Session
+from .account import Account
 from .events import EventQuery, require_event_type
 from .pds import Pds
 from .relay import Relay
+from .session import Session
 
 DEFAULT_PDS_NAME = "A"
 T = TypeVar("T")
