@@ -7,6 +7,7 @@ run; nothing in the repository (our venv, our glue files) may help.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -15,6 +16,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+#: What a checkout holds that is not part of the source distribution.
+UNPACKAGED = (".git", ".venv", "build", "dist", "reports", "node_modules", ".work", "__pycache__", "*.egg-info")
 
 FEATURE = """Feature: a plain install
   Scenario: posting reaches the repository and the firehose
@@ -34,7 +37,10 @@ def _run(argv: list[str], **kwargs) -> subprocess.CompletedProcess[str]:
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The wheel pip builds from this checkout."""
     out = tmp_path_factory.mktemp("wheel")
-    built = _run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", str(out), str(ROOT)])
+    # Build from a copy: setuptools' build/ directory in the checkout could carry stale modules.
+    source = tmp_path_factory.mktemp("source") / "atproto-bdd"
+    shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(*UNPACKAGED))
+    built = _run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", str(out), str(source)])
     assert built.returncode == 0, built.stdout + built.stderr
     (path,) = out.glob("atproto_bdd-*.whl")
     return path

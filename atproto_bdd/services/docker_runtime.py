@@ -32,7 +32,7 @@ import time
 import uuid
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from ..errors import InstallError, ServiceError
@@ -43,7 +43,8 @@ from .health import wait_until_healthy
 from .mail import Mailbox
 from .mailpit import MailpitMailbox
 from .ports import free_port
-from .relay_db import add_hosts, seal
+from .relay_config import relay_environment, store_template
+from .relay_db import add_hosts
 from .runtime import Runtime
 from .specs import PdsService, PdsSpec, PlcService, RelayService, RelaySpec, hostname_of
 
@@ -60,6 +61,9 @@ OFFICIAL_PLC_COMMAND = "yarn run start"
 PLC_WORKDIR = "/app/packages/server"
 PLC_PORT = 2582
 RELAY_PORT = 2470
+RELAY_METRICS_PORT = 2471
+#: Where the relay keeps its data inside its container.
+RELAY_DATA = PurePosixPath("/data")
 MAILPIT_SMTP = "smtp://mailpit:1025"
 LABEL = "dev.atproto-bdd"
 FORWARDER = (Path(__file__).parent / "docker" / "forwarder.js").read_text()
@@ -312,7 +316,7 @@ class DockerRuntime(Runtime):
         relay_container.stop(timeout=10)
         with tempfile.TemporaryDirectory(prefix="atproto-bdd-relay-") as tmp:
             data = Path(tmp)
-            _extract(relay_container.get_archive("/data")[0], data)
+            _extract(relay_container.get_archive(str(RELAY_DATA))[0], data)
             self._remove(relay.id)
             hosts = relay.hosts + tuple(hostname_of(pds.url) for pds in new)
             add_hosts(data / "data" / "relay.sqlite", hosts)
@@ -339,16 +343,14 @@ class DockerRuntime(Runtime):
             environment={"FORWARD": forward},
             ports={f"{RELAY_PORT}/tcp": ("127.0.0.1", port)},
         )
-        env = {
-            "DATABASE_URL": "sqlite:///data/relay.sqlite",
-            "RELAY_PERSIST_DIR": "/data/persist",
-            "RELAY_API_BIND": f":{RELAY_PORT}",
-            "RELAY_METRICS_LISTEN": "127.0.0.1:2471",
-            "RELAY_ADMIN_PASSWORD": spec.admin_password,
-            "RELAY_PLC_HOST": plc.service_url,
-            "RELAY_LOG_LEVEL": "info",
-            "ENVIRONMENT": "test",
-        }
+        env = relay_environment(
+            RELAY_DATA,
+            api_bind=f":{RELAY_PORT}",
+            metrics_listen=f"127.0.0.1:{RELAY_METRICS_PORT}",
+            admin_password=spec.admin_password,
+            plc_url=plc.service_url,
+            log_level=self.settings.log_level,
+        )
         image = self._ensure_image("relay")
         relay = self.client.containers.create(
             image,
@@ -390,13 +392,13 @@ class DockerRuntime(Runtime):
                 "relay",
                 name=f"relay-template-{uuid.uuid4().hex[:6]}",
                 network=plc.network,
-                environment={
-                    "DATABASE_URL": "sqlite:///data/relay.sqlite",
-                    "RELAY_PERSIST_DIR": "/data/persist",
-                    "RELAY_API_BIND": f":{RELAY_PORT}",
-                    "RELAY_ADMIN_PASSWORD": "template",
-                    "RELAY_PLC_HOST": plc.service_url,
-                },
+                environment=relay_environment(
+                    RELAY_DATA,
+                    api_bind=f":{RELAY_PORT}",
+                    metrics_listen=f"127.0.0.1:{RELAY_METRICS_PORT}",
+                    admin_password="template",
+                    plc_url=plc.service_url,
+                ),
                 ports={f"{RELAY_PORT}/tcp": ("127.0.0.1", port)},
             )
             try:
@@ -405,13 +407,8 @@ class DockerRuntime(Runtime):
                 )
                 container.stop(timeout=10)
                 with tempfile.TemporaryDirectory() as tmp:
-                    _extract(container.get_archive("/data")[0], Path(tmp))
-                    database = Path(tmp) / "data" / "relay.sqlite"
-                    seal(database)
-                    template.parent.mkdir(parents=True, exist_ok=True)
-                    partial = template.with_suffix(f".partial-{os.getpid()}")
-                    partial.write_bytes(database.read_bytes())
-                    os.replace(partial, template)
+                    _extract(container.get_archive(str(RELAY_DATA))[0], Path(tmp))
+                    store_template(Path(tmp) / "data" / "relay.sqlite", template)
             finally:
                 container.remove(force=True)
         return template.read_bytes()

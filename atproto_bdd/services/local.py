@@ -22,8 +22,9 @@ from .mail import Mailbox, MailCapture
 from .node_host import NodeHost
 from .node_install import ensure_node_services
 from .ports import free_port
+from .relay_config import relay_environment
 from .relay_db import add_hosts, copy_database
-from .relay_local import ensure_relay_template, relay_environment
+from .relay_local import ensure_relay_template
 from .runtime import Runtime
 from .specs import PdsService, PdsSpec, PlcService, RelayService, RelaySpec, hostname_of
 from .toolchain import tail
@@ -141,8 +142,8 @@ class LocalRuntime(Runtime):
     ) -> RelayService:
         env = relay_environment(
             data_dir,
-            api_port=ports[0],
-            metrics_port=ports[1],
+            api_bind=f"127.0.0.1:{ports[0]}",
+            metrics_listen=f"127.0.0.1:{ports[1]}",
             admin_password=spec.admin_password,
             plc_url=plc_url,
             log_level=self.settings.log_level,
