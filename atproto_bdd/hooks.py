@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import AtprotoBddError, UsageError
-from .masking import masker
+from .masking import MaskingStream, masker
 from .report import RunRecord, scenario_record, write_reports
 from .services import Runtime, create_runtime
 from .settings import NETWORK_SCOPES, Settings
@@ -56,6 +56,7 @@ def before_all(context: Any) -> None:
     """Read settings, install signal handling and start the runtime."""
     settings = Settings.load(context.config.userdata)
     _install_sigterm_handler()
+    _mask_formatter_output(context)
     runtime = create_runtime(settings)
     context.atproto_settings = settings
     context.atproto_runtime = runtime
@@ -95,25 +96,50 @@ def before_step(context: Any, step: Any) -> None:
 
 
 def after_scenario(context: Any, scenario: Any) -> None:
-    """Report a failed scenario's transcript and logs, then stop a per-scenario network."""
+    """Report a failed scenario's transcript and logs, then stop a per-scenario network (always)."""
     world = getattr(context, "atproto", None)
     if not isinstance(world, World):
         return
-    # behave binds the step decorators to its runner's registry while it runs.
-    registry = getattr(getattr(context, "_runner", None), "step_registry", None)
+    try:
+        _mask_step_errors(scenario)
+        # behave binds the step decorators to its runner's registry while it runs.
+        registry = getattr(getattr(context, "_runner", None), "step_registry", None)
+        for step in scenario.all_steps:
+            if registry is not None and step.status.name == "undefined":
+                for reason in explain_undefined(registry, step.step_type, step.name):
+                    sys.__stderr__.write(f"atproto-bdd: undefined step '{step.keyword} {step.name}': {reason}\n")
+        report: RunRecord | None = getattr(context, "atproto_report", None)
+        details = diagnostics(world) if scenario.status.has_failed() else ""
+        if details:
+            saved = _save_diagnostics(context.atproto_settings, scenario, details)
+            sys.__stderr__.write(details + (f"\n(saved in {saved})" if saved else "") + "\n")
+        if report is not None:
+            transcript = [masker.mask(x.summary()) for x in world.transcript]
+            report.scenarios.append(scenario_record(scenario, transcript, details))
+    finally:
+        if world is not getattr(context, _FEATURE_WORLD, None):
+            world.close()
+
+
+def _mask_step_errors(scenario: Any) -> None:
+    """Mask secrets in the steps' error messages, which the JUnit reporter and the report keep."""
     for step in scenario.all_steps:
-        if registry is not None and step.status.name == "undefined":
-            for reason in explain_undefined(registry, step.step_type, step.name):
-                sys.__stderr__.write(f"atproto-bdd: undefined step '{step.keyword} {step.name}': {reason}\n")
-    report: RunRecord | None = getattr(context, "atproto_report", None)
-    details = diagnostics(world) if scenario.status.has_failed() else ""
-    if details:
-        saved = _save_diagnostics(context.atproto_settings, scenario, details)
-        sys.__stderr__.write(details + (f"\n(saved in {saved})" if saved else "") + "\n")
-    if report is not None:
-        report.scenarios.append(scenario_record(scenario, [x.summary() for x in world.transcript], details))
-    if world is not getattr(context, _FEATURE_WORLD, None):
-        world.close()
+        if getattr(step, "error_message", None):
+            step.error_message = masker.mask(step.error_message)
+
+
+def _mask_formatter_output(context: Any) -> None:
+    """Route every behave formatter's output through the masker (tracebacks of users' steps too)."""
+    for formatter in getattr(getattr(context, "_runner", None), "formatters", None) or []:
+        try:
+            stream = formatter.open()
+        except Exception:  # a formatter without a stream of its own
+            continue
+        if stream is not None and not isinstance(stream, MaskingStream):
+            formatter.stream = MaskingStream(stream)
+            opener = getattr(formatter, "stream_opener", None)
+            if opener is not None and opener.stream is stream:
+                opener.stream = formatter.stream  # behave checks they are the same object when closing
 
 
 def after_feature(context: Any, feature: Any) -> None:
@@ -177,9 +203,9 @@ def diagnostics(world: World, log_lines: int = 15) -> str:
     if world.has_relay:
         streams.append(("relay", world.relay))
     for label, source in streams:
-        if source.firehose_started:
+        if source.firehose_started:  # what was recorded; diagnostics never subscribe again
             lines.append(f"{label} firehose events:")
-            lines.append(describe_events(source.firehose.events, world.name_of))
+            lines.append(describe_events(source.recorded_events, world.name_of))
     return masker.mask("\n".join(lines))
 
 

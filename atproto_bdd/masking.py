@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 import threading
+from typing import Any, TextIO
 
 MASK = "***"
 
@@ -39,3 +40,23 @@ class SecretMasker:
 
 #: The process-wide masker used by the runtime, the world and the steps.
 masker = SecretMasker()
+
+
+class MaskingStream:
+    """A text stream that masks secrets in everything written to it (behave's formatter output)."""
+
+    def __init__(self, stream: TextIO, secrets_masker: SecretMasker | None = None) -> None:
+        self._stream = stream
+        self._masker = secrets_masker or masker
+
+    def write(self, text: str) -> int:
+        """Write ``text`` with secrets masked."""
+        return self._stream.write(self._masker.mask(text))
+
+    def writelines(self, lines: Any) -> None:
+        """Write each line with secrets masked."""
+        for line in lines:
+            self.write(line)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)

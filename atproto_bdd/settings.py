@@ -74,7 +74,6 @@ class Settings:
     service_timeout: float = field(default=90.0, metadata={"convert": _seconds})
     request_timeout: float = field(default=15.0, metadata={"convert": _seconds})
     firehose_timeout: float = field(default=5.0, metadata={"convert": _seconds})
-    firehose_settle: float = field(default=0.5, metadata={"convert": _seconds})
     relay_timeout: float = field(default=15.0, metadata={"convert": _seconds})
     log_level: str = field(default="info", metadata={"convert": _choice(LOG_LEVELS)})
     keep_run_dir: bool = field(default=False, metadata={"convert": _flag})

@@ -116,6 +116,10 @@ Feature: Mistakes in feature files get a clear, one-line cause
 
         Scenario: relay steps without a relay
           Then the relay firehose shows a commit by alice.test
+
+        Scenario: an event that came before the When-steps
+          When alice.test posts "after the account"
+          Then the firehose of PDS A shows an identity event for alice.test
       """
     When behave runs on it with -D firehose_timeout=1
     Then the run fails
@@ -131,6 +135,7 @@ Feature: Mistakes in feature files get a clear, one-line cause
       unknown section(s) people; valid sections: pdses, accounts, posts, follows, likes, reposts, records
       unknown PDS 'Z'; known PDSs: A (declare it before the relay)
       this network has no relay yet (declare one: Given a relay crawling PDS A)
+      it did show an identity event for alice.test at #1, before the When-steps: to check the whole scenario use `Then the firehose of PDS A has shown an identity event for alice.test`
       """
     And the output does not contain a traceback
 

@@ -43,3 +43,11 @@ Feature: The firehose of a PDS
     When alice.test follows alice.test
     Then the firehose of PDS A shows a commit by alice.test creating app.bsky.graph.follow
     And the firehose of PDS A shows no commit by alice.test creating app.bsky.feed.post
+
+  Scenario: "Has shown" looks at the whole scenario
+    Given alice.test posts "said before the action"
+    When alice.test follows alice.test
+    Then the firehose of PDS A has shown a commit by alice.test creating app.bsky.feed.post
+    And the firehose of PDS A has shown an identity event for alice.test
+    And the firehose of PDS A has shown an account event for alice.test with status active
+    And the firehose of PDS A shows no commit by alice.test creating app.bsky.feed.post

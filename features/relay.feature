@@ -30,6 +30,8 @@ Feature: A relay aggregating several PDSes
     And alice.test deletes their latest post
     Then the relay firehose shows a commit by alice.test deleting app.bsky.feed.post
     And the relay firehose shows no commit by carol.test
+    And the relay firehose has shown an identity event for carol.test
+    And the relay firehose has shown a commit by alice.test creating app.bsky.feed.post
 
   Scenario: The relay lists the hosts it crawls
     When alice.test posts "make some noise"

@@ -6,9 +6,23 @@ import pytest
 
 from atproto_bdd.errors import UsageError
 from atproto_bdd.protocol import dagcbor
-from atproto_bdd.protocol.firehose import FirehoseError, decode_frame, parse_cursor, subscribe_url
+from atproto_bdd.protocol.firehose import (
+    FirehoseError,
+    FirehoseEvent,
+    FirehoseRecorder,
+    decode_frame,
+    parse_cursor,
+    subscribe_url,
+)
 from atproto_bdd.protocol.multiformats import CID
-from atproto_bdd.world.events import EventQuery, describe_event, describe_events, require_event_type
+from atproto_bdd.world.events import (
+    EventQuery,
+    describe_event,
+    describe_events,
+    expect_event,
+    expect_no_event,
+    require_event_type,
+)
 
 POST_CID = CID.compute(b"post")
 
@@ -109,15 +123,48 @@ def test_unknown_event_type_lists_the_valid_ones() -> None:
         require_event_type("handle")
 
 
-def test_queries_can_ignore_events_before_a_window() -> None:
-    body = {
-        "seq": 1,
-        "repo": "did:plc:a",
-        "time": "2026-01-01T00:00:10.500Z",
-        "ops": [{"action": "create", "path": "c/1"}],
-    }
-    event = decode_frame(frame({"op": 1, "t": "#commit"}, body))
-    ten_and_a_half = event.timestamp
-    assert EventQuery("commit", since=ten_and_a_half).matches(event)  # same millisecond counts
-    assert not EventQuery("commit", since=ten_and_a_half + 0.001).matches(event)
-    assert "since 00:00:10.501" in EventQuery("commit", since=ten_and_a_half + 0.001).describe()
+def _recorder_holding(*events: FirehoseEvent) -> FirehoseRecorder:
+    recorder = FirehoseRecorder("ws://127.0.0.1:9/unused", name="PDS A")  # never started: filled by hand
+    for event in events:
+        recorder._append(event=event)
+    return recorder
+
+
+def test_a_failed_expectation_mentions_a_match_before_the_window() -> None:
+    body = {"seq": 1, "did": "did:plc:a", "time": "2026-01-01T00:00:10.500Z"}
+    identity = decode_frame(frame({"op": 1, "t": "#identity"}, body))
+    recorder = _recorder_holding(identity)
+    query = EventQuery("identity", did="did:plc:a")
+    names = {"did:plc:a": "alice.test"}.get
+    with pytest.raises(AssertionError) as failure:
+        expect_event(
+            recorder,
+            query,
+            timeout=0.05,
+            in_window=lambda e: (e.seq or 0) > 1,
+            names=lambda did: names(did, did),
+            where="the firehose of PDS A",
+            whole_scenario_step="the firehose of PDS A has shown an identity event for alice.test",
+        )
+    message = str(failure.value)
+    assert "did not show an identity event for alice.test" in message
+    assert "at #1, before the When-steps" in message
+    assert "use `Then the firehose of PDS A has shown an identity event for alice.test`" in message
+    assert expect_event(recorder, query, timeout=0.05) is identity  # the whole stream
+
+
+def test_a_negative_check_judges_only_the_window() -> None:
+    ops = [{"action": "create", "path": "c/1"}]
+    body = {"seq": 4, "repo": "did:plc:a", "time": "2026-01-01T00:00:10.500Z", "ops": ops}
+    commit = decode_frame(frame({"op": 1, "t": "#commit"}, body))
+    expect_no_event([commit], EventQuery("commit"), in_window=lambda e: (e.seq or 0) > 4)
+    with pytest.raises(AssertionError, match="showed a commit"):
+        expect_no_event([commit], EventQuery("commit"), in_window=lambda e: (e.seq or 0) > 3)
+
+
+def test_a_recorder_that_stopped_says_why() -> None:
+    recorder = _recorder_holding()
+    recorder.closed = True
+    recorder.failure = FirehoseError("RecorderFailed", "reading PDS A failed: ValueError: boom")
+    with pytest.raises(FirehoseError, match="boom"):
+        recorder.wait_for(lambda e: True, 1.0)

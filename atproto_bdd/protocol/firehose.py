@@ -8,8 +8,9 @@ stream.
 
 :class:`FirehoseRecorder` subscribes in a background thread and keeps every
 event, so a test can look back at what happened and wait, with a deadline,
-for what has not happened yet. :func:`replay` reads a stream from a cursor
-until it goes quiet.
+for what has not happened yet. :func:`sync_to_head` proves a recorder holds
+everything the service has sequenced (a negative check judges only then), and
+:func:`replay` reads a stream from a cursor up to a known head.
 """
 
 from __future__ import annotations
@@ -21,14 +22,17 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 from ..errors import AtprotoBddError, UsageError
+from ..waiting import Deadline
 from . import dagcbor
 from .car import Car, parse_car
 from .multiformats import CID
 
 SUBSCRIBE_REPOS = "com.atproto.sync.subscribeRepos"
+#: How long to wait for a first frame that is due at once (an error frame, or events after a cursor).
+FIRST_FRAME_WAIT = 0.25
 
 
 class FirehoseError(AtprotoBddError):
@@ -142,7 +146,12 @@ def subscribe_url(base_url: str, cursor: int | None = None, nsid: str = SUBSCRIB
 
 
 class FirehoseRecorder:
-    """Keeps every event of a subscription, read by a background thread."""
+    """Keeps every event of a subscription, read by a background thread.
+
+    If reading fails for any reason (the server closed the stream, a frame
+    that does not decode, a bug), the reason is kept in :attr:`failure` and
+    every later wait raises it: a step never waits on a recorder that stopped.
+    """
 
     def __init__(self, url: str, *, name: str = "", open_timeout: float = 10.0) -> None:
         self.url = url
@@ -155,6 +164,8 @@ class FirehoseRecorder:
         self._thread: threading.Thread | None = None
         self._socket: Any = None
         self.closed = False
+        #: Why recording stopped, if it stopped before :meth:`close`.
+        self.failure: FirehoseError | None = None
 
     def start(self) -> FirehoseRecorder:
         """Connect (within ``open_timeout``) and start recording."""
@@ -172,6 +183,7 @@ class FirehoseRecorder:
         from websockets.exceptions import ConnectionClosed
 
         socket = self._socket
+        failure: FirehoseError | None = None
         try:
             while not self._stop.is_set():
                 try:
@@ -186,11 +198,15 @@ class FirehoseRecorder:
                     self._append(error=error)
                     continue
                 self._append(event=event)
-        except ConnectionClosed:
-            pass
+        except ConnectionClosed as exc:
+            if not self._stop.is_set():
+                failure = FirehoseError("StreamClosed", f"the server closed {self.name} ({exc})")
+        except Exception as exc:  # anything else ends recording: keep it for the steps to report
+            failure = FirehoseError("RecorderFailed", f"reading {self.name} failed: {type(exc).__name__}: {exc}")
         finally:
             with self._changed:
                 self.closed = True
+                self.failure = failure
                 self._changed.notify_all()
 
     def _append(self, event: FirehoseEvent | None = None, error: FirehoseError | None = None) -> None:
@@ -213,11 +229,25 @@ class FirehoseRecorder:
         with self._changed:
             return list(self._errors)
 
+    @property
+    def last_seq(self) -> int:
+        """The sequence number of the latest event received (0 before any)."""
+        with self._changed:
+            return next((event.seq for event in reversed(self._events) if event.seq is not None), 0)
+
+    def raise_failure(self) -> None:
+        """Raise why recording stopped, if it stopped on its own."""
+        if self.failure is not None:
+            raise self.failure
+
     def wait_for(
         self, predicate: Callable[[FirehoseEvent], bool], timeout: float, *, start: int = 0
     ) -> FirehoseEvent | None:
-        """The first event from index ``start`` on that satisfies ``predicate``, waiting up to ``timeout``."""
-        deadline = time.monotonic() + timeout
+        """The first event from index ``start`` on that satisfies ``predicate``, waiting up to ``timeout``.
+
+        Raises :attr:`failure` if recording stopped before such an event came.
+        """
+        deadline = Deadline(timeout)
         checked = start
         with self._changed:
             while True:
@@ -225,10 +255,16 @@ class FirehoseRecorder:
                     if predicate(event):
                         return event
                 checked = max(checked, len(self._events))
-                remaining = deadline - time.monotonic()
-                if remaining <= 0 or self.closed:
+                if self.closed:
+                    self.raise_failure()
                     return None
-                self._changed.wait(remaining)
+                if deadline.expired:
+                    return None
+                self._changed.wait(deadline.remaining)
+
+    def wait_past(self, seq: int, timeout: float) -> bool:
+        """Wait until an event numbered above ``seq`` arrived; False at the deadline."""
+        return self.wait_for(lambda event: event.seq is not None and event.seq > seq, timeout) is not None
 
     def close(self) -> None:
         """Stop the thread and close the connection."""
@@ -239,28 +275,104 @@ class FirehoseRecorder:
             self._thread.join(timeout=5)
 
 
-def replay(url: str, *, idle: float = 0.5, timeout: float = 10.0, open_timeout: float = 10.0) -> list[FirehoseEvent]:
-    """Read a subscription (``url`` carries the cursor) until no event came for ``idle`` seconds.
+def is_past_head(base_url: str, cursor: int, *, timeout: float = 5.0, nsid: str = SUBSCRIBE_REPOS) -> bool:
+    """Whether the service has no event numbered ``cursor`` or later (it answers ``FutureCursor``).
 
-    Raises :class:`FirehoseError` for an error frame (such as ``FutureCursor``).
+    A PDS checks the cursor against its latest sequence number before it
+    streams anything, so the answer comes with the first frame; a stream that
+    starts (or stays open) means there are events at or after ``cursor``.
+    """
+    from websockets.exceptions import ConnectionClosed
+    from websockets.sync.client import connect
+
+    url = subscribe_url(base_url, cursor=cursor, nsid=nsid)
+    try:
+        socket = connect(url, open_timeout=timeout, max_size=None, compression=None)
+    except Exception as exc:
+        raise FirehoseError("ConnectionFailed", f"could not subscribe to {url}: {exc}") from None
+    with socket:
+        try:
+            message = socket.recv(timeout=FIRST_FRAME_WAIT)
+        except (TimeoutError, ConnectionClosed):
+            return False
+    if isinstance(message, str):
+        return False
+    try:
+        decode_frame(message)
+    except FirehoseError as error:
+        if error.error == "FutureCursor":
+            return True
+        raise
+    return False
+
+
+def sync_to_head(recorder: FirehoseRecorder, base_url: str, *, timeout: float) -> int:
+    """Wait until ``recorder`` holds the service's latest event; return that event's sequence number.
+
+    The head is read from the service after the call starts (a ``FutureCursor``
+    probe), so everything the service sequenced before - the outcome of an
+    action that returned - is in the recorder when this returns.
+    """
+    deadline = Deadline(timeout)
+    while True:
+        recorder.raise_failure()
+        seen = recorder.last_seq
+        if is_past_head(base_url, seen + 1, timeout=max(deadline.remaining, 0.5)):
+            return seen
+        if not recorder.wait_past(seen, deadline.remaining):
+            recorder.raise_failure()
+            raise FirehoseError(
+                "Behind",
+                f"{recorder.name} did not reach the service's latest event within {timeout:g}s: "
+                f"it received up to #{seen}, the service has more",
+            )
+
+
+def replay(url: str, *, until_seq: int, timeout: float = 10.0, open_timeout: float = 10.0) -> list[FirehoseEvent]:
+    """Read a subscription (``url`` carries the cursor) until it delivered event ``until_seq``.
+
+    ``until_seq`` is the service's head, known beforehand; a stream that has
+    nothing after the cursor is read for a moment, for an error frame only.
+    Raises :class:`FirehoseError` for an error frame (such as ``FutureCursor``)
+    and when the deadline comes before the head: a replay is never cut short
+    silently.
     """
     from websockets.exceptions import ConnectionClosed
     from websockets.sync.client import connect
 
     events: list[FirehoseEvent] = []
-    deadline = time.monotonic() + timeout
+    deadline = Deadline(timeout)
+    cursor = _cursor_of(url)
     try:
         socket = connect(url, open_timeout=open_timeout, max_size=None, compression=None)
     except Exception as exc:
         raise FirehoseError("ConnectionFailed", f"could not subscribe to {url}: {exc}") from None
     with socket:
-        while time.monotonic() < deadline:
+        while not events or (events[-1].seq or 0) < until_seq:
+            nothing_due = cursor is not None and cursor >= until_seq and not events
+            wait = min(FIRST_FRAME_WAIT, deadline.remaining) if nothing_due else deadline.remaining
             try:
-                message = socket.recv(timeout=min(idle, max(0.0, deadline - time.monotonic())))
+                message = socket.recv(timeout=wait)
             except TimeoutError:
-                break
+                if nothing_due:
+                    return events
+                raise FirehoseError(
+                    "ReplayIncomplete",
+                    f"replaying {url} reached #{events[-1].seq if events else cursor}, not the head "
+                    f"#{until_seq}, within {timeout:g}s",
+                ) from None
             except ConnectionClosed:
-                break
+                if nothing_due:
+                    return events
+                raise FirehoseError(
+                    "ReplayIncomplete", f"the server closed {url} at #{events[-1].seq if events else cursor}"
+                ) from None
             if isinstance(message, bytes):
                 events.append(decode_frame(message, time.perf_counter()))
     return events
+
+
+def _cursor_of(url: str) -> int | None:
+    query = parse_qs(urlsplit(url).query)
+    values = query.get("cursor")
+    return int(values[0]) if values and values[0].isdigit() else None

@@ -13,12 +13,11 @@ from typing import Any
 
 from behave import given, then
 
+from ..protocol.firehose import parse_cursor
 from ..services.specs import hostname_of
 from ..world.events import ACTIONS, describe_events
-from .firehose_steps import assert_replay_count, expect_none_on, expect_on
+from .firehose_steps import assert_replay_count
 from .support import atproto_step, world_of
-
-WHERE = "the relay firehose"
 
 
 @given("a relay crawling {pdses:PdsList}")
@@ -37,7 +36,7 @@ def given_relay_crawling(context: Any, pdses: list[str]) -> None:
 def then_relay_shows_any_commit(context: Any) -> None:
     """Waits for any ``#commit`` with record operations on the relay's firehose."""
     world = world_of(context)
-    expect_on(world, world.relay.firehose, WHERE, world.event_query("commit"))
+    world.expect_on_relay(world.event_query("commit"))
 
 
 @then("the relay firehose shows a commit by {handle:Handle}")
@@ -45,7 +44,7 @@ def then_relay_shows_any_commit(context: Any) -> None:
 def then_relay_shows_commit(context: Any, handle: str) -> None:
     """Waits for a ``#commit`` by HANDLE on the relay's firehose."""
     world = world_of(context)
-    expect_on(world, world.relay.firehose, WHERE, world.event_query("commit", handle))
+    world.expect_on_relay(world.event_query("commit", handle))
 
 
 @then("the relay firehose shows a commit by {handle:Handle} {action:Action} {collection:NSID}")
@@ -54,7 +53,7 @@ def then_relay_shows_commit_op(context: Any, handle: str, action: str, collectio
     """Waits for a ``#commit`` by HANDLE creating/updating/deleting (ACTION) a COLLECTION record on the relay."""
     world = world_of(context)
     query = world.event_query("commit", handle, action=ACTIONS[action], collection=collection)
-    expect_on(world, world.relay.firehose, WHERE, query)
+    world.expect_on_relay(query)
 
 
 @then("the relay firehose shows an {kind:Word} event for {handle:Handle}")
@@ -63,7 +62,7 @@ def then_relay_shows_commit_op(context: Any, handle: str, action: str, collectio
 def then_relay_shows_event(context: Any, kind: str, handle: str) -> None:
     """Waits for an event of type KIND (``identity``, ``account``, ``sync``, ``commit``) about HANDLE on the relay."""
     world = world_of(context)
-    expect_on(world, world.relay.firehose, WHERE, world.event_query(kind, handle))
+    world.expect_on_relay(world.event_query(kind, handle))
 
 
 @then("the relay firehose shows an {kind:Word} event for {handle:Handle} with status {status:Word}")
@@ -72,15 +71,53 @@ def then_relay_shows_event_with_status(context: Any, kind: str, handle: str, sta
     """Waits for an event of type KIND about HANDLE with account status STATUS on the relay's firehose."""
     world = world_of(context)
     query = world.event_query(kind, handle, status=status)
-    expect_on(world, world.relay.firehose, WHERE, query)
+    world.expect_on_relay(query)
 
 
 @then("the relay firehose shows no commit by {handle:Handle}")
 @atproto_step
 def then_relay_shows_no_commit(context: Any, handle: str) -> None:
-    """Fails if a ``#commit`` by HANDLE reaches the relay's firehose within the settle time."""
+    """Fails if the relay's firehose shows a ``#commit`` by HANDLE in the window.
+
+    The stream is first proved complete: the relay has passed on (or dropped,
+    as its cursor on the PDS shows) HANDLE's latest event.
+    """
     world = world_of(context)
-    expect_none_on(world, world.relay.firehose, WHERE, world.event_query("commit", handle))
+    world.expect_none_on_relay(world.event_query("commit", handle))
+
+
+@then("the relay firehose has shown a commit by {handle:Handle}")
+@atproto_step
+def then_relay_has_shown_commit(context: Any, handle: str) -> None:
+    """Like "the relay firehose shows a commit by HANDLE", over the whole scenario."""
+    world = world_of(context)
+    world.expect_on_relay(world.event_query("commit", handle), whole=True)
+
+
+@then("the relay firehose has shown a commit by {handle:Handle} {action:Action} {collection:NSID}")
+@atproto_step
+def then_relay_has_shown_commit_op(context: Any, handle: str, action: str, collection: str) -> None:
+    """Like "the relay firehose shows a commit by HANDLE ACTION COLLECTION", over the whole scenario."""
+    world = world_of(context)
+    query = world.event_query("commit", handle, action=ACTIONS[action], collection=collection)
+    world.expect_on_relay(query, whole=True)
+
+
+@then("the relay firehose has shown an {kind:Word} event for {handle:Handle}")
+@then("the relay firehose has shown a {kind:Word} event for {handle:Handle}")
+@atproto_step
+def then_relay_has_shown_event(context: Any, kind: str, handle: str) -> None:
+    """Like "the relay firehose shows an KIND event for HANDLE", over the whole scenario."""
+    world = world_of(context)
+    world.expect_on_relay(world.event_query(kind, handle), whole=True)
+
+
+@then("the relay firehose has shown an {kind:Word} event for {handle:Handle} with status {status:Word}")
+@atproto_step
+def then_relay_has_shown_event_with_status(context: Any, kind: str, handle: str, status: str) -> None:
+    """Like "the relay firehose shows an KIND event for HANDLE with status STATUS", over the whole scenario."""
+    world = world_of(context)
+    world.expect_on_relay(world.event_query(kind, handle, status=status), whole=True)
 
 
 @then("the relay firehose numbers its events in increasing order")
@@ -104,10 +141,11 @@ def then_relay_sequence_increases(context: Any) -> None:
 )
 @atproto_step
 def then_relay_replay_shows(context: Any, cursor: str, count: int, handle: str, action: str, collection: str) -> None:
-    """Opens a new subscription to the relay from CURSOR (0 = oldest) and counts matching commits."""
+    """Opens a new subscription to the relay from CURSOR (0 = oldest), reads it up to its head, counts commits."""
     world = world_of(context)
-    query = world.event_query("commit", handle, action=ACTIONS[action], collection=collection, windowed=False)
-    events = world.relay.replay_firehose(cursor, idle=world.settings.firehose_settle)
+    query = world.event_query("commit", handle, action=ACTIONS[action], collection=collection)
+    start = parse_cursor(cursor)
+    events = world.relay.replay_firehose(start, head=world.relay_head())
     assert_replay_count(world, events, query, count, cursor)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import json
+import traceback
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
@@ -24,8 +25,16 @@ class StepFailed(AssertionError):
     """A step failed for a reason its message explains fully; behave shows no traceback."""
 
 
+class StepCrashed(RuntimeError):
+    """A step raised something unexpected; the message holds its (masked) traceback."""
+
+
 def atproto_step(func: F) -> F:
-    """Wrap a step function: library errors become a masked one-line failure naming the step."""
+    """Wrap a step function: every failure becomes a masked message naming the step.
+
+    Library errors and assertions become one line; anything unexpected keeps
+    its traceback, masked too, since secrets can hide in any exception text.
+    """
 
     @functools.wraps(func)
     def wrapper(context: Any, *args: Any, **kwargs: Any) -> Any:
@@ -37,6 +46,11 @@ def atproto_step(func: F) -> F:
             step = getattr(getattr(context, "atproto", None), "current_step", "")
             prefix = f"{step}\n  " if step else ""
             raise StepFailed(masker.mask(f"{prefix}{exc}")) from None
+        except Exception as exc:
+            step = getattr(getattr(context, "atproto", None), "current_step", "")
+            prefix = f"{step}\n  " if step else ""
+            details = traceback.format_exc()
+            raise StepCrashed(masker.mask(f"{prefix}{type(exc).__name__}: {exc}\n{details}")) from None
 
     return wrapper  # type: ignore[return-value]
 

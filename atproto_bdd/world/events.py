@@ -3,12 +3,14 @@
 A Then-step asks for "a commit by alice.test creating app.bsky.feed.post";
 :class:`EventQuery` says that as data, and :func:`expect_event` waits for it
 with a deadline. When it does not come, the failure lists the events that did
-(type, sequence number, account, ops), with DIDs shown as handles.
+(type, sequence number, account, ops), with DIDs shown as handles, and says
+when a matching event came before the window the step looks at.
+:func:`expect_no_event` judges a stream that was first proved complete (see
+:mod:`atproto_bdd.world.windows`): it never waits and hopes.
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -22,6 +24,13 @@ EVENT_TYPES = ("commit", "identity", "account", "sync")
 ACTIONS = {"creating": "create", "updating": "update", "deleting": "delete"}
 
 Names = Callable[[str], str]
+#: Whether an event belongs to the window a step looks at.
+InWindow = Callable[[FirehoseEvent], bool]
+
+
+def everything(event: FirehoseEvent) -> bool:
+    """The window of "has shown" steps: the whole recorded stream."""
+    return True
 
 
 def require_event_type(name: str) -> str:
@@ -35,7 +44,8 @@ def require_event_type(name: str) -> str:
 class EventQuery:
     """Which events count: a type, and optionally a DID, an operation on a collection, a status.
 
-    Commits count only if they carry at least one record operation.
+    Commits count only if they carry at least one record operation. Which
+    part of a stream is looked at (the window) is not part of the query.
     """
 
     type: str = "commit"
@@ -43,13 +53,10 @@ class EventQuery:
     action: str | None = None
     collection: str | None = None
     status: str | None = None
-    since: float | None = None  # seconds since the epoch; earlier events do not count
 
     def matches(self, event: FirehoseEvent) -> bool:
         """True if ``event`` is one of the events this query asks for."""
         if event.type != self.type or (self.did is not None and event.did != self.did):
-            return False
-        if self.since is not None and (event.timestamp is None or event.timestamp < self.since):
             return False
         if self.status is not None and event.status != self.status:
             return False
@@ -76,8 +83,6 @@ class EventQuery:
             text += f" {verb} {self.collection or 'any collection'}"
         if self.status is not None:
             text += f" with status {self.status}"
-        if self.since is not None:
-            text += f" since {_clock(self.since)}"
         return text
 
 
@@ -111,32 +116,56 @@ def describe_events(events: Sequence[FirehoseEvent], names: Names = str, limit: 
 
 
 def expect_event(
-    stream: FirehoseRecorder, query: EventQuery, *, timeout: float, names: Names = str, where: str = "the firehose"
+    stream: FirehoseRecorder,
+    query: EventQuery,
+    *,
+    timeout: float,
+    in_window: InWindow = everything,
+    names: Names = str,
+    where: str = "the firehose",
+    whole_scenario_step: str = "",
 ) -> FirehoseEvent:
-    """Wait up to ``timeout`` for an event matching ``query``; fail listing what was seen."""
-    event = stream.wait_for(query.matches, timeout)
+    """Wait up to ``timeout`` for an event in the window matching ``query``; fail listing what was seen.
+
+    When a matching event exists outside the window (before the latest
+    When-steps), the failure says so and names ``whole_scenario_step``, the
+    step that looks at the whole scenario.
+    """
+    event = stream.wait_for(lambda e: in_window(e) and query.matches(e), timeout)
     if event is not None:
         return event
+    events = stream.events
+    earlier = [e for e in events if query.matches(e) and not in_window(e)]
+    hint = ""
+    if earlier:
+        hint = f"\n  it did show {query.describe(names)} at #{earlier[-1].seq}, before the When-steps" + (
+            f": to check the whole scenario use `Then {whole_scenario_step}`" if whole_scenario_step else ""
+        )
     raise AssertionError(
-        f"{where} did not show {query.describe(names)} within {timeout:g}s; it showed:\n"
-        f"{describe_events(stream.events, names)}{_errors(stream)}"
+        f"{where} did not show {query.describe(names)} within {timeout:g}s{hint}; it showed:\n"
+        f"{describe_events(events, names)}{_errors(stream)}"
     )
 
 
 def expect_no_event(
-    stream: FirehoseRecorder, query: EventQuery, *, settle: float, names: Names = str, where: str = "the firehose"
+    events: Sequence[FirehoseEvent],
+    query: EventQuery,
+    *,
+    in_window: InWindow = everything,
+    names: Names = str,
+    where: str = "the firehose",
 ) -> None:
-    """Wait ``settle`` seconds; fail if an event matching ``query`` was seen by then."""
-    time.sleep(settle)
-    found = [event for event in stream.events if query.matches(event)]
+    """Fail if ``events`` (a stream proved complete up to after the action) hold one matching ``query``."""
+    found = [event for event in events if in_window(event) and query.matches(event)]
     if found:
         raise AssertionError(
             f"{where} showed {query.describe(names)}:\n{describe_events(found, names)}\nall events:\n"
-            f"{describe_events(stream.events, names)}"
+            f"{describe_events(events, names)}"
         )
 
 
 def _errors(stream: FirehoseRecorder) -> str:
     errors = stream.errors
     closed = "\n  (the stream was closed by the server)" if stream.closed else ""
-    return ("\n  error frames: " + "; ".join(str(e) for e in errors) if errors else "") + closed
+    failure = f"\n  recording stopped: {stream.failure}" if stream.failure is not None else ""
+    return ("\n  error frames: " + "; ".join(str(e) for e in errors) if errors else "") + closed + failure

@@ -58,6 +58,15 @@ class Relay(FirehoseSource):
         poll(listed, timeout=timeout, max_interval=0.25, on_timeout=None)
         return seen
 
+    def host_seq(self, hostname: str) -> int:
+        """The relay's cursor on a PDS (``getHostStatus``): the last event of it handled, -1 before any.
+
+        The relay saves cursors every few seconds, so this trails the live stream.
+        """
+        status = self.client.query("com.atproto.sync.getHostStatus", {"hostname": hostname})
+        seq = status.get("seq")
+        return seq if isinstance(seq, int) else -1
+
     def admin_get(self, path: str, params: dict[str, Any] | None = None) -> Any:
         """GET an admin endpoint (``/admin/...``) with the admin password."""
         return self._admin_request("GET", path, params=params)

@@ -31,10 +31,19 @@ class FirehoseSource:
         """True once something subscribed to the service's firehose."""
         return self._firehose is not None
 
-    def replay_firehose(self, cursor: int | str, *, idle: float = 0.5) -> list[FirehoseEvent]:
-        """Events a new subscription from ``cursor`` receives until the stream is quiet for ``idle`` s."""
+    @property
+    def recorded_events(self) -> list[FirehoseEvent]:
+        """What the recorder holds, without subscribing (again): empty if nothing recorded."""
+        return self._firehose.events if self._firehose is not None else []
+
+    def replay_firehose(self, cursor: int | str, *, head: int) -> list[FirehoseEvent]:
+        """Events a new subscription from ``cursor`` receives, up to the service's ``head`` (known beforehand).
+
+        Raises :class:`~atproto_bdd.protocol.firehose.FirehoseError` if the
+        replay does not reach ``head`` in time, or the service sends an error.
+        """
         url = subscribe_url(self.url, cursor=parse_cursor(cursor))
-        return replay(url, idle=idle, timeout=self.timeout, open_timeout=self.timeout)
+        return replay(url, until_seq=head, timeout=self.timeout, open_timeout=self.timeout)
 
     def close_firehose(self) -> None:
         """Close the recorded subscription, if any."""

@@ -12,8 +12,6 @@ API: pytest fixtures and scripts can use it the same way::
 
 from __future__ import annotations
 
-import math
-import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -34,6 +32,7 @@ from .events import EventQuery, require_event_type
 from .pds import Pds
 from .relay import Relay
 from .session import Session
+from .windows import FirehoseChecks
 
 DEFAULT_PDS_NAME = "A"
 T = TypeVar("T")
@@ -53,7 +52,7 @@ class Attempt:
         return self.error is not None
 
 
-class World:
+class World(FirehoseChecks):
     """PDSes by name, accounts by handle, and the current scenario's transcript."""
 
     def __init__(self, runtime: Runtime, settings: Settings | None = None) -> None:
@@ -68,8 +67,8 @@ class World:
         self.last_attempt: Attempt | None = None
         self.scenario = ""
         self.current_step = ""
-        self.window_start: float | None = None
         self._last_step_type = ""
+        self.relay_start: dict[str, int] = {}
 
     # -- the network, started on first use ----------------------------------------
 
@@ -100,18 +99,19 @@ class World:
         self.transcript = []
         self.last_attempt = None
         self.current_step = ""
-        self.window_start = None
+        self.close_window()
         self._last_step_type = ""
 
     def begin_step(self, text: str, step_type: str) -> None:
         """Note the running step; the first When-step of a group opens a new event window.
 
-        Firehose expectations ("shows ...") look at events from the start of the
-        latest group of When-steps on: the outcome of the action, not history.
+        Firehose expectations ("shows ...") look at events after each PDS's
+        head at the start of the latest group of When-steps: the outcome of the
+        action, not history (see :mod:`atproto_bdd.world.windows`).
         """
         self.current_step = text
         if step_type == "when" and self._last_step_type != "when":
-            self.window_start = math.floor(time.time() * 1000) / 1000  # event times have ms precision
+            self.open_window()
         self._last_step_type = step_type
 
     def _record(self, exchange: XrpcExchange) -> None:
@@ -214,6 +214,7 @@ class World:
             self._relay = Relay(service, timeout=self.settings.request_timeout, recorder=self._record)
         else:
             self._relay.service = service
+        self.note_relay_start()
         return self._relay
 
     # -- accounts --------------------------------------------------------------
@@ -279,16 +280,14 @@ class World:
         action: str | None = None,
         collection: str | None = None,
         status: str | None = None,
-        windowed: bool = True,
     ) -> EventQuery:
-        """An :class:`EventQuery` about ``handle``'s account; ``windowed`` limits it to the current event window."""
+        """An :class:`EventQuery` about ``handle``'s account (which part of a stream counts is the window's job)."""
         return EventQuery(
             require_event_type(kind),
             did=self.account(handle).did if handle else None,
             action=action,
             collection=collection,
             status=status,
-            since=self.window_start if windowed else None,
         )
 
     def name_of(self, did: str) -> str:
