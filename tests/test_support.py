@@ -1,12 +1,14 @@
 from __future__ import annotations
 
+import io
 from types import SimpleNamespace
 
 import pytest
 
 from atproto_bdd.errors import UsageError, XrpcError
-from atproto_bdd.masking import masker
-from atproto_bdd.steps.support import StepFailed, atproto_step, parse_json, table_rows
+from atproto_bdd.masking import MaskingStream, masker
+from atproto_bdd.protocol.http import basic_auth
+from atproto_bdd.steps.support import StepCrashed, StepFailed, atproto_step, parse_json, table_rows
 
 
 class Scope:
@@ -63,10 +65,31 @@ def test_atproto_step_names_the_step_and_masks_secrets() -> None:
     assert caught.value.__cause__ is None and caught.value.__suppress_context__
 
 
-def test_atproto_step_lets_other_errors_through() -> None:
+def test_atproto_step_masks_unexpected_errors_and_keeps_their_traceback() -> None:
+    secret = masker.new_secret()
+
     @atproto_step
     def step(context):
-        raise KeyError("bug")
+        raise KeyError(f"bug near {secret}")
 
-    with pytest.raises(KeyError):
+    with pytest.raises(StepCrashed) as caught:
         step(SimpleNamespace())
+    message = str(caught.value)
+    assert secret not in message and "KeyError: 'bug near ***'" in message
+    assert "Traceback" in message and "raise KeyError" in message
+
+
+def test_formatter_output_is_masked() -> None:
+    secret = masker.new_secret()
+    out = io.StringIO()
+    stream = MaskingStream(out)
+    stream.write(f"Basic auth {secret}\n")
+    stream.writelines([f"again {secret}\n"])
+    assert out.getvalue() == "Basic auth ***\nagain ***\n"
+    assert stream.closed is False  # other attributes reach the wrapped stream
+
+
+def test_basic_auth_credentials_are_masked() -> None:
+    password = masker.new_secret()
+    header = basic_auth("admin", password)["authorization"]
+    assert masker.mask(f"sent {header}") == "sent Basic ***"
