@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 
 import httpx
 
 from ..errors import ServiceError
 from ..protocol.http import new_client
+from ..waiting import poll
 
 
 def wait_until_healthy(
@@ -25,23 +25,26 @@ def wait_until_healthy(
     ``alive`` tells whether the service's process still runs: one that exited
     fails at once instead of at the deadline.
     """
-    deadline = time.monotonic() + timeout
     last = "no answer yet"
     with new_client(timeout=min(5.0, timeout)) as client:
-        while True:
+
+        def healthy() -> bool:
+            nonlocal last
             try:
                 response = client.get(url)
                 if response.status_code == 200:
-                    return
+                    return True
                 last = f"HTTP {response.status_code}: {response.text[:200]}"
             except httpx.HTTPError as exc:
                 last = f"{type(exc).__name__}: {exc}"
             if not alive():
                 raise ServiceError(f"{what} exited while starting; its log ends with:\n{log_tail() or '(empty)'}")
-            if time.monotonic() >= deadline:
-                break
-            time.sleep(interval)
-    raise ServiceError(
-        f"{what} did not become healthy within {timeout:g}s (GET {url}: {last}); "
-        f"its log ends with:\n{log_tail() or '(empty)'}"
-    )
+            return False
+
+        def unhealthy() -> ServiceError:
+            return ServiceError(
+                f"{what} did not become healthy within {timeout:g}s (GET {url}: {last}); "
+                f"its log ends with:\n{log_tail() or '(empty)'}"
+            )
+
+        poll(healthy, timeout=timeout, on_timeout=unhealthy, interval=interval, max_interval=max(interval, 0.1))
