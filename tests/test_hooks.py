@@ -1,9 +1,15 @@
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import pytest
 
+from atproto_bdd import hooks
 from atproto_bdd.errors import UsageError
 from atproto_bdd.hooks import network_scope
+from atproto_bdd.masking import masker
+from atproto_bdd.settings import Settings
+from atproto_bdd.world import World
 
 
 def test_network_scope_from_tags() -> None:
@@ -15,3 +21,27 @@ def test_network_scope_from_tags() -> None:
 def test_unknown_network_scope_lists_valid_tags() -> None:
     with pytest.raises(UsageError, match="unknown tag @network:run; valid: @network:scenario, @network:feature"):
         network_scope(["network:run"], "scenario")
+
+
+def test_after_scenario_closes_the_network_even_when_diagnostics_fail(monkeypatch: pytest.MonkeyPatch) -> None:
+    world = World(runtime=None, settings=Settings())  # type: ignore[arg-type]
+    closed = []
+    monkeypatch.setattr(world, "close", lambda **kwargs: closed.append(True))
+
+    def broken(_world: World) -> str:
+        raise RuntimeError("diagnostics broke")
+
+    monkeypatch.setattr(hooks, "diagnostics", broken)
+    status = SimpleNamespace(has_failed=lambda: True, name="failed")
+    scenario = SimpleNamespace(all_steps=[], status=status)
+    context = SimpleNamespace(atproto=world, atproto_settings=Settings())
+    with pytest.raises(RuntimeError, match="diagnostics broke"):
+        hooks.after_scenario(context, scenario)
+    assert closed == [True]
+
+
+def test_failed_step_messages_are_masked_for_the_reports() -> None:
+    secret = masker.new_secret()
+    step = SimpleNamespace(error_message=f"Assertion failed: token {secret}")
+    hooks._mask_step_errors(SimpleNamespace(all_steps=[step]))
+    assert step.error_message == "Assertion failed: token ***"
