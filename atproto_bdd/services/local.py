@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import atexit
+import itertools
 import os
 import shutil
+import signal
 import tempfile
 import threading
-import time
 from collections.abc import Sequence
 from concurrent.futures import Future
 from pathlib import Path
@@ -16,15 +17,17 @@ from typing import Any
 from ..errors import ServiceError
 from ..masking import masker
 from ..settings import Settings
+from ..waiting import poll
 from .go_install import ensure_relay
 from .health import wait_until_healthy
 from .mail import Mailbox, MailCapture
 from .node_host import NodeHost
 from .node_install import ensure_node_services
-from .ports import free_port
+from .ports import free_port, on_free_port
+from .processes import ManagedProcess
 from .relay_config import relay_environment
 from .relay_db import add_hosts, copy_database
-from .relay_local import ensure_relay_template
+from .relay_local import RELAY_STOP_GRACE, ensure_relay_template, launch_relay
 from .runtime import Runtime
 from .specs import PdsService, PdsSpec, PlcService, RelayService, RelaySpec, hostname_of
 from .toolchain import tail
@@ -33,9 +36,11 @@ from .toolchain import tail
 class LocalRuntime(Runtime):
     """Runs PLC directories and PDSes inside a long-lived Node host on 127.0.0.1.
 
-    Installs the pinned Node services into the cache on first use. Everything
-    it starts stops on :meth:`close`, at interpreter exit, and - because the
-    host watches its stdin - when this process dies.
+    Installs the pinned Node services into the cache on first use, and builds
+    the relay the first time a relay starts. Everything it starts stops on
+    :meth:`close`, at interpreter exit, and when this process dies: the host
+    watches its stdin, and the relays (our children) have a parent-death
+    signal. Relays also stop when the host dies on its own.
     """
 
     name = "local"
@@ -49,6 +54,12 @@ class LocalRuntime(Runtime):
         self._pending_stops: list[Future[dict[str, Any]]] = []
         self._mail: MailCapture | None = None
         self._lock = threading.Lock()
+        # Programs of their own (relays) are our children, not the host's: a
+        # parent-death signal ties them to this process; see processes.py.
+        self._processes: dict[str, ManagedProcess] = {}
+        self._stopping: list[ManagedProcess] = []
+        self._relay_ids = itertools.count(1)
+        self._host_dead = False
 
     def start(self) -> None:
         """Install the services if needed and launch the Node host."""
@@ -61,7 +72,9 @@ class LocalRuntime(Runtime):
             self.run_dir,
             log_level=self.settings.log_level,
             remove_run_dir=not self.settings.keep_run_dir,
+            on_exit=self._host_exited,
         )
+        self._host_dead = False
         self._host = host
         atexit.register(self.close)
         try:
@@ -109,18 +122,22 @@ class LocalRuntime(Runtime):
         )
 
     def start_relay(self, spec: RelaySpec, plc: PlcService, pdses: Sequence[PdsService]) -> RelayService:
-        """Build (once) and start the indigo relay with a ``host`` row for every PDS in ``pdses``."""
+        """Build (once, with a progress line) and start the indigo relay with a ``host`` row for every PDS."""
         binary = ensure_relay(self.settings.cache_dir, go=self.settings.go)
         template = ensure_relay_template(binary, self.settings.cache_dir, timeout=self.settings.service_timeout)
         data_dir = self.host.run_dir / "data" / f"{spec.name}-{os.urandom(4).hex()}"
         copy_database(template, data_dir / "relay.sqlite")
         hosts = tuple(hostname_of(pds.url) for pds in pdses)
         add_hosts(data_dir / "relay.sqlite", hosts)
-        ports = (free_port(), free_port())
-        return self._launch_relay(binary, spec, plc.url, data_dir, hosts, ports, pdses)
+        service_id = f"{spec.name}-{next(self._relay_ids)}"
+        return on_free_port(
+            lambda api: self._launch_relay(
+                service_id, binary, spec, plc.url, data_dir, hosts, (api, free_port()), pdses
+            )
+        )
 
     def relay_crawl(self, relay: RelayService, pdses: Sequence[PdsService]) -> RelayService:
-        """Restart the relay with rows for the new PDSes (its data and cursors are kept)."""
+        """Restart the relay with rows for the new PDSes (its data, cursors and ports are kept)."""
         new = [pds for pds in pdses if hostname_of(pds.url) not in relay.hosts]
         if not new:
             return relay
@@ -128,10 +145,15 @@ class LocalRuntime(Runtime):
         hosts = relay.hosts + tuple(hostname_of(pds.url) for pds in new)
         add_hosts(relay.data_dir / "relay.sqlite", hosts)
         binary = ensure_relay(self.settings.cache_dir, go=self.settings.go)
-        return self._launch_relay(binary, relay.spec, relay.plc_url, relay.data_dir, hosts, relay.ports, pdses)
+        # Same ports: clients hold the relay's URL. Go listens with SO_REUSEADDR,
+        # so only another program taking the port in this instant fails it.
+        return self._launch_relay(
+            relay.id, binary, relay.spec, relay.plc_url, relay.data_dir, hosts, relay.ports, pdses
+        )
 
     def _launch_relay(
         self,
+        service_id: str,
         binary: Path,
         spec: RelaySpec,
         plc_url: str,
@@ -149,39 +171,55 @@ class LocalRuntime(Runtime):
             log_level=self.settings.log_level,
         )
         url = f"http://127.0.0.1:{ports[0]}"
-        result = self._call(
-            "process.start",
-            {
-                "kind": "relay",
-                "name": spec.name,
-                "url": url,
-                "argv": [str(binary), "serve"],
-                "env": env,
-                "cwd": str(data_dir),
-            },
-            what="the relay",
-        )
-        service_id = result["id"]
-        self._log_paths[service_id] = Path(result["log"])
-        self._wait_healthy("the relay", f"{url}/xrpc/_health", service_id, process=True)
-        self._wait_subscribed(service_id, pdses)
-        return RelayService(service_id, spec, url, plc_url, hosts, data_dir, ports, Path(result["log"]), result["pid"])
+        log_path = self.host.run_dir / "logs" / f"{service_id}.log"
+        try:
+            process = launch_relay(
+                binary,
+                env,
+                data_dir=data_dir,
+                log_path=log_path,
+                api_url=url,
+                what="the relay",
+                timeout=self.settings.service_timeout,
+                ready=lambda process: self._wait_subscribed(process, pdses),
+            )
+        except OSError as exc:  # the binary could not be run at all
+            raise ServiceError(f"could not start the relay ({binary}): {exc}") from None
+        with self._lock:
+            self._processes[service_id] = process
+            host_gone = self._host is None or self._host_dead
+        if host_gone:  # the host died while the relay started: it must not outlive it
+            self._stop_processes()
+            raise ServiceError("the network host exited while the relay started")
+        self._log_paths[service_id] = log_path
+        return RelayService(service_id, spec, url, plc_url, hosts, data_dir, ports, log_path, process.pid)
 
-    def _wait_subscribed(self, relay_id: str, pdses: Sequence[PdsService]) -> None:
+    def _wait_subscribed(self, relay: ManagedProcess, pdses: Sequence[PdsService]) -> None:
         """Wait until the relay holds a subscription on every PDS (seen from the PDS's side)."""
-        deadline = time.monotonic() + self.settings.service_timeout
         waiting = list(pdses)
-        while waiting:
-            agents = self._call("service.subscribers", {"id": waiting[0].id})["subscribers"]
-            if any(agent.startswith("indigo-relay") for agent in agents):
-                waiting.pop(0)
-                continue
-            if time.monotonic() > deadline:
+
+        def subscribed_to_all() -> bool:
+            if not relay.alive():
                 raise ServiceError(
-                    f"the relay did not subscribe to PDS {waiting[0].name} within {self.settings.service_timeout:g}s; "
-                    f"its log ends with:\n{self.log_tail(relay_id) or '(empty)'}"
+                    f"the relay exited while subscribing; its log ends with:\n{masker.mask(relay.log_tail(20))}"
                 )
-            time.sleep(0.02)
+            while waiting:
+                agents = self._call("service.subscribers", {"id": waiting[0].id})["subscribers"]
+                if not any(agent.startswith("indigo-relay") for agent in agents):
+                    return False
+                waiting.pop(0)
+            return True
+
+        poll(
+            subscribed_to_all,
+            timeout=self.settings.service_timeout,
+            on_timeout=lambda: ServiceError(
+                f"the relay did not subscribe to PDS {waiting[0].name} within {self.settings.service_timeout:g}s; "
+                f"its log ends with:\n{masker.mask(relay.log_tail(20)) or '(empty)'}"
+            ),
+            interval=0.02,
+            max_interval=0.1,
+        )
 
     def mail_capture(self) -> Mailbox:
         """An in-process SMTP server on 127.0.0.1, shared by every PDS of the run that captures email."""
@@ -190,7 +228,17 @@ class LocalRuntime(Runtime):
         return self._mail
 
     def stop(self, service_id: str, *, wait: bool = True) -> None:
-        """Stop a service in the host."""
+        """Stop a service (in the host, or a program of its own such as the relay)."""
+        with self._lock:
+            process = self._processes.pop(service_id, None)
+        if process is not None:
+            if wait:
+                process.stop(RELAY_STOP_GRACE)
+            else:  # SIGTERM now; close() reaps it (and kills it if it lingers)
+                process.send_signal(signal.SIGTERM)
+                with self._lock:
+                    self._stopping = [p for p in self._stopping if p.alive()] + [process]
+            return
         if self._host is None:
             return
         future = self._host.submit("service.stop", {"id": service_id})
@@ -210,6 +258,7 @@ class LocalRuntime(Runtime):
         mail, self._mail = self._mail, None
         if mail is not None:
             mail.close()
+        self._stop_processes()
         host, self._host = self._host, None
         if host is None:
             return
@@ -225,20 +274,32 @@ class LocalRuntime(Runtime):
             shutil.rmtree(self.run_dir, ignore_errors=True)
         atexit.unregister(self.close)
 
+    def _stop_processes(self) -> None:
+        """Stop every program the runtime runs outside the host (relays), in parallel."""
+        with self._lock:
+            processes = list(self._processes.values()) + self._stopping
+            self._processes, self._stopping = {}, []
+        for process in processes:
+            process.send_signal(signal.SIGTERM)
+        for process in processes:
+            process.stop(RELAY_STOP_GRACE)
+
+    def _host_exited(self, reason: str) -> None:
+        """The host's reader saw it exit (closed, or died): the relays must not outlive it."""
+        with self._lock:
+            self._host_dead = True
+        self._stop_processes()
+
     def _call(self, cmd: str, args: dict[str, Any], what: str = "") -> dict[str, Any]:
         try:
             return self.host.call(cmd, args, timeout=self.settings.service_timeout)
         except ServiceError as exc:
             raise ServiceError(f"could not start {what or cmd}: {exc}") from None
 
-    def _wait_healthy(self, what: str, url: str, service_id: str, *, process: bool = False) -> None:
-        if process:  # its own program: its own log, and it may exit
-            log_tail = lambda: self.log_tail(service_id)  # noqa: E731
-            alive = lambda: bool(self._call("service.alive", {"id": service_id})["alive"])  # noqa: E731
-        else:  # inside the host: errors may be in the host's logs
-            log_tail = lambda: "\n".join(filter(None, [self.log_tail(service_id), self.host_log_tail()]))  # noqa: E731
-            alive = lambda: True  # noqa: E731
-        wait_until_healthy(what, url, timeout=self.settings.service_timeout, log_tail=log_tail, alive=alive)
+    def _wait_healthy(self, what: str, url: str, service_id: str) -> None:
+        # Errors of a service inside the host may be in the host's own logs.
+        log_tail = lambda: "\n".join(filter(None, [self.log_tail(service_id), self.host_log_tail()]))  # noqa: E731
+        wait_until_healthy(what, url, timeout=self.settings.service_timeout, log_tail=log_tail)
 
     def host_log_tail(self, lines: int = 20) -> str:
         """The last lines of the host's own log and the services' shared log."""

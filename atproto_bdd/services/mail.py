@@ -17,7 +17,12 @@ from email.message import EmailMessage
 from typing import Any, Protocol
 
 from ..errors import InstallError
-from .ports import free_port
+from ..waiting import Deadline
+from .ports import on_free_port
+
+#: Seconds aiosmtpd may take to start. It waits this long before it reports a
+#: failed bind (a port taken between choosing and binding it), so keep it short.
+READY_TIMEOUT = 5.0
 
 
 @dataclass(frozen=True)
@@ -86,7 +91,7 @@ class MailCapture:
         return f"smtp://127.0.0.1:{self._controller.port}"
 
     def start(self) -> MailCapture:
-        """Start the server on a free port."""
+        """Start the server on a free port (another one if that was taken before the server bound it)."""
         try:
             from aiosmtpd.controller import Controller
         except ImportError:
@@ -99,8 +104,18 @@ class MailCapture:
                 capture._add(Mail.parse(envelope.mail_from, list(envelope.rcpt_tos), envelope.original_content))
                 return "250 Message accepted for delivery"
 
-        self._controller = Controller(Handler(), hostname="127.0.0.1", port=free_port(), ready_timeout=10)
-        self._controller.start()
+        def start(port: int) -> Any:
+            controller = Controller(Handler(), hostname="127.0.0.1", port=port, ready_timeout=READY_TIMEOUT)
+            try:
+                controller.start()  # raises the bind's OSError (EADDRINUSE) when the port was taken
+            except BaseException:
+                controller.stop(no_assert=True)  # ends its thread, if it got as far as running
+                if not controller.loop.is_closed():  # a failed bind leaves its event loop open
+                    controller.loop.close()
+                raise
+            return controller
+
+        self._controller = on_free_port(start)
         return self
 
     def _add(self, mail: Mail) -> None:
@@ -117,15 +132,14 @@ class MailCapture:
         self, to: str, timeout: float, *, after: int = 0, predicate: Callable[[Mail], bool] = lambda m: True
     ) -> Mail | None:
         """The first message to ``to``, after the first ``after`` of them, that satisfies ``predicate``."""
-        deadline = time.monotonic() + timeout
+        deadline = Deadline(timeout)
         with self._changed:
             while True:
                 mine = [m for m in self._messages if to.lower() in m.recipients][after:]
                 found = next((m for m in mine if predicate(m)), None)
-                remaining = deadline - time.monotonic()
-                if found is not None or remaining <= 0:
+                if found is not None or deadline.expired:
                     return found
-                self._changed.wait(remaining)
+                self._changed.wait(deadline.remaining)
 
     def close(self) -> None:
         """Stop the server."""

@@ -4,7 +4,10 @@ One host process per run serves every PLC directory and PDS in-process. We
 write JSON requests to its stdin and read replies from a dedicated pipe, so
 the services' own logging on stdout cannot corrupt the protocol. The host
 exits by itself when its stdin closes, which also happens when this process
-is killed with SIGKILL.
+is killed with SIGKILL; its parent-death signal (SIGTERM, so it still stops
+its services and removes the run directory) covers the same case in the
+kernel. When the host dies on its own, ``on_exit`` tells the runtime, which
+stops what it runs outside the host.
 """
 
 from __future__ import annotations
@@ -12,8 +15,10 @@ from __future__ import annotations
 import itertools
 import json
 import os
+import signal
 import subprocess
 import threading
+from collections.abc import Callable
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from pathlib import Path
@@ -22,13 +27,22 @@ from typing import Any
 from ..errors import ServiceError
 from ..masking import masker
 from .node_install import HOST_SCRIPT, NodeInstall
+from .processes import parent_death_preexec, spawn
 from .toolchain import tail
 
 
 class NodeHost:
     """A running ``host.js`` process and the request/reply channel to it."""
 
-    def __init__(self, install: NodeInstall, run_dir: Path, *, log_level: str = "info", remove_run_dir: bool = True):
+    def __init__(
+        self,
+        install: NodeInstall,
+        run_dir: Path,
+        *,
+        log_level: str = "info",
+        remove_run_dir: bool = True,
+        on_exit: Callable[[str], None] = lambda reason: None,
+    ):
         self.install = install
         self.run_dir = run_dir
         self.log_path = run_dir / "logs" / "host.log"
@@ -42,6 +56,7 @@ class NodeHost:
         self._write_lock = threading.Lock()
         self._reader: threading.Thread | None = None
         self._dead_reason = ""
+        self._on_exit = on_exit
 
     @property
     def pid(self) -> int | None:
@@ -66,9 +81,10 @@ class NodeHost:
                 "LOG_DESTINATION": str(self.services_log_path),
             }
         )
-        with open(self.log_path, "ab") as log:
-            try:
-                self._process = subprocess.Popen(
+
+        def fork() -> subprocess.Popen[bytes]:
+            with open(self.log_path, "ab") as log:
+                return subprocess.Popen(
                     [self.install.node, str(HOST_SCRIPT)],
                     stdin=subprocess.PIPE,
                     stdout=log,
@@ -77,9 +93,13 @@ class NodeHost:
                     env=env,
                     cwd=self.run_dir,
                     start_new_session=True,  # Ctrl-C in the terminal is ours to handle, not the host's
+                    preexec_fn=parent_death_preexec(signal.SIGTERM),
                 )
-            finally:
-                os.close(write_fd)
+
+        try:
+            self._process = spawn(fork)
+        finally:
+            os.close(write_fd)
         self._reader = threading.Thread(
             target=self._read_replies, args=(os.fdopen(read_fd, "rb"),), name="atproto-bdd-host-reader", daemon=True
         )
@@ -169,3 +189,4 @@ class NodeHost:
             pending, self._pending = self._pending, {}
         for future in pending.values():
             future.set_exception(ServiceError(f"{self._dead_reason}; its log ends with:\n{self.log_tail()}"))
+        self._on_exit(self._dead_reason)

@@ -1,19 +1,75 @@
-"""Running the indigo relay as a local process: its database template, made by the binary itself."""
+"""Running the indigo relay as a local process: its start-up, and its database template, made by the binary itself."""
 
 from __future__ import annotations
 
 import os
 import signal
-import subprocess
 import tempfile
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from ..errors import ServiceError
+from ..masking import masker
 from .go_install import INDIGO_VERSION
 from .health import wait_until_healthy
-from .ports import free_port
+from .ports import free_port, on_free_port
+from .processes import ManagedProcess
 from .relay_config import relay_environment, store_template
-from .toolchain import tail
+
+#: Seconds a relay gets to exit after SIGTERM before it is killed.
+RELAY_STOP_GRACE = 2.5
+
+
+def port_taken(process: ManagedProcess, what: str) -> ServiceError | None:
+    """The error to raise when ``process`` exited because one of its ports was taken, else ``None``.
+
+    The message says "address already in use", so :func:`~.ports.on_free_port`
+    tries again on other ports.
+    """
+    if process.exited_with("address already in use"):
+        return ServiceError(f"{what} could not listen on its port: address already in use")
+    return None
+
+
+def launch_relay(
+    binary: Path,
+    env: Mapping[str, str],
+    *,
+    data_dir: Path,
+    log_path: Path,
+    api_url: str,
+    what: str,
+    timeout: float,
+    ready: Callable[[ManagedProcess], None] = lambda process: None,
+) -> ManagedProcess:
+    """Start ``binary serve`` in ``data_dir`` and wait until it is healthy and ``ready(process)`` returns.
+
+    On any failure the relay is stopped first; a relay that exited because a
+    port was taken raises an error :func:`~.ports.is_address_in_use` recognises.
+    """
+    process = ManagedProcess.start(
+        [str(binary), "serve"],
+        log_path=log_path,
+        env={"PATH": os.environ.get("PATH", ""), "HOME": os.environ.get("HOME", ""), **env},
+        cwd=data_dir,
+        name="relay",
+    )
+    try:
+        wait_until_healthy(
+            what,
+            f"{api_url}/xrpc/_health",
+            timeout=timeout,
+            log_tail=lambda: masker.mask(process.log_tail()),
+            alive=process.alive,
+        )
+        ready(process)
+    except BaseException:
+        process.stop(RELAY_STOP_GRACE)
+        taken = port_taken(process, what)
+        if taken is not None:
+            raise taken from None
+        raise
+    return process
 
 
 def ensure_relay_template(binary: Path, cache_dir: Path, *, timeout: float) -> Path:
@@ -23,34 +79,28 @@ def ensure_relay_template(binary: Path, cache_dir: Path, *, timeout: float) -> P
         return template
     with tempfile.TemporaryDirectory(prefix="atproto-bdd-relay-template-") as tmp:
         data_dir = Path(tmp)
-        api = free_port()
-        env = {
-            "PATH": os.environ.get("PATH", ""),
-            **relay_environment(
+        log_path = data_dir / "relay.log"
+
+        def start(api: int) -> ManagedProcess:
+            env = relay_environment(
                 data_dir,
                 api_bind=f"127.0.0.1:{api}",
                 metrics_listen=f"127.0.0.1:{free_port()}",
                 admin_password="template",
                 plc_url="http://127.0.0.1:9",
-            ),
-        }
-        log_path = data_dir / "relay.log"
-        with open(log_path, "wb") as log:
-            process = subprocess.Popen([str(binary), "serve"], cwd=data_dir, env=env, stdout=log, stderr=log)
-        try:
-            wait_until_healthy(
-                "the relay (creating its database template)",
-                f"http://127.0.0.1:{api}/xrpc/_health",
-                timeout=timeout,
-                log_tail=lambda: tail(log_path),
             )
-        finally:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-        if process.returncode not in (0, -signal.SIGTERM):
-            raise ServiceError(f"the relay exited with {process.returncode}; its log ends with:\n{tail(log_path)}")
+            return launch_relay(
+                binary,
+                env,
+                data_dir=data_dir,
+                log_path=log_path,
+                api_url=f"http://127.0.0.1:{api}",
+                what="the relay (creating its database template)",
+                timeout=timeout,
+            )
+
+        process = on_free_port(start)
+        code = process.stop(RELAY_STOP_GRACE)
+        if code not in (0, -signal.SIGTERM):
+            raise ServiceError(f"the relay exited with {code}; its log ends with:\n{process.log_tail()}")
         return store_template(data_dir / "relay.sqlite", template)

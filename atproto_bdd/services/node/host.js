@@ -18,7 +18,6 @@ const net = require('node:net')
 const readline = require('node:readline')
 const { once } = require('node:events')
 const { createRequire } = require('node:module')
-const { spawn } = require('node:child_process')
 
 const CONTROL_FD = Number(process.env.ATPROTO_BDD_CONTROL_FD || 3)
 const RUN_DIR = process.env.ATPROTO_BDD_RUN_DIR
@@ -38,7 +37,7 @@ let plcLib = null
 const loadPds = () => (pdsLib = pdsLib || requireDep('@atproto/pds'))
 const loadPlc = () => (plcLib = plcLib || requireDep('@did-plc/server'))
 
-const services = new Map() // id -> { kind, name, url, stop: async () => void, log }
+const services = new Map() // id -> { kind, name, url, stop: async () => void, log, subscribers? }
 let nextServiceId = 1
 let shuttingDown = false
 
@@ -200,39 +199,6 @@ async function startPds(args) {
   throw lastErr
 }
 
-// A service that is its own program (the Go relay): the host starts it and
-// stops it with SIGTERM (then SIGKILL), so it dies with the host.
-async function startProcess(args) {
-  const id = `${args.kind || 'process'}-${nextServiceId++}`
-  const log = openLog(id)
-  const output = fs.openSync(log.file, 'a')
-  const child = spawn(args.argv[0], args.argv.slice(1), {
-    cwd: args.cwd,
-    env: { PATH: process.env.PATH, HOME: process.env.HOME, ...args.env },
-    stdio: ['ignore', output, output],
-  })
-  fs.closeSync(output)
-  const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })))
-  child.once('error', (err) => log.line(`could not start: ${err.message}`))
-  exited.then(({ code, signal }) => log.line(`exited (code ${code}, signal ${signal})`))
-  const stop = async () => {
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGTERM')
-      const grace = setTimeout(() => child.kill('SIGKILL'), args.graceMs || 2500)
-      await exited
-      clearTimeout(grace)
-    }
-    await log.close()
-  }
-  services.set(id, { kind: args.kind || 'process', name: args.name, url: args.url, stop, log, child })
-  await new Promise((resolve) => setImmediate(resolve))
-  if (child.exitCode !== null || !child.pid) {
-    services.delete(id)
-    throw new Error(`${args.argv[0]} exited at once (code ${child.exitCode}); see ${log.file}`)
-  }
-  return { id, pid: child.pid, log: log.file }
-}
-
 async function stopService(args) {
   const service = services.get(args.id)
   if (!service) return { stopped: false }
@@ -265,18 +231,11 @@ const commands = {
   },
   'plc.start': startPlc,
   'pds.start': startPds,
-  'process.start': startProcess,
   'service.stop': stopService,
   'service.subscribers': async (args) => {
     const service = services.get(args.id)
     if (!service) throw new Error(`no service ${args.id}`)
     return { subscribers: [...(service.subscribers || [])] }
-  },
-  'service.alive': async (args) => {
-    const service = services.get(args.id)
-    if (!service) return { alive: false }
-    if (!service.child) return { alive: true }
-    return { alive: service.child.exitCode === null && service.child.signalCode === null }
   },
   'service.list': async () => ({
     services: [...services.entries()].map(([id, s]) => ({ id, kind: s.kind, name: s.name, url: s.url })),
