@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-import os
-
+import libipld
 import pytest
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 
 from atproto_bdd.protocol import dagcbor
-from atproto_bdd.protocol.car import CarError, parse_car, write_car
+from atproto_bdd.protocol.car import BlockError, CarError, parse_car, write_car
 from atproto_bdd.protocol.crypto import CryptoError, PublicKey
-from atproto_bdd.protocol.mst import MstError, walk
-from atproto_bdd.protocol.multiformats import CID, base58_encode, encode_varint
+from atproto_bdd.protocol.dagcbor import DagCborError
+from atproto_bdd.protocol.mst import MstError, key_height, walk
+from atproto_bdd.protocol.mst import build as build_mst
+from atproto_bdd.protocol.multiformats import CID, RAW, base58_encode, encode_varint
 from atproto_bdd.protocol.repo import Repo, RepoError
 
 K256_ORDER = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
@@ -38,20 +39,21 @@ def multikey(private: ec.EllipticCurvePrivateKey) -> str:
     return "z" + base58_encode(encode_varint(0xE7) + point)
 
 
-def build_repo(private: ec.EllipticCurvePrivateKey, records: dict[str, dict]) -> bytes:
-    """A one-node MST over ``records`` (keys sorted, prefix-compressed) under a signed commit."""
+def build_repo(private: ec.EllipticCurvePrivateKey, records: dict[str, dict], **commit_fields) -> bytes:
+    """The canonical MST over ``records`` under a commit signed over every field but ``sig``.
+
+    ``commit_fields`` replace or add commit fields (a field set to ``...`` is left out).
+    """
     blocks: dict[CID, bytes] = {}
-    entries, previous = [], b""
-    for path in sorted(records):
-        cid, data = block(records[path])
+    values = {}
+    for path, record in records.items():
+        cid, data = block(record)
         blocks[cid] = data
-        key = path.encode()
-        prefix = len(os.path.commonprefix([previous, key]))
-        entries.append({"p": prefix, "k": key[prefix:], "v": cid, "t": None})
-        previous = key
-    mst_cid, mst_data = block({"l": None, "e": entries})
-    blocks[mst_cid] = mst_data
-    unsigned = {"did": "did:plc:test", "version": 3, "data": mst_cid, "rev": "3kabc", "prev": None}
+        values[path] = cid
+    mst_root, mst_blocks = build_mst(values)
+    blocks.update(mst_blocks)
+    unsigned = {"did": "did:plc:test", "version": 3, "data": mst_root, "rev": "3kabc", "prev": None, **commit_fields}
+    unsigned = {name: value for name, value in unsigned.items() if value is not ...}
     commit = {**unsigned, "sig": sign(private, dagcbor.encode(unsigned))}
     commit_cid, commit_data = block(commit)
     return write_car([commit_cid], {commit_cid: commit_data, **blocks})
@@ -132,15 +134,18 @@ def test_car_without_a_commit_root_is_refused() -> None:
 def test_mst_walk_visits_subtrees_in_key_order() -> None:
     blocks: dict[CID, bytes] = {}
 
-    def leaf(value):
+    def stored(value):
         cid, data = block(value)
         blocks[cid] = data
         return cid
 
-    left = leaf({"l": None, "e": [{"p": 0, "k": b"a/1", "v": leaf({"n": 1}), "t": None}]})
-    right = leaf({"l": None, "e": [{"p": 0, "k": b"c/3", "v": leaf({"n": 3}), "t": None}]})
-    root = leaf({"l": left, "e": [{"p": 0, "k": b"b/2", "v": leaf({"n": 2}), "t": right}]})
-    assert [key for key, _ in walk(blocks, root)] == ["a/1", "b/2", "c/3"]
+    # "b/10" has height 1, so it sits above the height-0 keys on either side of it.
+    assert [key_height(key) for key in ("a/1", "b/10", "c/3")] == [0, 1, 0]
+    left = stored({"l": None, "e": [{"p": 0, "k": b"a/1", "v": stored({"n": 1}), "t": None}]})
+    right = stored({"l": None, "e": [{"p": 0, "k": b"c/3", "v": stored({"n": 3}), "t": None}]})
+    root = stored({"l": left, "e": [{"p": 0, "k": b"b/10", "v": stored({"n": 2}), "t": right}]})
+    assert [key for key, _ in walk(blocks, root)] == ["a/1", "b/10", "c/3"]
+    assert root == build_mst({key: cid for key, cid in walk(blocks, root)})[0]  # it is the canonical tree
 
 
 def test_unknown_key_types_are_named() -> None:
@@ -148,3 +153,96 @@ def test_unknown_key_types_are_named() -> None:
         PublicKey.from_multibase("z" + base58_encode(encode_varint(0xED) + b"\x01" * 32))
     with pytest.raises(CryptoError, match="unsupported verification method type 'Ed25519VerificationKey2020'"):
         PublicKey.from_verification_method("Ed25519VerificationKey2020", "z111")
+
+
+def test_a_commit_field_the_library_does_not_name_is_signed_over(key) -> None:
+    repo = Repo.from_car(build_repo(key, RECORDS, note="an extra field"))
+    assert repo.commit.raw["note"] == "an extra field"
+    assert repo.verify_signature(PublicKey.from_multibase(multikey(key)))
+
+
+def test_a_signature_over_the_named_fields_only_does_not_cover_an_extra_one(key) -> None:
+    car = parse_car(build_repo(key, RECORDS))
+    commit = dagcbor.decode(car.blocks[car.roots[0]])
+    five = {name: commit[name] for name in ("did", "version", "data", "rev", "prev")}
+    tampered = {**commit, "note": "added after signing", "sig": sign(key, dagcbor.encode(five))}
+    cid, data = block(tampered)
+    repo = Repo.from_car(write_car([cid], {**car.blocks, cid: data}))
+    assert not repo.verify_signature(PublicKey.from_multibase(multikey(key)))
+
+
+@pytest.mark.parametrize(
+    "fields,message",
+    [
+        ({"version": 2}, "has version 2; atproto repositories are version 3"),
+        ({"version": "3"}, "has version '3'"),
+        ({"did": "alice"}, "the commit's did 'alice' is not a DID"),
+        ({"data": "bafyreia"}, "the commit's data 'bafyreia' is not a CIDv1"),
+        ({"data": CID.compute(b"x", codec=RAW)}, "the commit's data .* is not a CIDv1 dag-cbor sha2-256 link"),
+        ({"rev": 5}, "the commit's rev 5 is not a non-empty string"),
+        ({"prev": "none"}, "the commit's prev 'none' is neither null nor"),
+        ({"prev": ...}, r"not a repository commit \(no prev\)"),
+    ],
+)
+def test_commits_that_are_not_version_3_commits_are_refused(key, fields, message) -> None:
+    data = build_repo(key, RECORDS, **fields)
+    root = parse_car(data).roots[0]
+    with pytest.raises(RepoError, match=f"commit {root}: .*{message}"):
+        Repo.from_car(data)
+
+
+def test_a_commit_whose_sig_is_not_bytes_is_refused(key) -> None:
+    car = parse_car(build_repo(key, RECORDS))
+    commit = {**dagcbor.decode(car.blocks[car.roots[0]]), "sig": "c2lnbmF0dXJl"}
+    cid, data = block(commit)
+    with pytest.raises(RepoError, match="the commit's sig is str, not"):
+        Repo.from_car(write_car([cid], {**car.blocks, cid: data}))
+
+
+def test_a_non_canonical_block_is_refused_naming_its_cid(key) -> None:
+    car = parse_car(build_repo(key, RECORDS))
+    # {"$type": "ok", "text": "one"} with "$type" first: DAG-CBOR puts the shorter "text" first
+    record = bytes.fromhex("a2 652474797065 626f6b 6474657874 636f6e65".replace(" ", ""))
+    cid = CID.compute(record)  # the hash is right: only the encoding is wrong
+    expected = f"block {cid}: map key '\\$type' at byte 1 is out of DAG-CBOR order"
+    with pytest.raises(BlockError, match=expected) as caught:
+        parse_car(write_car(car.roots, {**car.blocks, cid: record}))
+    assert isinstance(caught.value, CarError) and isinstance(caught.value, DagCborError)
+    assert caught.value.cid == cid
+    unverified = parse_car(write_car(car.roots, {**car.blocks, cid: record}), verify=False)
+    with pytest.raises(BlockError, match=expected):
+        unverified.decode(cid)
+    with pytest.raises(ValueError):
+        libipld.decode_dag_cbor(record)  # libipld refuses the same bytes
+
+
+def test_blocks_of_other_codecs_are_kept_but_not_decoded(key) -> None:
+    car = parse_car(build_repo(key, RECORDS))
+    blob = CID.compute(b"\x89PNG not cbor", codec=RAW)
+    parsed = parse_car(write_car(car.roots, {**car.blocks, blob: b"\x89PNG not cbor"}))
+    assert parsed.block(blob) == b"\x89PNG not cbor"
+    with pytest.raises(BlockError, match=f"block {blob}: has codec 0x55, not DAG-CBOR"):
+        parsed.decode(blob)
+
+
+def test_a_block_addressed_by_another_hash_function_is_refused(key) -> None:
+    car = parse_car(build_repo(key, RECORDS))
+    odd = CID(1, 0x71, 0x13, bytes(64))  # sha2-512
+    with pytest.raises(CarError, match=f"block {odd} is addressed by multihash 0x13"):
+        parse_car(write_car(car.roots, {**car.blocks, odd: dagcbor.encode({})}))
+
+
+def test_mst_keys_must_be_repository_paths(key) -> None:
+    repo = Repo.from_car(build_repo(key, {**RECORDS, "no-slash": {"text": "x"}}))
+    with pytest.raises(RepoError, match="MST key 'no-slash' is not a repository path"):
+        _ = repo.records
+
+
+def test_libipld_reads_our_cars_alike(key) -> None:
+    data = build_repo(key, RECORDS)
+    car = parse_car(data)
+    header, blocks = libipld.decode_car(data)
+    assert header == {"version": 1, "roots": [root.encode() for root in car.roots]}
+    assert set(blocks) == {cid.encode() for cid in car.blocks}
+    for cid, raw in car.blocks.items():
+        assert libipld.encode_dag_cbor(blocks[cid.encode()]) == raw
