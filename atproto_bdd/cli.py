@@ -10,16 +10,23 @@ from pathlib import Path
 from .errors import AtprotoBddError
 from .settings import Settings
 
+#: Services built only when asked for (or on first use): name -> what ``--with NAME`` installs.
+OPTIONAL_SERVICES = {"relay": "the indigo relay (go install, needs Go; about 3 minutes, once per version)"}
+
 
 def _install(args: argparse.Namespace) -> int:
     from .services.go_install import ensure_relay
     from .services.node_install import ensure_node_services
+    from .services.relay_local import ensure_relay_template
 
     settings = Settings.load()
     install = ensure_node_services(settings.cache_dir, node=settings.node, npm=settings.npm)
     print(f"PLC and PDS ready in {install.root}")
-    if not args.no_relay:
-        print(f"relay ready: {ensure_relay(settings.cache_dir, go=settings.go)}")
+    wanted = set(OPTIONAL_SERVICES) if args.all else set(args.with_services or ())
+    if "relay" in wanted:
+        binary = ensure_relay(settings.cache_dir, go=settings.go)
+        ensure_relay_template(binary, settings.cache_dir, timeout=settings.service_timeout)
+        print(f"relay ready: {binary}")
     return 0
 
 
@@ -46,7 +53,12 @@ def _run(args: argparse.Namespace) -> int:
 
     behave_args = args.behave_args[1:] if args.behave_args[:1] == ["--"] else args.behave_args
     return run_parallel(
-        args.paths, jobs=args.jobs, shard=args.shard, reports=Path(args.reports), behave_args=behave_args
+        args.paths,
+        jobs=args.jobs,
+        shard=args.shard,
+        reports=Path(args.reports),
+        behave_args=behave_args,
+        timeout=args.timeout,
     )
 
 
@@ -55,19 +67,44 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="atproto-bdd", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
 
-    install = commands.add_parser("install", help="install the pinned services into the cache (once per version)")
-    install.add_argument("--no-relay", action="store_true", help="skip building the relay (it needs Go)")
+    install = commands.add_parser(
+        "install",
+        help="install the pinned services into the cache ahead of the first run (once per version)",
+        description="Install the PLC directory and PDS (npm ci) into the cache. Optional services are built "
+        "on first use, or here with --with NAME or --all (CI images): "
+        + "; ".join(f"{name}: {what}" for name, what in OPTIONAL_SERVICES.items()),
+    )
+    install.add_argument(
+        "--with",
+        dest="with_services",
+        action="append",
+        choices=sorted(OPTIONAL_SERVICES),
+        metavar="NAME",
+        help=f"also install an optional service ({', '.join(sorted(OPTIONAL_SERVICES))}); repeatable",
+    )
+    install.add_argument("--all", action="store_true", help="also install every optional service")
+    # Before optional services were built on first use, --no-relay skipped the
+    # relay; it is now what happens by default, so the flag is accepted and ignored.
+    install.add_argument("--no-relay", action="store_true", help=argparse.SUPPRESS)
     install.set_defaults(run=_install)
 
     run = commands.add_parser(
         "run",
         help="run features on parallel workers (behave processes, one network host each)",
         description="Run behave on N workers, optionally on one shard of the suite; "
-        "merges JUnit XML and the HTML report. Example: atproto-bdd run -j 2 features -- -D firehose_timeout=10",
+        "merges JUnit XML and the HTML report. SIGTERM and Ctrl-C are passed on to the workers, which stop "
+        "their networks (a second one kills them). Example: atproto-bdd run -j 2 features -- -D firehose_timeout=10",
     )
     run.add_argument("-j", "--jobs", type=int, default=os.cpu_count() or 1, help="workers (default: CPU count)")
     run.add_argument("--shard", help="run only part i of n of the suite, e.g. 1/4 (deterministic)")
     run.add_argument("--reports", default="reports", help="reports directory (default: reports)")
+    run.add_argument(
+        "--timeout",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="stop the workers (as on SIGTERM) if the run takes longer; exit code 124 (default: no limit)",
+    )
     run.add_argument("paths", nargs="*", default=["features"], help="feature files or directories")
     run.add_argument("behave_args", nargs=argparse.REMAINDER, help="after --: options passed to every behave worker")
     run.set_defaults(run=_run)

@@ -18,19 +18,25 @@ and one ``<reports>/atproto-bdd.html``. The exit code is 1 if any worker failed.
 
 from __future__ import annotations
 
+import math
 import os
-import subprocess
+import signal
 import sys
 import time
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from behave.parser import parse_file
 
-from .errors import UsageError
+from .errors import InstallError, UsageError
 from .report import RunRecord, write_reports
+from .services.go_install import ensure_relay
+from .services.processes import ManagedProcess
+from .settings import Settings
+from .waiting import poll
 
 
 @dataclass(frozen=True)
@@ -39,6 +45,7 @@ class WorkUnit:
 
     target: str
     weight: int
+    uses_relay: bool = False
 
 
 def find_feature_files(paths: Sequence[str]) -> list[Path]:
@@ -63,13 +70,61 @@ def plan_units(paths: Sequence[str]) -> list[WorkUnit]:
         if feature is None:
             continue
         scenarios = list(feature.walk_scenarios())
-        background = len(feature.background.steps) if feature.background else 0
+        background_steps = list(feature.background.steps) if feature.background else []
+        background = len(background_steps)
+        relay = _mentions_relay(background_steps)
         if "network:feature" in feature.tags:
             weight = sum(background + len(s.steps) for s in scenarios)
-            units.append(WorkUnit(str(path), weight))
+            uses_relay = relay or any(_mentions_relay(s.steps) for s in scenarios)
+            units.append(WorkUnit(str(path), weight, uses_relay))
             continue
-        units.extend(WorkUnit(f"{path}:{s.line}", background + len(s.steps)) for s in scenarios)
+        units.extend(
+            WorkUnit(f"{path}:{s.line}", background + len(s.steps), relay or _mentions_relay(s.steps))
+            for s in scenarios
+        )
     return units
+
+
+def _mentions_relay(steps: Sequence[Any]) -> bool:
+    """Whether a step names the relay (``Given a relay crawling PDS A``, ``the relay has shown ...``)."""
+    return any("relay" in step.name.lower() for step in steps)
+
+
+def prepare_relay(units: Sequence[WorkUnit], behave_args: Sequence[str] = ()) -> None:
+    """Build the relay now, once, if a unit uses it and it is not built yet.
+
+    The workers would build it on first use too, but their output goes to
+    log files: here the progress line is where the person running the suite
+    sees it. Without Go this only warns; the relay's scenarios then fail and
+    say why.
+    """
+    if not any(unit.uses_relay for unit in units):
+        return
+    settings = Settings.load(_userdata(behave_args))
+    if settings.runtime != "local":
+        return
+    try:
+        ensure_relay(settings.cache_dir, go=settings.go)
+    except InstallError as exc:
+        print(f"atproto-bdd: the relay's scenarios will fail: {exc}", file=sys.stderr, flush=True)
+
+
+def _userdata(behave_args: Sequence[str]) -> dict[str, str]:
+    """The ``-D key=value`` settings among behave's arguments."""
+    found: dict[str, str] = {}
+    args = list(behave_args)
+    for index, arg in enumerate(args):
+        value = None
+        if arg in ("-D", "--define") and index + 1 < len(args):
+            value = args[index + 1]
+        elif arg.startswith("-D") and len(arg) > 2:
+            value = arg[2:]
+        elif arg.startswith("--define="):
+            value = arg[len("--define=") :]
+        if value and "=" in value:
+            key, _, setting = value.partition("=")
+            found[key] = setting
+    return found
 
 
 def balance(units: Sequence[WorkUnit], parts: int) -> list[list[WorkUnit]]:
@@ -96,6 +151,10 @@ def parse_shard(text: str) -> tuple[int, int]:
     return index, count
 
 
+#: Seconds workers get to clean up (stop their networks) after a forwarded signal, before SIGKILL.
+STOP_GRACE = 30.0
+
+
 @dataclass
 class Worker:
     """One behave process of a parallel run."""
@@ -103,14 +162,63 @@ class Worker:
     number: int
     units: list[WorkUnit]
     directory: Path
-    process: subprocess.Popen[bytes] | None = None
+    process: ManagedProcess | None = None
     started: float = 0.0
     elapsed: float = 0.0
+    code: int | None = None
 
     @property
     def log(self) -> Path:
         """Where the worker's behave output goes."""
         return self.directory / "output.log"
+
+    def finished(self) -> bool:
+        """Whether the worker has exited (its exit code is then in ``code``)."""
+        if self.code is None and self.process is not None:
+            self.code = self.process.returncode
+            if self.code is not None:
+                self.elapsed = time.monotonic() - self.started
+        return self.process is None or self.code is not None
+
+
+class _Interrupt:
+    """SIGTERM/SIGINT handling for the run: forward the signal to every worker, escalate on a second one."""
+
+    def __init__(self, workers: Sequence[Worker]) -> None:
+        self.workers = workers
+        self.signum: int | None = None
+        self._previous: dict[int, Any] = {}
+        self._signalled: set[int] = set()
+
+    def __enter__(self) -> _Interrupt:
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            self._previous[signum] = signal.signal(signum, self._handle)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for signum, handler in self._previous.items():
+            signal.signal(signum, handler)
+
+    def _handle(self, signum: int, frame: object) -> None:
+        # The workers run in their own process groups (a terminal's Ctrl-C
+        # reaches only us), so each gets the signal from here, once. A second
+        # signal means "now": kill them.
+        if self.signum is not None:
+            for worker in self.workers:
+                if worker.process is not None:
+                    worker.process.send_signal(signal.SIGKILL)
+            return
+        self.signum = signum
+        self.catch_up()
+
+    def catch_up(self) -> None:
+        """Forward the signal to workers that started after it arrived (once each)."""
+        if self.signum is None:
+            return
+        for worker in self.workers:
+            if worker.process is not None and worker.number not in self._signalled:
+                self._signalled.add(worker.number)
+                worker.process.send_signal(self.signum)
 
 
 def run_parallel(
@@ -120,8 +228,16 @@ def run_parallel(
     shard: str | None = None,
     reports: Path = Path("reports"),
     behave_args: Sequence[str] = (),
+    timeout: float | None = None,
 ) -> int:
-    """Run the suite under ``paths`` on ``jobs`` workers; returns the exit code."""
+    """Run the suite under ``paths`` on ``jobs`` workers; returns the exit code.
+
+    SIGTERM or SIGINT (Ctrl-C) is forwarded to every worker, which stops its
+    network; workers still running :data:`STOP_GRACE` seconds later are killed,
+    and the exit code is 128 + the signal's number. ``timeout`` (seconds)
+    bounds the whole run the same way (exit code 124). Workers die with this
+    process even when it is killed with SIGKILL (parent-death signal).
+    """
     units = plan_units(paths)
     if shard:
         index, count = parse_shard(shard)
@@ -135,26 +251,76 @@ def run_parallel(
         f"atproto-bdd: {len(units)} scenario units on {len(workers)} worker(s)" + (f", shard {shard}" if shard else ""),
         flush=True,
     )
-    for worker in workers:
-        _start(worker, behave_args)
-    failed = False
-    for worker in workers:
-        assert worker.process is not None
-        code = worker.process.wait()
-        worker.elapsed = time.monotonic() - worker.started
-        failed |= code != 0
-        outcome = "FAILED" if code else "passed"
-        print(f"atproto-bdd: worker {worker.number} {outcome} in {worker.elapsed:.1f}s: {_summary(worker)}")
-        if code:
-            tail = worker.log.read_text(errors="replace").splitlines()[-60:] if worker.log.exists() else []
-            print("\n".join(f"  | {line}" for line in tail))
-            print(f"  its whole output: {worker.log}")
+    prepare_relay(units, behave_args)
+    with _Interrupt(workers) as interrupt:
+        for worker in workers:
+            if interrupt.signum is None:
+                _start(worker, behave_args)
+        interrupt.catch_up()
+        timed_out = _wait_for(workers, interrupt, timeout)
+    if interrupt.signum is not None or timed_out:
+        why = f"{signal.Signals(interrupt.signum).name}" if interrupt.signum else f"the {timeout:g}s timeout"
+        for worker in workers:
+            if worker.process is not None:
+                print(f"atproto-bdd: worker {worker.number} stopped by {why} (exit code {worker.code})")
+        print(f"atproto-bdd: run stopped by {why}; workers' output under {reports / 'workers'}", flush=True)
+        return 128 + interrupt.signum if interrupt.signum else 124
+    failed = any(worker.code for worker in workers)
     merge_junit(sorted(reports.glob("workers/*/junit/*.xml")), reports / "junit")
     runs = [RunRecord.from_json(p.read_text()) for p in sorted(reports.glob("workers/*/atproto-bdd.json"))]
     if runs:
         page = write_reports(reports, runs)
         print(f"atproto-bdd: report written to {page}")
     return 1 if failed else 0
+
+
+def _wait_for(workers: Sequence[Worker], interrupt: _Interrupt, timeout: float | None) -> bool:
+    """Wait for the workers, reporting each as it ends; stop them on a signal or at ``timeout``.
+
+    Returns whether the timeout stopped them.
+    """
+    reported: set[int] = set()
+
+    def report_finished() -> bool:
+        for worker in workers:
+            if worker.number not in reported and worker.finished():
+                reported.add(worker.number)
+                if interrupt.signum is None:
+                    _report(worker)
+        return len(reported) == len(workers) or interrupt.signum is not None
+
+    # Polled in short steps rather than blocked in wait(): a signal's
+    # handler only sets a flag, which this loop then acts on.
+    settled = poll(report_finished, timeout=timeout or math.inf, on_timeout=None, max_interval=0.2)
+    if settled is None:  # the run's timeout
+        for worker in workers:
+            if worker.process is not None:
+                worker.process.send_signal(signal.SIGTERM)
+    if settled is None or interrupt.signum is not None:
+        _stop(workers)
+    return settled is None
+
+
+def _stop(workers: Sequence[Worker]) -> None:
+    """Give signalled workers :data:`STOP_GRACE` seconds to exit, then kill what is left."""
+    poll(lambda: all(worker.finished() for worker in workers), timeout=STOP_GRACE, on_timeout=None, max_interval=0.2)
+    for worker in workers:
+        if worker.process is not None and not worker.finished():
+            worker.process.send_signal(signal.SIGKILL)
+    for worker in workers:
+        if worker.process is not None:
+            worker.process.wait(5.0)  # SIGKILL cannot be ignored; still, never hang here
+            worker.finished()
+
+
+def _report(worker: Worker) -> None:
+    outcome = "FAILED" if worker.code else "passed"
+    print(f"atproto-bdd: worker {worker.number} {outcome} in {worker.elapsed:.1f}s: {_summary(worker)}")
+    if worker.code:
+        tail = worker.log.read_text(errors="replace").splitlines()[-60:] if worker.log.exists() else []
+        print("\n".join(f"  | {line}" for line in tail))
+        print(f"  its whole output: {worker.log}")
+    sys.stdout.flush()
 
 
 def _start(worker: Worker, behave_args: Sequence[str]) -> None:
@@ -177,10 +343,9 @@ def _start(worker: Worker, behave_args: Sequence[str]) -> None:
         *(unit.target for unit in worker.units),
     ]
     env = {**os.environ, "ATPROTO_BDD_WORKER": str(worker.number)}
-    log = open(worker.log, "wb")  # noqa: SIM115 - the child writes to it until it exits
+    worker.log.unlink(missing_ok=True)
     worker.started = time.monotonic()
-    worker.process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, env=env)
-    log.close()
+    worker.process = ManagedProcess.start(argv, log_path=worker.log, env=env, name=f"worker {worker.number}")
 
 
 def _summary(worker: Worker) -> str:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from atproto_bdd import parallel
 from atproto_bdd.errors import UsageError
 from atproto_bdd.parallel import WorkUnit, balance, merge_junit, parse_shard, plan_units
 
@@ -51,6 +52,24 @@ def test_scenarios_are_units_unless_the_feature_shares_its_network(suite: Path) 
         ("a.feature:9", 2),
         ("b.feature", 2),
     ]
+
+
+def test_units_that_use_the_relay_build_it_before_the_workers_start(
+    suite: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (suite / "c.feature").write_text(
+        "Feature: c\n  Scenario: five\n    Given a PDS named A\n    And a relay crawling PDS A\n"
+    )
+    units = plan_units([str(suite)])
+    assert [Path(u.target).name for u in units if u.uses_relay] == ["c.feature:2"]
+    built: list[Path] = []
+    monkeypatch.setattr(parallel, "ensure_relay", lambda cache_dir, go: built.append(cache_dir))
+    monkeypatch.delenv("ATPROTO_BDD_RUNTIME", raising=False)
+    parallel.prepare_relay([u for u in units if not u.uses_relay])
+    assert built == []  # no relay in the suite: nothing is built
+    parallel.prepare_relay(units, ["-D", "cache_dir=/tmp/c1", "--no-color"])
+    parallel.prepare_relay(units, ["-Druntime=docker"])  # the Docker runtime runs the relay's image
+    assert built == [Path("/tmp/c1")]
 
 
 def test_balance_is_deterministic_and_longest_first() -> None:

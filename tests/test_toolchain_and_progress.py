@@ -63,3 +63,56 @@ def test_relay_build_without_go_says_what_is_needed(tmp_path: Path) -> None:
     assert str(caught.value).startswith(
         "go is required but `/nowhere/go` was not found on PATH: install Go 1.21 or newer"
     )
+
+
+FAKE_GO = """#!/bin/sh
+# Just enough of `go` for ensure_relay: a version, and an install that writes the binary.
+case "$1" in
+  env) echo go1.99-fake ;;
+  install) printf '#!/bin/sh\\n' > "$GOBIN/relay"; chmod +x "$GOBIN/relay" ;;
+  *) exit 2 ;;
+esac
+"""
+
+
+def test_building_the_relay_on_first_use_shows_a_progress_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from atproto_bdd.services.go_install import ensure_relay
+
+    go = tmp_path / "go"
+    go.write_text(FAKE_GO)
+    go.chmod(0o755)
+    binary = ensure_relay(tmp_path / "cache", go=str(go))
+    assert binary.exists()
+    lines = capsys.readouterr().err.splitlines()
+    assert lines[0].startswith("atproto-bdd: building the indigo relay (") and "go1.99-fake" in lines[0]
+    assert " ... done in " in lines[-1]
+    assert ensure_relay(tmp_path / "cache", go=str(go)) == binary  # built once
+    assert capsys.readouterr().err == ""
+
+
+@pytest.mark.parametrize(
+    ("argv", "relay_built"),
+    [
+        (["install"], False),
+        (["install", "--no-relay"], False),  # the old flag is accepted; not building is the default now
+        (["install", "--with", "relay"], True),
+        (["install", "--all"], True),
+    ],
+)
+def test_install_builds_optional_services_only_when_asked(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, argv: list[str], relay_built: bool
+) -> None:
+    from atproto_bdd import cli
+    from atproto_bdd.services import go_install, node_install, relay_local
+    from atproto_bdd.services.node_install import NodeInstall
+
+    built: list[str] = []
+    monkeypatch.setattr(
+        node_install, "ensure_node_services", lambda *a, **k: built.append("node") or NodeInstall(tmp_path, "node")
+    )
+    monkeypatch.setattr(go_install, "ensure_relay", lambda *a, **k: built.append("relay") or tmp_path / "relay")
+    monkeypatch.setattr(relay_local, "ensure_relay_template", lambda *a, **k: tmp_path / "template")
+    assert cli.main(argv) == 0
+    assert built == (["node", "relay"] if relay_built else ["node"])
