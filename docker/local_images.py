@@ -7,7 +7,8 @@ build of the relay:
 * ``base``: a minimal root filesystem with this machine's Node.js binary and
   the C libraries it and the relay need, imported with ``podman import``;
 * ``node-services``: the cached ``node_modules`` of the pinned PDS and PLC;
-* ``pds``, ``plc``, ``relay``: Containerfiles in ``docker/images``.
+* ``pds``, ``plc``, ``relay``, ``mailpit``: Containerfiles in ``docker/images``;
+  Mailpit is built with ``go install`` at the version of its official image.
 """
 
 from __future__ import annotations
@@ -21,8 +22,40 @@ from pathlib import Path
 
 from podman_service import PodmanService
 
+from atproto_bdd.services.docker_runtime import OFFICIAL_IMAGES
+from atproto_bdd.services.go_install import go_environment
+from atproto_bdd.services.progress import Progress
+from atproto_bdd.services.toolchain import require_tool, run_logged
+
 IMAGES = Path(__file__).parent / "images"
 PREFIX = "localhost/atproto-bdd"
+MAILPIT_PACKAGE = "github.com/axllent/mailpit"
+#: The version of the official image (axllent/mailpit:vX.Y.Z), so the local image is its equivalent.
+MAILPIT_VERSION = OFFICIAL_IMAGES["mailpit"].rsplit(":", 1)[1]
+#: The services the local images stand in for.
+SERVICES = ("pds", "plc", "relay", "mailpit")
+
+
+def ensure_mailpit(cache_dir: Path) -> Path:
+    """The mailpit binary at the official image's version, built with ``go install`` on first use."""
+    bin_dir = cache_dir / "go" / "bin" / f"mailpit-{MAILPIT_VERSION}"
+    binary = bin_dir / "mailpit"
+    if binary.exists():
+        return binary
+    go = require_tool("go")
+    bin_dir.mkdir(parents=True, exist_ok=True)
+    # Static (no cgo): the base image has only the C libraries node and the relay link.
+    env = {**go_environment(cache_dir), "GOBIN": str(bin_dir), "CGO_ENABLED": "0"}
+    with Progress(f"building mailpit {MAILPIT_VERSION} (go install, once per version)"):
+        run_logged(
+            [go, "install", f"{MAILPIT_PACKAGE}@{MAILPIT_VERSION}"],
+            cwd=bin_dir,
+            log_path=bin_dir.parent / f"mailpit-{MAILPIT_VERSION}.build.log",
+            timeout=30 * 60,
+            what=f"go install {MAILPIT_PACKAGE}@{MAILPIT_VERSION}",
+            env=env,
+        )
+    return binary
 
 
 def _libraries(binary: str) -> list[str]:
@@ -68,16 +101,16 @@ def base_rootfs(node: str, relay: Path) -> bytes:
     return buffer.getvalue()
 
 
-def build(podman: PodmanService, node_install: Path, relay: Path) -> dict[str, str]:
+def build(podman: PodmanService, node_install: Path, relay: Path, mailpit: Path) -> dict[str, str]:
     """Build every image; returns the image name per service."""
     node = shutil.which("node") or "node"
     _check(podman.podman("import", "-", f"{PREFIX}/base:local", input=base_rootfs(node, relay)), "import base")
     _build(podman, "node-services", node_install)
     _build(podman, "pds", IMAGES / "pds")
     _build(podman, "plc", node_install / "node_modules" / "@did-plc" / "server")
-    context = relay.parent
-    _build(podman, "relay", context)
-    return {service: f"{PREFIX}/{service}:local" for service in ("pds", "plc", "relay")}
+    _build(podman, "relay", relay.parent)
+    _build(podman, "mailpit", mailpit.parent)
+    return {service: f"{PREFIX}/{service}:local" for service in SERVICES}
 
 
 def _build(podman: PodmanService, name: str, context: Path) -> None:

@@ -1,9 +1,12 @@
 """Podman with its Docker-compatible API socket, configured for this kind of machine.
 
-No Docker engine runs here, but Debian's podman does, with two settings: the
-``runc`` runtime (crun fails on cgroups in hybrid mode) and default ulimits no
-higher than the process's own hard limit. Storage, configuration and the
-socket live in one temporary directory; the service is ours to stop.
+No Docker engine runs here, but Debian's podman does, with three settings: the
+``runc`` runtime (crun fails on cgroups in hybrid mode), default ulimits no
+higher than the process's own hard limit, and the netavark network backend
+(with aardvark-dns), without which containers cannot resolve each other by
+name: ``--no-install-recommends`` podman alone is CNI without a DNS plugin.
+Storage, configuration, networks and the socket live in one temporary
+directory; the service is ours to stop.
 """
 
 from __future__ import annotations
@@ -13,20 +16,49 @@ import resource
 import shutil
 import subprocess
 import tempfile
-import time
 from pathlib import Path
 from types import TracebackType
 
+from atproto_bdd.services.progress import Progress
+from atproto_bdd.waiting import poll
 
-def ensure_podman() -> None:
-    """Install podman and runc from Debian's packages if they are missing (needs root)."""
-    if shutil.which("podman") and shutil.which("runc"):
-        return
-    print("atproto-bdd: installing podman and runc (apt-get, about 20 s) ...", flush=True)
-    install = ["apt-get", "install", "-y", "--no-install-recommends", "podman", "runc"]
-    if subprocess.run(install, capture_output=True, check=False).returncode != 0:
-        subprocess.run(["apt-get", "update"], capture_output=True, check=True)
-        subprocess.run(install, capture_output=True, check=True)
+#: What the proof needs from Debian: the engine, the runtime that works here, name-resolving networks
+#: (netavark with aardvark-dns), and iptables, which netavark runs to set up every network and
+#: published port ("netavark: No such file or directory" without it; podman only Suggests it).
+PACKAGES = ("podman", "runc", "netavark", "aardvark-dns", "iptables")
+#: The network backend whose networks resolve container names (aardvark-dns).
+NETWORK_BACKEND = "netavark"
+
+
+def missing_packages(packages: tuple[str, ...] = PACKAGES) -> list[str]:
+    """The Debian packages of ``packages`` that are not installed."""
+    missing = []
+    for package in packages:
+        status = subprocess.run(
+            ["dpkg-query", "-W", "-f=${db:Status-Status}", package], capture_output=True, text=True, check=False
+        )
+        if status.stdout.strip() != "installed":
+            missing.append(package)
+    return missing
+
+
+def ensure_podman() -> list[str]:
+    """Install the missing ones of :data:`PACKAGES` (needs root); returns those it installed."""
+    missing = missing_packages()
+    if not missing:
+        return []
+    install = ["apt-get", "install", "-y", "--no-install-recommends", *missing]
+    with Progress(f"installing {' '.join(missing)} (apt-get)"):
+        first = subprocess.run(install, capture_output=True, check=False)
+        if first.returncode != 0:  # a fresh machine's package lists may be absent or stale
+            subprocess.run(["apt-get", "update"], capture_output=True, check=True)
+            second = subprocess.run(install, capture_output=True, check=False)
+            if second.returncode != 0:
+                raise RuntimeError(f"{' '.join(install)} failed:\n{second.stderr.decode()[-2000:]}")
+    still = missing_packages()
+    if still:
+        raise RuntimeError(f"apt-get reported success but {', '.join(still)} is still not installed")
+    return missing
 
 
 class PodmanService:
@@ -49,6 +81,7 @@ class PodmanService:
         (self.root / "containers.conf").write_text(
             f'[containers]\ndefault_ulimits = ["nofile={nofile}:{nofile}", "nproc=32768:32768"]\n'
             '[engine]\nruntime = "runc"\n'
+            f'[network]\nnetwork_backend = "{NETWORK_BACKEND}"\nnetwork_config_dir = "{self.root}/networks"\n'
         )
         (self.root / "storage.conf").write_text(
             f'[storage]\ndriver = "overlay"\ngraphroot = "{self.root}/storage"\nrunroot = "{self.root}/run"\n'
@@ -66,12 +99,33 @@ class PodmanService:
             stdout=log,
             stderr=subprocess.STDOUT,
         )
-        deadline = time.monotonic() + 30
-        while not self.socket.exists():
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"podman system service did not start: {(self.root / 'service.log').read_text()}")
-            time.sleep(0.05)
+        try:
+            poll(self._ready, timeout=30, on_timeout=self._failed, interval=0.02)
+            self._check_network_backend()
+        except BaseException:
+            self.__exit__(None, None, None)
+            raise
         return self
+
+    def _ready(self) -> bool:
+        """Whether the socket is there; a service that exited fails at once."""
+        if self.process is not None and self.process.poll() is not None:
+            raise self._failed()
+        return self.socket.exists()
+
+    def _failed(self) -> RuntimeError:
+        return RuntimeError(f"podman system service did not start: {(self.root / 'service.log').read_text()}")
+
+    def _check_network_backend(self) -> None:
+        """Fail unless podman uses netavark: with CNI and no dnsname plugin, containers cannot find each other."""
+        result = self.podman("info", "--format", "{{.Host.NetworkBackend}}")
+        backend = result.stdout.decode().strip()
+        if result.returncode != 0 or backend != NETWORK_BACKEND:
+            raise RuntimeError(
+                f"podman uses the {backend or 'unknown'} network backend, not {NETWORK_BACKEND}: containers on one "
+                f"network could not resolve each other by name. Install {' '.join(PACKAGES)} "
+                f"(apt-get install --no-install-recommends ...). {result.stderr.decode()[-500:]}"
+            )
 
     def podman(self, *args: str, input: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
         """Run a podman command against this service's storage."""

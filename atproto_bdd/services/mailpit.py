@@ -8,6 +8,7 @@ from typing import Any
 
 from ..errors import TransportError
 from ..protocol.http import new_client
+from ..waiting import poll
 from .mail import Mail
 
 
@@ -37,12 +38,13 @@ class MailpitMailbox:
         self, to: str, timeout: float, *, after: int = 0, predicate: Callable[[Mail], bool] = lambda m: True
     ) -> Mail | None:
         """The first message to ``to`` after the first ``after`` of them that satisfies ``predicate``."""
-        deadline = time.monotonic() + timeout
-        while True:
-            found = next((m for m in self.messages(to)[after:] if predicate(m)), None)
-            if found is not None or time.monotonic() >= deadline:
-                return found
-            time.sleep(self._poll)
+        return poll(
+            lambda: next((m for m in self.messages(to)[after:] if predicate(m)), None),
+            timeout=timeout,
+            on_timeout=None,
+            interval=min(0.02, self._poll),
+            max_interval=self._poll,
+        )
 
     def close(self) -> None:
         """Close the HTTP connections."""

@@ -1,0 +1,42 @@
+"""Which image each service runs, and making sure the engine has it."""
+
+from __future__ import annotations
+
+from ...errors import ServiceError
+from ..go_install import INDIGO_COMMIT
+from .engine import EngineMixin
+
+#: The images the Docker runtime runs unless overridden (setting or ATPROTO_BDD_<SERVICE>_IMAGE).
+OFFICIAL_IMAGES = {
+    "pds": "ghcr.io/bluesky-social/pds:0.4",
+    "plc": "ghcr.io/bluesky-social/did-method-plc:plc-c54aea0373e65df0b87f5bc81710007092f539b1",
+    "relay": f"ghcr.io/bluesky-social/indigo:relay-{INDIGO_COMMIT}",
+    "mailpit": "axllent/mailpit:v1.33.1",
+    "postgres": "postgres:16-alpine",
+}
+
+
+class ImagesMixin(EngineMixin):
+    """Image names (setting, else official) and pulling an image the engine lacks."""
+
+    def image(self, service: str) -> str:
+        """The image for ``service`` (pds, plc, relay, mailpit, postgres): the setting, else the official one."""
+        return getattr(self.settings, f"{service}_image") or OFFICIAL_IMAGES[service]
+
+    def _ensure_image(self, service: str) -> str:
+        """The image of ``service``, pulled first if the engine does not have it."""
+        from docker.errors import DockerException, ImageNotFound
+
+        name = self.image(service)
+        try:
+            self.client.images.get(name)
+        except ImageNotFound:
+            try:
+                self.client.images.pull(name)
+            except DockerException as exc:
+                raise ServiceError(
+                    f"the {service} image {name} is not available and could not be pulled ({exc}); "
+                    f"build or pull it, or point ATPROTO_BDD_{service.upper()}_IMAGE (-D {service}_image=...) "
+                    "at one you have"
+                ) from None
+        return name
