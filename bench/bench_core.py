@@ -4,7 +4,10 @@ Run with ``./dev bench core``. Writes ``bench/results/core.json`` and prints a
 Markdown table. Targets (checked here, never in timed tests):
 
 * cold: Python call to "PLC + one PDS ready" <= 1.0x @atproto/dev-env's
-  ``TestNetworkNoAppView.create()`` in its own process;
+  ``TestNetworkNoAppView.create()`` in its own process, with the same service modules
+  loaded (dev-env's network-no-appview module: PDS and PLC, no bsky or ozone); the whole
+  package (``require('@atproto/dev-env')``) is measured too, for reference, and module
+  loading and network creation are reported separately for both;
 * warm: a fresh PDS inside a running host, median <= 150 ms;
 * 200 posts via the steps vs 200 raw httpx createRecord calls: ratio <= 1.2.
 """
@@ -14,37 +17,78 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
-from common import BENCH_DIR, devenv_install, summary, write_results
+from common import BENCH_DIR, devenv_install, devenv_versions, load_average, summary, write_results
 
 from atproto_bdd.services import LocalRuntime, Network, PdsSpec
+from atproto_bdd.services.node_host import NodeHost
 from atproto_bdd.services.node_install import ensure_node_services
 from atproto_bdd.settings import Settings
 
 
-def cold_ours() -> float:
-    """Seconds from a Python call to a ready PLC + PDS on a new runtime (Node start included)."""
-    started = time.perf_counter()
-    runtime = LocalRuntime(Settings.load())
-    runtime.start()
-    network = Network(runtime)
-    network.add_pds(PdsSpec(name="A"))
-    elapsed = time.perf_counter() - started
+@contextmanager
+def host_call_times() -> Iterator[dict[str, float]]:
+    """perf_counter() when each host command (``hello``, ``warm``) answered, while inside."""
+    answered: dict[str, float] = {}
+    original = NodeHost.call
+
+    def call(self: NodeHost, cmd: str, args: dict[str, Any] | None = None, *, timeout: float) -> dict[str, Any]:
+        result = original(self, cmd, args, timeout=timeout)
+        answered.setdefault(cmd, time.perf_counter())
+        return result
+
+    NodeHost.call = call  # type: ignore[method-assign]
+    try:
+        yield answered
+    finally:
+        NodeHost.call = original  # type: ignore[method-assign]
+
+
+def cold_ours() -> dict[str, float]:
+    """A ready PLC + PDS on a new runtime, from a Python call (Node start included), and its parts.
+
+    ``boot``: spawning the host until it answers ``hello`` (Node start, host.js, no service
+    modules yet); ``load``: the ``warm`` command, which requires @atproto/pds and
+    @did-plc/server; ``create``: a PLC directory and a PDS started and healthy.
+    """
+    with host_call_times() as answered:
+        started = time.perf_counter()
+        runtime = LocalRuntime(Settings.load())
+        runtime.start()
+        loaded = time.perf_counter()
+        network = Network(runtime)
+        network.add_pds(PdsSpec(name="A"))
+        done = time.perf_counter()
     runtime.close()
-    return elapsed
+    return {
+        "total": done - started,
+        "boot": answered["hello"] - started,
+        "load": answered["warm"] - answered["hello"],
+        "create": done - loaded,
+    }
 
 
-def cold_devenv(node_modules: Path) -> float:
-    """Seconds from spawning dev-env's TestNetworkNoAppView.create() to its ready line."""
+def cold_devenv(node_modules: Path, mode: str) -> dict[str, float]:
+    """Spawning dev-env's TestNetworkNoAppView.create() until its ready line, and its parts.
+
+    ``mode`` ``pds`` requires only dev-env's network-no-appview module (PDS and PLC, as our
+    host), ``full`` the whole package (bsky and ozone too). ``load`` and ``create`` are
+    measured inside the script (its require() and create()); ``total`` from here, so it
+    also holds Node's own start.
+    """
     env = {**os.environ, "NODE_PATH": str(node_modules)}
     started = time.perf_counter()
     process = subprocess.Popen(
-        ["node", str(BENCH_DIR / "devenv" / "network.js")],
+        ["node", str(BENCH_DIR / "devenv" / "network.js"), mode],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         env=env,
@@ -53,11 +97,44 @@ def cold_devenv(node_modules: Path) -> float:
     assert process.stdout is not None and process.stdin is not None
     line = process.stdout.readline()
     elapsed = time.perf_counter() - started
-    if not json.loads(line or "{}").get("ready"):
+    ready = json.loads(line or "{}")
+    if not ready.get("ready"):
         raise RuntimeError(f"dev-env did not start: {line!r}")
     process.stdin.close()
     process.wait(timeout=30)
-    return elapsed
+    if mode == "pds" and (ready["modules"]["bsky"] or ready["modules"]["ozone"]):
+        raise RuntimeError(f"dev-env loaded bsky/ozone modules in pds mode: {ready['modules']}")
+    return {
+        "total": elapsed,
+        "load": ready["loadMs"] / 1000,
+        "create": ready["createMs"] / 1000,
+        "modules": ready["modules"],
+    }
+
+
+def cold(rounds: int, node_modules: Path) -> dict[str, Any]:
+    """Ours vs dev-env (PDS/PLC modules only) vs dev-env (whole package), interleaved."""
+    sides: dict[str, list[dict[str, Any]]] = {"atproto_bdd": [], "dev_env_pds_only": [], "dev_env_full": []}
+    load_start = load_average()
+    for _ in range(rounds):  # interleaved (ABCABC...), so every side sees the same machine state
+        sides["atproto_bdd"].append(cold_ours())
+        sides["dev_env_pds_only"].append(cold_devenv(node_modules, "pds"))
+        sides["dev_env_full"].append(cold_devenv(node_modules, "full"))
+    load_end = load_average()
+    result: dict[str, Any] = {"rounds": rounds, "load_start": load_start, "load_end": load_end}
+    for side, samples in sides.items():
+        parts = [key for key in samples[0] if key != "modules"]
+        result[side] = {part: summary([sample[part] for sample in samples]) for part in parts}
+        if "modules" in samples[0]:
+            result[side]["modules_loaded"] = samples[0]["modules"]
+    for reference in ("dev_env_pds_only", "dev_env_full"):  # per round: the two ran back to back
+        pairs = zip(sides["atproto_bdd"], sides[reference], strict=True)
+        ratios = [a["total"] / b["total"] for a, b in pairs]
+        result[f"paired_ratio_median_vs_{reference.removeprefix('dev_env_')}"] = round(statistics.median(ratios), 3)
+    ours = result["atproto_bdd"]["total"]["median_ms"]
+    result["ratio_vs_pds_only"] = round(ours / result["dev_env_pds_only"]["total"]["median_ms"], 3)
+    result["ratio_vs_full"] = round(ours / result["dev_env_full"]["total"]["median_ms"], 3)
+    return result
 
 
 def warm(rounds: int) -> tuple[list[float], list[float]]:
@@ -137,38 +214,64 @@ def step_overhead(posts: int) -> dict[str, float]:
     }
 
 
+def ms(side: dict[str, Any], part: str = "total") -> float:
+    """A side's median for one part, in ms."""
+    return side[part]["median_ms"]
+
+
 def main() -> None:
     """Run every core benchmark and write results/core.json."""
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--cold-rounds", type=int, default=5)
+    parser.add_argument("--cold-rounds", type=int, default=9)
     parser.add_argument("--warm-rounds", type=int, default=40)
     parser.add_argument("--posts", type=int, default=200)
     args = parser.parse_args()
 
     devenv = devenv_install()
     ensure_node_services(Settings.load().cache_dir)  # installs are not part of any measurement
-    ours, theirs = [], []
-    for _ in range(args.cold_rounds):  # interleaved, so both see the same machine state
-        ours.append(cold_ours())
-        theirs.append(cold_devenv(devenv.node_modules))
-    pds_times, network_times = warm(args.warm_rounds)
-    overhead = step_overhead(args.posts)
+    with LocalRuntime(Settings.load()) as runtime:
+        ours_versions = {k: v for k, v in runtime.versions.items() if k != "pid"}
+    versions = {"atproto_bdd_host": ours_versions, "dev_env": devenv_versions(devenv.node_modules)}
 
-    cold = {"atproto_bdd": summary(ours), "dev_env": summary(theirs)}
-    cold["ratio"] = round(cold["atproto_bdd"]["median_ms"] / cold["dev_env"]["median_ms"], 3)
+    cold_results = cold(args.cold_rounds, devenv.node_modules)
+    warm_load_start = load_average()
+    pds_times, network_times = warm(args.warm_rounds)
+    warm_load_end = load_average()
+    overhead_load_start = load_average()
+    overhead = step_overhead(args.posts)
+    overhead.update(load_start=overhead_load_start, load_end=load_average())
+
     results = {
-        "cold_plc_plus_pds": cold,
+        "versions": versions,
+        "cold_plc_plus_pds": cold_results,
+        "warm": {"load_start": warm_load_start, "load_end": warm_load_end},
         "warm_fresh_pds": summary(pds_times),
         "warm_fresh_network": summary(network_times),
         "step_overhead": overhead,
     }
     path = write_results("core", results)
+    ours, pds_only, full = (cold_results[k] for k in ("atproto_bdd", "dev_env_pds_only", "dev_env_full"))
     print(f"\nwrote {path}\n")
+    print(f"versions: {json.dumps(versions)}")
+    print(f"cold load average {cold_results['load_start']} -> {cold_results['load_end']}")
+    print(
+        f"cold paired ratios (median over rounds): vs PDS/PLC only {cold_results['paired_ratio_median_vs_pds_only']}, "
+        f"vs whole package {cold_results['paired_ratio_median_vs_full']}\n"
+    )
     print("| measure | atproto-bdd | reference | target |")
     print("|---|---|---|---|")
     print(
-        f"| cold: PLC + 1 PDS ready (median of {args.cold_rounds}) | {cold['atproto_bdd']['median_ms']} ms "
-        f"| dev-env {cold['dev_env']['median_ms']} ms (ratio {cold['ratio']}) | <= 1.0x |"
+        f"| cold: PLC + 1 PDS ready (median of {args.cold_rounds}) | {ms(ours)} ms "
+        f"| dev-env, PDS/PLC modules only: {ms(pds_only)} ms (ratio {cold_results['ratio_vs_pds_only']}) | <= 1.0x |"
+    )
+    print(f"| cold, reference: dev-env whole package | | {ms(full)} ms (ratio {cold_results['ratio_vs_full']}) | |")
+    print(
+        f"| cold: module loading | {ms(ours, 'load')} ms (Node start before it: {ms(ours, 'boot')} ms) "
+        f"| {ms(pds_only, 'load')} ms (whole package: {ms(full, 'load')} ms) | |"
+    )
+    print(
+        f"| cold: PLC + PDS creation | {ms(ours, 'create')} ms | {ms(pds_only, 'create')} ms "
+        f"(whole package: {ms(full, 'create')} ms) | |"
     )
     warm_pds, warm_network = results["warm_fresh_pds"]["median_ms"], results["warm_fresh_network"]["median_ms"]
     print(f"| warm: fresh PDS in running host (median of {args.warm_rounds}) | {warm_pds} ms | | <= 150 ms |")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import platform
 import statistics
 import subprocess
@@ -39,9 +40,14 @@ def machine() -> dict[str, Any]:
         "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
         "python": platform.python_version(),
         "node": node,
-        "cpus": len(__import__("os").sched_getaffinity(0)),
+        "cpus": len(os.sched_getaffinity(0)),
         "platform": platform.platform(),
     }
+
+
+def load_average() -> list[float]:
+    """The 1, 5 and 15 minute load averages, rounded (recorded around each measurement)."""
+    return [round(value, 2) for value in os.getloadavg()]
 
 
 def write_results(name: str, results: dict[str, Any]) -> Path:
@@ -69,3 +75,11 @@ def devenv_install() -> NodeInstall:
     """@atproto/dev-env, pinned in bench/devenv, installed into the cache."""
     settings = Settings.load()
     return ensure_npm_project(BENCH_DIR / "devenv", settings.cache_dir / "bench-devenv")
+
+
+def devenv_versions(node_modules: Path) -> dict[str, str]:
+    """Versions of dev-env and of the services it runs, from the installed packages."""
+    packages = {"dev_env": "@atproto/dev-env", "pds": "@atproto/pds", "plc": "@did-plc/server"}
+    return {
+        key: json.loads((node_modules / name / "package.json").read_text())["version"] for key, name in packages.items()
+    }

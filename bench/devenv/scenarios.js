@@ -1,14 +1,23 @@
 // The 50-scenario comparison, written against @atproto/dev-env: each scenario
 // gets its own TestNetworkNoAppView (PLC + PDS), creates 2 accounts and 3
-// posts, and waits for the posts' commit on the PDS firehose.
-// Usage: node scenarios.js <count>   prints {"scenarios": n, "ms": total} at the end.
+// posts, waits for the posts' commit on the PDS firehose, and awaits
+// network.close() before the next scenario starts.
+// Usage: node scenarios.js <count> [pds|full]
+//   pds (default) requires only dev-env's network-no-appview module (PDS and PLC, no bsky/ozone);
+//   full requires the whole package.
+// Prints {"scenarios": n, "ms": total, "loadMs", "scenarioMs": [...], "closeMs": [...]} at the end;
+// each scenarioMs includes its close, closeMs is the close alone.
 'use strict'
-const started = Date.now()
-const { TestNetworkNoAppView } = require('@atproto/dev-env')
+const t0 = process.hrtime.bigint()
+const mode = process.argv[3] || 'pds'
+const ms = (from, to) => Number(to - from) / 1e6
+const { TestNetworkNoAppView } =
+  mode === 'full' ? require('@atproto/dev-env') : require('@atproto/dev-env/dist/network-no-appview')
 const { Frame } = require('@atproto/xrpc-server')
 const WebSocket = require('ws')
+const loaded = process.hrtime.bigint()
 
-async function scenario(index) {
+async function scenario(index, closeTimes) {
   const network = await TestNetworkNoAppView.create({})
   try {
     const agent = network.pds.getClient()
@@ -50,14 +59,25 @@ async function scenario(index) {
       socket.on('error', reject)
     })
   } finally {
+    const closing = process.hrtime.bigint()
     await network.close()
+    closeTimes.push(ms(closing, process.hrtime.bigint()))
   }
 }
 
 async function main() {
   const count = Number(process.argv[2] || 50)
-  for (let i = 0; i < count; i++) await scenario(i)
-  process.stdout.write(JSON.stringify({ scenarios: count, ms: Date.now() - started }) + '\n')
+  const scenarioMs = []
+  const closeMs = []
+  for (let i = 0; i < count; i++) {
+    const started = process.hrtime.bigint()
+    await scenario(i, closeMs)
+    scenarioMs.push(ms(started, process.hrtime.bigint()))
+  }
+  const total = ms(t0, process.hrtime.bigint())
+  process.stdout.write(
+    JSON.stringify({ scenarios: count, mode, ms: total, loadMs: ms(t0, loaded), scenarioMs, closeMs }) + '\n',
+  )
   process.exit(0)
 }
 
