@@ -21,7 +21,7 @@ from common import summary, write_results
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "docker"))
 
-from local_images import build  # noqa: E402
+from local_images import build, ensure_mailpit  # noqa: E402
 from podman_service import PodmanService, ensure_podman  # noqa: E402
 
 from atproto_bdd.services import LocalRuntime, Network, PdsSpec, Runtime  # noqa: E402
@@ -79,7 +79,7 @@ def main() -> None:
         local_results = measure(local, args.rounds)
     ensure_podman()
     with PodmanService() as podman:
-        images = build(podman, node_install.root, relay)
+        images = build(podman, node_install.root, relay, ensure_mailpit(settings.cache_dir))
         os.environ["DOCKER_HOST"] = podman.docker_host
         docker_settings = Settings.load(
             {"pds_image": images["pds"], "plc_image": images["plc"], "plc_command": "node dist/bin.js"}
