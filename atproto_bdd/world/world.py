@@ -322,12 +322,16 @@ class World(FirehoseChecks):
     # -- lifecycle -------------------------------------------------------------------
 
     def close(self, *, wait: bool = False) -> None:
-        """Close clients and stop the network's services."""
-        for pds in self._pdses.values():
-            pds.close()
-        if self._relay is not None:
-            self._relay.close()
-        if self._plc is not None:
-            self._plc.close()
-        if self._network is not None:
-            self._network.close(wait=wait)
+        """Close clients and stop the network's services (the network stops even if a client fails to close)."""
+        clients: list[Any] = [*self._pdses.values(), self._relay, self._plc]
+        try:
+            for client in clients:
+                if client is None:
+                    continue
+                try:
+                    client.close()
+                except Exception:  # a client that cannot close must not keep the services running
+                    pass
+        finally:
+            if self._network is not None:
+                self._network.close(wait=wait)
