@@ -185,19 +185,20 @@ class FirehoseRecorder:
         socket = self._socket
         failure: FirehoseError | None = None
         try:
-            while not self._stop.is_set():
-                try:
-                    message = socket.recv(timeout=0.2)
-                except TimeoutError:
-                    continue
-                if isinstance(message, str):
-                    continue
-                try:
-                    event = decode_frame(message, time.perf_counter())
-                except FirehoseError as error:
-                    self._append(error=error)
-                    continue
-                self._append(event=event)
+            with socket:  # the connection's owner is this thread (websockets >= 17 wants a context manager)
+                while not self._stop.is_set():
+                    try:
+                        message = socket.recv(timeout=0.2)
+                    except TimeoutError:
+                        continue
+                    if isinstance(message, str):
+                        continue
+                    try:
+                        event = decode_frame(message, time.perf_counter())
+                    except FirehoseError as error:
+                        self._append(error=error)
+                        continue
+                    self._append(event=event)
         except ConnectionClosed as exc:
             if not self._stop.is_set():
                 failure = FirehoseError("StreamClosed", f"the server closed {self.name} ({exc})")
