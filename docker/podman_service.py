@@ -27,6 +27,8 @@ from atproto_bdd.waiting import poll
 #: published port ("netavark: No such file or directory" without it; podman only Suggests it).
 PACKAGES = ("podman", "runc", "netavark", "aardvark-dns", "iptables")
 #: The network backend whose networks resolve container names (aardvark-dns).
+#: Seconds an exec session's monitor (conmon) stays after the command ended.
+EXEC_EXIT_DELAY = 5
 NETWORK_BACKEND = "netavark"
 
 
@@ -80,7 +82,9 @@ class PodmanService:
         nofile = 1048576 if hard == resource.RLIM_INFINITY else hard
         (self.root / "containers.conf").write_text(
             f'[containers]\ndefault_ulimits = ["nofile={nofile}:{nofile}", "nproc=32768:32768"]\n'
-            '[engine]\nruntime = "runc"\n'
+            # An exec session's conmon waits exit_command_delay (300 s by default) for a client to read the
+            # exit code, and outlives the containers: keep it short so nothing lingers after the run.
+            f'[engine]\nruntime = "runc"\nexit_command_delay = {EXEC_EXIT_DELAY}\n'
             f'[network]\nnetwork_backend = "{NETWORK_BACKEND}"\nnetwork_config_dir = "{self.root}/networks"\n'
         )
         (self.root / "storage.conf").write_text(
