@@ -34,6 +34,7 @@ from .errors import AtprotoBddError, UsageError
 from .masking import MaskingStream, masker
 from .report import RunRecord, scenario_record, write_reports
 from .services import Runtime, create_runtime
+from .services.app_config import load_config
 from .settings import NETWORK_SCOPES, Settings
 from .steps.diagnose import explain_undefined
 from .world import World
@@ -61,6 +62,8 @@ def before_all(context: Any) -> None:
     context.atproto_settings = settings
     context.atproto_runtime = runtime
     context.atproto_report = RunRecord(runtime=settings.runtime, worker=os.environ.get("ATPROTO_BDD_WORKER", ""))
+    # The project's apps: a config mistake stops the run here, before any network starts.
+    context.atproto_apps = load_config(Path.cwd(), settings.config)
     try:
         runtime.start()
     except AtprotoBddError as exc:
@@ -84,6 +87,7 @@ def before_scenario(context: Any, scenario: Any) -> None:
             setattr(context, _FEATURE_WORLD, world)
     else:
         world = World(runtime, settings)
+    world.app_config = getattr(context, "atproto_apps", world.app_config)
     world.begin_scenario(scenario.name)
     context.atproto = world
 
@@ -199,6 +203,9 @@ def diagnostics(world: World, log_lines: int = 15) -> str:
         lines.append(f"{label} log (last {log_lines} lines):")
         log = world.runtime.log_tail(service_id, log_lines)
         lines += [f"  {line}" for line in log.splitlines()] or ["  (empty)"]
+    for name, app in world.apps.items():
+        lines.append(f"app {name} log (last {log_lines} lines):")
+        lines += [f"  {line}" for line in app.logs().splitlines()[-log_lines:]] or ["  (empty)"]
     streams = [(f"PDS {name}", pds) for name, pds in world.pdses.items()]
     if world.has_relay:
         streams.append(("relay", world.relay))

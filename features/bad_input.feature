@@ -46,7 +46,7 @@ Feature: Mistakes in feature files get a clear, one-line cause
       unknown account 'bob.test'; known accounts: alice.test (create it first: Given an account bob.test)
       POST com.atproto.server.createAccount: 400 InvalidHandle
       the JSON docstring is not valid JSON: Expecting property name enclosed in double quotes at line 2, column 13
-      unknown placeholder ${alice.test.dud}; known placeholders: ${now}, ${A.url}, ${A.did}, ${alice.test.did}
+      unknown placeholder ${alice.test.dud}; known placeholders: ${now}, ${plc.url}, ${A.url}, ${A.did}, ${A.ws_url}, ${alice.test.did}
       undefined step 'Given an account alice': 'alice' is not a valid Handle (expected a handle such as alice.test
       """
     And the output does not contain a traceback

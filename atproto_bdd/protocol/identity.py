@@ -43,7 +43,7 @@ class DidDocument:
 
 
 class PlcClient:
-    """Reads DID documents from a PLC directory."""
+    """Reads DID documents from a PLC directory, and creates DIDs in it."""
 
     def __init__(self, url: str, *, timeout: float = 15.0) -> None:
         self.url = url.rstrip("/")
@@ -52,6 +52,15 @@ class PlcClient:
     def document(self, did: str) -> DidDocument:
         """The current DID document of ``did``."""
         return DidDocument(did, self._get(f"/{did}"))
+
+    def create(self, did: str, operation: dict[str, Any]) -> None:
+        """Submit a signed genesis ``operation`` for ``did`` (see :mod:`atproto_bdd.protocol.plc_ops`)."""
+        try:
+            response = self._http.post(f"/{did}", json=operation)
+        except httpx.HTTPError as exc:
+            raise TransportError(f"POST {self.url}/{did} failed: {exc}") from None
+        if response.status_code >= 400:
+            raise error_from_response(response, method="POST", nsid=f"plc /{did}")
 
     def _get(self, path: str) -> Any:
         try:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from . import (
     account_steps,
+    app_steps,
     email_steps,
     firehose_steps,
     identity_steps,
@@ -38,6 +39,7 @@ STEP_MODULES = (
     sync_steps,
     relay_steps,
     request_steps,
+    app_steps,
 )
 
 __all__: list[str] = []

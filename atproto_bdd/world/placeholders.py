@@ -8,6 +8,11 @@ Known forms::
     ${alice.test.latest.cid}  CID of that record
     ${alice.test.latest.rkey} record key of that record
     ${A.url}  ${A.did}        a PDS's URL and service DID
+    ${A.ws_url}               the PDS's URL with a ws:// scheme (for firehose subscribers)
+    ${plc.url}                the network's PLC directory
+    ${relay.url}  ${relay.ws_url}   the relay
+    ${app.NAME.url}  ${app.NAME.port}  ${app.NAME.did}  ${app.NAME.signing_key}   an app under test
+    ${run_dir}                in an app's env: its scratch directory
     ${now}                    the current time, as records' createdAt
 """
 
@@ -28,9 +33,27 @@ ACCOUNT_FIELDS: dict[str, Callable[[Any], str]] = {
     "latest.cid": lambda account: account.latest().cid,
     "latest.rkey": lambda account: account.latest().rkey,
 }
+
+
+def ws_url(url: str) -> str:
+    """``url`` with its http(s) scheme turned into ws(s)."""
+    return "ws" + url[len("http") :] if url.startswith("http") else url
+
+
 PDS_FIELDS: dict[str, Callable[[Any], str]] = {
     "url": lambda pds: pds.url,
     "did": lambda pds: pds.did,
+    "ws_url": lambda pds: ws_url(pds.url),
+}
+RELAY_FIELDS: dict[str, Callable[[Any], str]] = {
+    "url": lambda relay: relay.url,
+    "ws_url": lambda relay: ws_url(relay.url),
+}
+APP_FIELDS: dict[str, Callable[[Any], str]] = {
+    "url": lambda app: app.url,
+    "port": lambda app: str(app.port),
+    "did": lambda app: app.did,
+    "signing_key": lambda app: app.signing_key.hex,
 }
 GLOBALS: dict[str, Callable[[], str]] = {"now": now_iso}
 
@@ -45,20 +68,40 @@ class Scope(Protocol):
     def pdses(self) -> Mapping[str, Any]: ...
 
 
-def known_placeholders(scope: Scope) -> list[str]:
+def known_placeholders(scope: Scope, extra: Mapping[str, str] | None = None) -> list[str]:
     """Every placeholder that resolves in ``scope``, for error messages."""
-    names = [f"${{{name}}}" for name in GLOBALS]
+    names = [f"${{{name}}}" for name in [*GLOBALS, *(extra or {})]]
+    if getattr(scope, "started", False):
+        names.append("${plc.url}")
+    if getattr(scope, "has_relay", False):
+        names += [f"${{relay.{field}}}" for field in RELAY_FIELDS]
     names += [f"${{{pds}.{field}}}" for pds in scope.pdses for field in PDS_FIELDS]
+    names += [f"${{app.{app}.{field}}}" for app in _declared_apps(scope) for field in APP_FIELDS]
     names += [f"${{{handle}.{field}}}" for handle in scope.accounts for field in ACCOUNT_FIELDS]
     return names
 
 
-def resolve_name(name: str, scope: Scope) -> str:
+def _declared_apps(scope: Scope) -> list[str]:
+    config = getattr(scope, "app_config", None)
+    return sorted(config.apps) if config is not None else []
+
+
+def resolve_name(name: str, scope: Scope, extra: Mapping[str, str] | None = None) -> str:
     """The value of one placeholder name (without ``${}``)."""
     name = name.strip()
+    if extra and name in extra:
+        return extra[name]
     if name in GLOBALS:
         return GLOBALS[name]()
+    if name == "plc.url" and getattr(scope, "started", False):
+        return scope.network.plc.url  # type: ignore[attr-defined]
     owner, _, field = name.partition(".")
+    if owner == "relay" and field in RELAY_FIELDS and getattr(scope, "has_relay", False):
+        return RELAY_FIELDS[field](scope.relay)  # type: ignore[attr-defined]
+    if owner == "app":
+        app, _, app_field = field.rpartition(".")
+        if app in _declared_apps(scope) and app_field in APP_FIELDS:
+            return APP_FIELDS[app_field](scope.app(app))  # type: ignore[attr-defined]
     if owner in scope.pdses and field in PDS_FIELDS:
         return PDS_FIELDS[field](scope.pdses[owner])
     for field, getter in ACCOUNT_FIELDS.items():
@@ -66,13 +109,13 @@ def resolve_name(name: str, scope: Scope) -> str:
         if handle.lower() in scope.accounts:
             return getter(scope.accounts[handle.lower()])
     raise UsageError(
-        f"unknown placeholder ${{{name}}}; known placeholders: {', '.join(known_placeholders(scope)) or 'none'}"
+        f"unknown placeholder ${{{name}}}; known placeholders: {', '.join(known_placeholders(scope, extra)) or 'none'}"
     )
 
 
-def resolve_text(text: str, scope: Scope) -> str:
+def resolve_text(text: str, scope: Scope, extra: Mapping[str, str] | None = None) -> str:
     """Replace every ``${...}`` in ``text``."""
-    return PLACEHOLDER.sub(lambda match: resolve_name(match.group(1), scope), text)
+    return PLACEHOLDER.sub(lambda match: resolve_name(match.group(1), scope, extra), text)
 
 
 def resolve_data(data: Any, scope: Scope) -> Any:

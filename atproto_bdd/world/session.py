@@ -55,6 +55,17 @@ class AccountCore:
         """XRPC query as this account."""
         return self._authed(lambda: self.pds.client.query(nsid, params, headers=self.auth_headers()))
 
+    def service_auth(self, audience: str, lxm: str) -> str:
+        """A service-auth JWT the account's PDS issues for ``audience`` (a DID) and method ``lxm``.
+
+        This is what an AppView sends a feed generator or labeler on the
+        user's behalf (``com.atproto.server.getServiceAuth``); it is masked.
+        """
+        from ..masking import masker
+
+        token = self.xrpc_get("com.atproto.server.getServiceAuth", {"aud": audience, "lxm": lxm})["token"]
+        return masker.register(token)
+
     def xrpc_post(self, nsid: str, body: Any = None, **kwargs: Any) -> Any:
         """XRPC procedure as this account."""
         return self._authed(lambda: self.pds.client.procedure(nsid, body, headers=self.auth_headers(), **kwargs))

@@ -21,6 +21,7 @@ from ..errors import UsageError, XrpcError
 from ..masking import masker
 from ..protocol.identity import DidDocument, PlcClient
 from ..protocol.xrpc import XrpcExchange
+from ..services.app_config import AppConfig
 from ..services.mail import Mailbox
 from ..services.network import Network
 from ..services.runtime import Runtime
@@ -28,6 +29,7 @@ from ..services.specs import PdsSpec
 from ..settings import Settings
 from . import placeholders
 from .account import Account
+from .app import App
 from .events import EventQuery, require_event_type
 from .pds import Pds
 from .relay import Relay
@@ -69,6 +71,8 @@ class World(FirehoseChecks):
         self.current_step = ""
         self._last_step_type = ""
         self.relay_start: dict[str, int] = {}
+        self.app_config: AppConfig = AppConfig()
+        self._apps: dict[str, App] = {}
 
     # -- the network, started on first use ----------------------------------------
 
@@ -116,6 +120,10 @@ class World(FirehoseChecks):
 
     def _record(self, exchange: XrpcExchange) -> None:
         self.transcript.append(exchange)
+
+    def record(self, exchange: XrpcExchange) -> None:
+        """Add an exchange to the scenario's transcript (clients of apps report here)."""
+        self._record(exchange)
 
     # -- PDSes -----------------------------------------------------------------
 
@@ -217,6 +225,19 @@ class World(FirehoseChecks):
         self.note_relay_start()
         return self._relay
 
+    # -- apps under test -----------------------------------------------------------
+
+    @property
+    def apps(self) -> Mapping[str, App]:
+        """The apps this world has used, by name (read-only view)."""
+        return MappingProxyType(self._apps)
+
+    def app(self, name: str) -> App:
+        """The declared app called ``name`` (not started: see :meth:`App.start`)."""
+        if name not in self._apps:
+            self._apps[name] = App(self, self.app_config.app(name))
+        return self._apps[name]
+
     # -- accounts --------------------------------------------------------------
 
     @property
@@ -311,9 +332,9 @@ class World(FirehoseChecks):
             self.last_attempt = Attempt(action, error=error)
         return self.last_attempt
 
-    def resolve(self, text: str) -> str:
-        """Replace ``${...}`` placeholders in ``text``."""
-        return placeholders.resolve_text(text, self)
+    def resolve(self, text: str, *, extra: Mapping[str, str] | None = None) -> str:
+        """Replace ``${...}`` placeholders in ``text`` (``extra``: more names, such as an app's ``run_dir``)."""
+        return placeholders.resolve_text(text, self, extra=extra)
 
     def resolve_data(self, data: Any) -> Any:
         """Replace placeholders in every string inside parsed data."""
@@ -322,8 +343,8 @@ class World(FirehoseChecks):
     # -- lifecycle -------------------------------------------------------------------
 
     def close(self, *, wait: bool = False) -> None:
-        """Close clients and stop the network's services (the network stops even if a client fails to close)."""
-        clients: list[Any] = [*self._pdses.values(), self._relay, self._plc]
+        """Stop the apps, close clients and stop the network's services (whatever fails on the way)."""
+        clients: list[Any] = [*self._apps.values(), *self._pdses.values(), self._relay, self._plc]
         try:
             for client in clients:
                 if client is None:

@@ -1,0 +1,170 @@
+"""The apps a project declares: ``atproto-bdd.toml`` (or ``[tool.atproto-bdd]`` in ``pyproject.toml``).
+
+One table per app::
+
+    [apps.feedgen]
+    command = ["python", "feedgen.py"]   # or a string, split like a shell would
+    cwd = "."                            # relative to the config file
+    ready_http = "/.well-known/did.json" # or ready_log = "regex", or ready_tcp = true
+    ready_timeout = 30
+    did = "plc"                          # "plc", "web" or "none"
+    scope = "scenario"
+
+    [apps.feedgen.env]
+    PORT = "${app.feedgen.port}"
+
+The file is looked up in the project directory (behave's working directory):
+the ``config`` setting if given, else ``atproto-bdd.toml``, else
+``pyproject.toml``'s ``[tool.atproto-bdd]``. Every mistake (bad TOML, an
+unknown key, a missing command) is one message naming the file and the key.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..errors import UsageError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
+
+CONFIG_FILE = "atproto-bdd.toml"
+APP_KEYS = ("command", "cwd", "env", "ready_http", "ready_log", "ready_tcp", "ready_timeout", "did", "scope")
+DID_METHODS = ("plc", "web", "none")
+#: App scopes this version supports; "feature" and "run" need networks that outlive a scenario.
+APP_SCOPES = ("scenario",)
+APP_NAME = re.compile(r"^[a-z][a-z0-9_-]*$")
+
+
+@dataclass(frozen=True)
+class AppSpec:
+    """One declared app: how to start it and when it is ready."""
+
+    name: str
+    command: tuple[str, ...]
+    cwd: Path
+    env: Mapping[str, str] = field(default_factory=dict)
+    ready_http: str | None = None
+    ready_log: str | None = None
+    ready_tcp: bool = False
+    ready_timeout: float = 30.0
+    did: str = "plc"
+    scope: str = "scenario"
+    source: str = ""  # the file (and table) it was declared in, for messages
+
+
+@dataclass(frozen=True)
+class AppConfig:
+    """Every app a project declares, by name."""
+
+    apps: Mapping[str, AppSpec] = field(default_factory=dict)
+    source: str = ""
+
+    def app(self, name: str) -> AppSpec:
+        """The app called ``name``, or an error listing the declared ones."""
+        if name not in self.apps:
+            declared = ", ".join(sorted(self.apps)) or "none"
+            where = self.source or f"{CONFIG_FILE} (not found)"
+            raise UsageError(f"unknown app {name!r}; apps declared in {where}: {declared}")
+        return self.apps[name]
+
+
+def find_config(directory: Path, explicit: str = "") -> tuple[Path, dict[str, Any]] | None:
+    """The config file and its atproto-bdd table, looked up in ``directory`` (None if there is none)."""
+    if explicit:
+        path = (directory / explicit).resolve()
+        if not path.is_file():
+            raise UsageError(f"the config file {path} (setting config) does not exist")
+        table = _read(path)
+        return path, table.get("tool", {}).get("atproto-bdd", {}) if path.name == "pyproject.toml" else table
+    own = directory / CONFIG_FILE
+    if own.is_file():
+        return own, _read(own)
+    pyproject = directory / "pyproject.toml"
+    if pyproject.is_file():
+        table = _read(pyproject).get("tool", {}).get("atproto-bdd")
+        if table is not None:
+            return pyproject, table
+    return None
+
+
+def load_config(directory: Path, explicit: str = "") -> AppConfig:
+    """The apps declared for the project in ``directory`` (none if it has no config)."""
+    found = find_config(directory, explicit)
+    if found is None:
+        return AppConfig()
+    path, table = found
+    where = str(path) if path.name != "pyproject.toml" else f"{path} [tool.atproto-bdd]"
+    _no_unknown(table, ("apps",), where, "")
+    apps = table.get("apps", {})
+    if not isinstance(apps, dict):
+        raise UsageError(f"{where}: apps must be a table of apps ([apps.NAME])")
+    return AppConfig({name: _app(name, spec, path.parent, where) for name, spec in apps.items()}, where)
+
+
+def _read(path: Path) -> dict[str, Any]:
+    try:
+        return tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as exc:
+        raise UsageError(f"{path} is not valid TOML: {exc}") from None
+
+
+def _no_unknown(table: Mapping[str, Any], valid: tuple[str, ...], where: str, prefix: str) -> None:
+    unknown = [key for key in table if key not in valid]
+    if unknown:
+        raise UsageError(f"{where}: unknown key {prefix}{unknown[0]}; valid keys: {', '.join(valid)}")
+
+
+def _app(name: str, spec: Any, base: Path, where: str) -> AppSpec:
+    key = f"apps.{name}"
+    if not APP_NAME.match(name):
+        raise UsageError(f"{where}: app name {name!r} must be lower-case letters, digits, - and _")
+    if not isinstance(spec, dict):
+        raise UsageError(f"{where}: {key} must be a table")
+    _no_unknown(spec, APP_KEYS, where, f"{key}.")
+    command = spec.get("command")
+    if isinstance(command, str):
+        command = shlex.split(command)
+    if not command or not isinstance(command, list) or not all(isinstance(part, str) for part in command):
+        raise UsageError(f'{where}: {key}.command is required: a list of strings (["python", "app.py"]) or a string')
+    env = spec.get("env", {})
+    if not isinstance(env, dict) or not all(isinstance(value, (str, int, float, bool)) for value in env.values()):
+        raise UsageError(f"{where}: {key}.env must be a table of strings")
+    ready = [option for option in ("ready_http", "ready_log", "ready_tcp") if spec.get(option)]
+    if len(ready) > 1:
+        raise UsageError(f"{where}: {key} sets {' and '.join(ready)}; choose one readiness check")
+    if "ready_log" in spec:
+        try:
+            re.compile(spec["ready_log"])
+        except re.error as exc:
+            raise UsageError(f"{where}: {key}.ready_log is not a valid regular expression: {exc}") from None
+    did = spec.get("did", "plc")
+    if did not in DID_METHODS:
+        raise UsageError(f"{where}: {key}.did is {did!r}; valid: {', '.join(DID_METHODS)}")
+    scope = spec.get("scope", "scenario")
+    if scope not in APP_SCOPES:
+        raise UsageError(f"{where}: {key}.scope is {scope!r}; this version supports: {', '.join(APP_SCOPES)}")
+    timeout = spec.get("ready_timeout", 30)
+    if not isinstance(timeout, (int, float)) or timeout <= 0:
+        raise UsageError(f"{where}: {key}.ready_timeout must be a positive number of seconds")
+    return AppSpec(
+        name=name,
+        command=tuple(command),
+        cwd=(base / spec.get("cwd", ".")).resolve(),
+        env={k: str(v).lower() if isinstance(v, bool) else str(v) for k, v in env.items()},
+        ready_http=spec.get("ready_http"),
+        ready_log=spec.get("ready_log"),
+        ready_tcp=bool(spec.get("ready_tcp", False)),
+        ready_timeout=float(timeout),
+        did=did,
+        scope=scope,
+        source=f"{where} [{key}]",
+    )

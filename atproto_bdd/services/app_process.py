@@ -1,0 +1,128 @@
+"""Running an app under test: its process, its readiness check, its log.
+
+An app is the user's own program (a feed generator, a labeler, any HTTP or
+XRPC service), started as a :class:`~atproto_bdd.services.processes.ManagedProcess`
+- its own process group, a parent-death signal, output in a log file - on a
+loopback port the framework chose. It is ready when its check passes:
+``ready_http`` (GET answers below 500), ``ready_log`` (a log line matches),
+``ready_tcp`` (the port accepts connections; the default).
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+import socket
+from collections.abc import Mapping
+from pathlib import Path
+
+import httpx
+
+from ..errors import ServiceError
+from ..masking import masker
+from ..protocol.http import new_client
+from ..waiting import poll
+from .app_config import AppSpec
+from .processes import ManagedProcess
+
+#: Log lines a failed start shows.
+LOG_LINES = 20
+
+
+class AppStartError(ServiceError):
+    """An app that could not be started, or did not become ready in time."""
+
+
+class AppProcess:
+    """One start of an app: the running program and where it listens."""
+
+    def __init__(self, spec: AppSpec, process: ManagedProcess, port: int) -> None:
+        self.spec = spec
+        self.process = process
+        self.port = port
+
+    @property
+    def url(self) -> str:
+        """``http://127.0.0.1:<port>``."""
+        return f"http://127.0.0.1:{self.port}"
+
+    @classmethod
+    def start(cls, spec: AppSpec, *, port: int, env: Mapping[str, str], log_path: Path) -> AppProcess:
+        """Start ``spec``'s command with ``env`` and wait (``ready_timeout``) until it is ready."""
+        try:
+            process = ManagedProcess.start(spec.command, log_path=log_path, env=env, cwd=spec.cwd, name=spec.name)
+        except OSError as exc:
+            raise AppStartError(
+                f"the app {spec.name} could not be started: {exc.strerror or exc} "
+                f"(command: {shlex.join(spec.command)}, in {spec.cwd}; declared in {spec.source})"
+            ) from None
+        app = cls(spec, process, port)
+        try:
+            app._wait_ready()
+        except BaseException:
+            process.stop(grace=2.0)
+            raise
+        return app
+
+    def _wait_ready(self) -> None:
+        spec = self.spec
+        if spec.ready_http:
+            what = f"GET {self.url}{spec.ready_http} answering below 500"
+            check = self._http_ready
+        elif spec.ready_log:
+            pattern = re.compile(spec.ready_log)
+            what = f"a log line matching {spec.ready_log!r}"
+            check = lambda: any(pattern.search(line) for line in self.process.log_tail(10_000).splitlines())  # noqa: E731
+        else:
+            what = f"port {self.port} accepting connections"
+            check = self._tcp_ready
+
+        def ready() -> bool:
+            if check():
+                return True
+            if not self.process.alive():
+                raise self._failed(f"exited with code {self.process.returncode} before it was ready ({what})")
+            return False
+
+        poll(
+            ready,
+            timeout=spec.ready_timeout,
+            on_timeout=lambda: self._failed(f"was not ready within {spec.ready_timeout:g}s: no {what}"),
+            max_interval=0.05,
+        )
+
+    def _http_ready(self) -> bool:
+        try:
+            with new_client(timeout=2.0) as client:
+                return client.get(f"{self.url}{self.spec.ready_http}").status_code < 500
+        except httpx.HTTPError:
+            return False
+
+    def _tcp_ready(self) -> bool:
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=1.0):
+                return True
+        except OSError:
+            return False
+
+    def _failed(self, reason: str) -> AppStartError:
+        log = self.process.log_tail(LOG_LINES) or "(empty)"
+        return AppStartError(
+            masker.mask(
+                f"the app {self.spec.name} {reason}; command: {shlex.join(self.spec.command)} (in {self.spec.cwd}); "
+                f"its log ends with:\n{log}"
+            )
+        )
+
+    @property
+    def running(self) -> bool:
+        """Whether the program still runs."""
+        return self.process.alive()
+
+    def stop(self, grace: float = 5.0) -> int:
+        """SIGTERM, then SIGKILL after ``grace`` seconds; the exit code."""
+        return self.process.stop(grace)
+
+    def log(self) -> str:
+        """Everything the app printed (stdout and stderr), secrets masked."""
+        return masker.mask(self.process.log_tail(1_000_000))

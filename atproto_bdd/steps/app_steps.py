@@ -1,0 +1,126 @@
+"""Steps for the app under test: the user's own service, started beside the network.
+
+Apps are declared in ``atproto-bdd.toml`` (``[apps.NAME]``: command, env,
+readiness check, DID) and started only when a scenario asks for one. Each
+start gets a loopback port (``${app.NAME.port}``), with ``did = "plc"`` a
+did:plc of its own in the network's PLC directory (``${app.NAME.did}``), and
+its environment with every placeholder resolved. It stops when the scenario
+ends. Requests to an app land in the latest attempt, so ``Then the request
+succeeds``, ``Then the request fails with status 401`` and ``Then the
+response contains:`` check them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from behave import given, then, when
+
+from .support import atproto_step, json_docstring, table_rows, world_of
+
+
+@given("the app {name:Word} is running")
+@atproto_step
+def given_app_running(context: Any, name: str) -> None:
+    """Starts the declared app NAME (or keeps it running) and waits until its readiness check passes."""
+    world_of(context).app(name).start()
+
+
+@given("the app {name:Word} is running with:")
+@atproto_step
+def given_app_running_with(context: Any, name: str) -> None:
+    """Starts app NAME with extra environment variables from a ``| name | value |`` table (placeholders allowed).
+
+    The table's values are resolved when the app starts, like the config's ``env``.
+    """
+    world = world_of(context)
+    rows = table_rows(context, world, required=["name", "value"])
+    app = world.app(name)
+    if app.running:
+        app.stop()  # its environment changes: start it again
+    app.start({row["name"]: row["value"] for row in rows})
+
+
+@when("the app {name:Word} is restarted")
+@atproto_step
+def when_app_restarted(context: Any, name: str) -> None:
+    """Stops app NAME and starts it again on the same port, with the same DID and environment."""
+    world_of(context).app(name).restart()
+
+
+@when("the app {name:Word} is stopped")
+@atproto_step
+def when_app_stopped(context: Any, name: str) -> None:
+    """Stops app NAME (SIGTERM, then SIGKILL after a grace period)."""
+    world_of(context).app(name).stop()
+
+
+@then('the app {name:Word} logs "{text}"')
+@atproto_step
+def then_app_logs(context: Any, name: str, text: str) -> None:
+    """Waits up to ``app_timeout`` seconds for a line of app NAME's output (stdout or stderr) containing TEXT."""
+    world = world_of(context)
+    world.app(name).wait_for_log(world.resolve(text), world.settings.app_timeout)
+
+
+@when("the app {name:Word} is sent GET {path}")
+@atproto_step
+def when_app_sent_get(context: Any, name: str, path: str) -> None:
+    """Sends ``GET PATH`` to app NAME; the answer (or its error status) is the latest attempt."""
+    world = world_of(context)
+    app = world.app(name)
+    resolved = world.resolve(path)
+    world.attempt(f"GET {resolved} on the app {name}", lambda: app.get(resolved))
+
+
+@when("{nsid:NSID} is queried on the app {name:Word}")
+@atproto_step
+def when_app_queried(context: Any, nsid: str, name: str) -> None:
+    """Sends the XRPC query NSID to app NAME without credentials."""
+    world = world_of(context)
+    app = world.app(name)
+    world.attempt(f"{nsid} on the app {name}", lambda: app.xrpc_get(nsid))
+
+
+@when("{nsid:NSID} is queried on the app {name:Word} with:")
+@atproto_step
+def when_app_queried_with(context: Any, nsid: str, name: str) -> None:
+    """Sends the XRPC query NSID with the JSON docstring's parameters to app NAME, without credentials."""
+    world = world_of(context)
+    params = json_docstring(context, world, "the query's parameters as a JSON object")
+    app = world.app(name)
+    world.attempt(f"{nsid} on the app {name}", lambda: app.xrpc_get(nsid, params))
+
+
+@when("{handle:Handle} queries {nsid:NSID} on the app {name:Word}")
+@atproto_step
+def when_account_queries_app(context: Any, handle: str, nsid: str, name: str) -> None:
+    """Sends the XRPC query NSID to app NAME with a service-auth JWT HANDLE's PDS issued (``aud`` = the app's DID)."""
+    world = world_of(context)
+    account, app = world.account(handle), world.app(name)
+    world.attempt(f"{handle} queries {nsid} on the app {name}", lambda: app.xrpc_get(nsid, as_account=account))
+
+
+@when("{handle:Handle} queries {nsid:NSID} on the app {name:Word} with:")
+@atproto_step
+def when_account_queries_app_with(context: Any, handle: str, nsid: str, name: str) -> None:
+    """Like the step above, with the JSON docstring's parameters."""
+    world = world_of(context)
+    params = json_docstring(context, world, "the query's parameters as a JSON object")
+    account, app = world.account(handle), world.app(name)
+    world.attempt(f"{handle} queries {nsid} on the app {name}", lambda: app.xrpc_get(nsid, params, as_account=account))
+
+
+@then("the app {name:Word} is running")
+@atproto_step
+def then_app_is_running(context: Any, name: str) -> None:
+    """Checks app NAME's process runs."""
+    app = world_of(context).app(name)
+    assert app.running, f"the app {name} is not running; its log ends with:\n{app.logs()[-2000:] or '(empty)'}"
+
+
+@then("the app {name:Word} is not running")
+@atproto_step
+def then_app_is_not_running(context: Any, name: str) -> None:
+    """Checks app NAME's process has stopped (or was never started)."""
+    assert not world_of(context).app(name).running, f"the app {name} is still running"

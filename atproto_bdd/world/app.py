@@ -1,0 +1,224 @@
+"""An app under test in the scenario's network: :class:`App` (``context.atproto.app("feedgen")``).
+
+The app is declared in ``atproto-bdd.toml`` (see
+:mod:`atproto_bdd.services.app_config`) and started on demand. Before the
+first start it gets a loopback port and, with ``did = "plc"``, a did:plc of
+its own in the network's PLC directory (verification methods ``#atproto``
+and ``#atproto_label`` with one secp256k1 key, services ``#bsky_fg`` and
+``#atproto_labeler`` at its URL). Port and DID stay the same across restarts.
+Its environment may use every placeholder, resolved when it starts.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import httpx
+
+from ..errors import TransportError, UsageError
+from ..protocol.http import new_client
+from ..protocol.plc_ops import SigningKey, genesis_operation
+from ..protocol.xrpc import XrpcClient, error_from_response
+from ..services.app_config import AppSpec
+from ..services.app_process import AppProcess
+from ..services.ports import on_free_port
+from ..waiting import poll
+
+if TYPE_CHECKING:
+    from .world import World
+
+#: Environment variables an app inherits from the test process (everything else comes from its config).
+INHERITED = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "SYSTEMROOT", "VIRTUAL_ENV", "PYTHONPATH", "NODE_PATH")
+
+
+class App:
+    """One declared app in one world: start, stop, restart, its log and requests to it."""
+
+    def __init__(self, world: World, spec: AppSpec) -> None:
+        self.spec = spec
+        self._world = world
+        self._process: AppProcess | None = None
+        self._port: int | None = None
+        self._did: str | None = None
+        self._key: SigningKey | None = None
+        self._extra_env: dict[str, str] = {}
+        self._dir = Path(tempfile.mkdtemp(prefix=f"atproto-bdd-app-{spec.name}-"))
+        self._starts = 0
+
+    # -- what the app is ------------------------------------------------------------
+
+    @property
+    def name(self) -> str:
+        """The app's name in the config (``feedgen``)."""
+        return self.spec.name
+
+    @property
+    def port(self) -> int:
+        """The loopback port the app must bind (chosen at its first start)."""
+        if self._port is None:
+            raise UsageError(f"the app {self.name} has not been started yet (Given the app {self.name} is running)")
+        return self._port
+
+    @property
+    def url(self) -> str:
+        """``http://127.0.0.1:<port>``."""
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def signing_key(self) -> SigningKey:
+        """The app's secp256k1 key (``${app.NAME.signing_key}`` is its hex)."""
+        if self._key is None:
+            self._key = SigningKey.generate()
+        return self._key
+
+    @property
+    def did(self) -> str:
+        """The app's DID: its did:plc, or ``did:web:localhost%3A<port>`` with ``did = "web"``."""
+        if self.spec.did == "none":
+            raise UsageError(f'the app {self.name} has no DID (did = "none" in {self.spec.source})')
+        if self.spec.did == "web":
+            return f"did:web:localhost%3A{self.port}"
+        if self._did is None:
+            raise UsageError(f"the app {self.name} has not been started yet (Given the app {self.name} is running)")
+        return self._did
+
+    @property
+    def run_dir(self) -> Path:
+        """A scratch directory for the app's data (``${run_dir}`` in its environment)."""
+        return self._dir
+
+    @property
+    def running(self) -> bool:
+        """Whether the app's process runs."""
+        return self._process is not None and self._process.running
+
+    # -- lifecycle ---------------------------------------------------------------------
+
+    def start(self, extra_env: Mapping[str, str] | None = None) -> App:
+        """Start the app (if it does not run yet) and wait until it is ready."""
+        if extra_env:
+            self._extra_env.update(extra_env)
+        if self.running:
+            return self
+        if self._port is not None:  # a restart keeps the port (and so the DID document's endpoint)
+            self._launch(self._port)
+        else:
+            on_free_port(self._launch)
+        return self
+
+    def _launch(self, port: int) -> None:
+        first = self._port is None
+        self._port = port
+        try:
+            if self.spec.did == "plc" and (self._did is None or first):
+                self._did = self._register_plc(port)
+            env = self._environment()
+            self._starts += 1
+            log = self._world_run_dir() / f"app-{self.name}-{self._starts}.log"
+            self._process = AppProcess.start(self.spec, port=port, env=env, log_path=log)
+        except BaseException:
+            if first:
+                self._port = self._did = None
+            raise
+
+    def _register_plc(self, port: int) -> str:
+        key = self.signing_key
+        endpoint = f"http://127.0.0.1:{port}"
+        did, operation = genesis_operation(
+            rotation_keys=[key.did_key],
+            verification_methods={"atproto": key.did_key, "atproto_label": key.did_key},
+            services={
+                "bsky_fg": {"type": "BskyFeedGenerator", "endpoint": endpoint},
+                "atproto_labeler": {"type": "AtprotoLabeler", "endpoint": endpoint},
+            },
+            signer=key,
+        )
+        self._world.plc.create(did, operation)
+        return did
+
+    def _environment(self) -> dict[str, str]:
+        env = {name: os.environ[name] for name in INHERITED if name in os.environ}
+        extra = {"run_dir": str(self.run_dir)}
+        for name, value in {**self.spec.env, **self._extra_env}.items():
+            try:
+                env[name] = self._world.resolve(value, extra=extra)
+            except UsageError as exc:
+                raise UsageError(f"the app {self.name}'s env {name}: {exc}") from None
+        return env
+
+    def _world_run_dir(self) -> Path:
+        return self._dir / "logs"
+
+    def stop(self) -> None:
+        """Stop the app (SIGTERM, then SIGKILL after a grace period)."""
+        if self._process is not None:
+            self._process.stop()
+
+    def restart(self) -> App:
+        """Stop the app and start it again on the same port, with the same DID and environment."""
+        self.stop()
+        return self.start()
+
+    def close(self) -> None:
+        """Stop the app for good (the end of its scope) and remove its scratch directory."""
+        self.stop()
+        if not self._world.settings.keep_run_dir:
+            shutil.rmtree(self._dir, ignore_errors=True)
+
+    # -- its log -------------------------------------------------------------------------
+
+    def logs(self) -> str:
+        """What the app printed in its latest start (stdout and stderr, secrets masked)."""
+        return self._process.log() if self._process is not None else ""
+
+    def wait_for_log(self, text: str, timeout: float) -> str:
+        """Wait up to ``timeout`` for a log line containing ``text``; the line, or AssertionError."""
+
+        def found() -> str | None:
+            return next((line for line in self.logs().splitlines() if text in line), None)
+
+        def missing() -> AssertionError:
+            tail = "\n".join(f"    {line}" for line in self.logs().splitlines()[-20:]) or "    (empty)"
+            return AssertionError(
+                f"the app {self.name} did not log {text!r} within {timeout:g}s; its log ends with:\n{tail}"
+            )
+
+        return poll(found, timeout=timeout, on_timeout=missing, max_interval=0.05)
+
+    # -- requests to it ------------------------------------------------------------------
+
+    def http(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        """An HTTP request to the app (``path`` from its root); the response, whatever its status."""
+        try:
+            with new_client(timeout=self._world.settings.request_timeout) as client:
+                return client.request(method, f"{self.url}{path}", **kwargs)
+        except httpx.HTTPError as exc:
+            raise TransportError(f"{method} {self.url}{path} failed: {exc}") from None
+
+    def get(self, path: str) -> Any:
+        """GET ``path``; the decoded body (JSON, else text), or an XrpcError for a status of 400 or more."""
+        response = self.http("GET", path)
+        if response.status_code >= 400:
+            raise error_from_response(response, method="GET", nsid=path)
+        try:
+            return response.json()
+        except ValueError:
+            return response.text
+
+    def xrpc_get(self, nsid: str, params: Mapping[str, Any] | None = None, *, as_account: Any = None) -> Any:
+        """An XRPC query to the app; ``as_account`` sends a service-auth JWT that account's PDS issued."""
+        headers = {}
+        if as_account is not None:
+            headers["authorization"] = f"Bearer {as_account.service_auth(self.did, nsid)}"
+        client = XrpcClient(
+            self.url, name=f"app {self.name}", timeout=self._world.settings.request_timeout, recorder=self._world.record
+        )
+        try:
+            return client.query(nsid, params, headers=headers)
+        finally:
+            client.close()

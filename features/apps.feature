@@ -1,0 +1,51 @@
+Feature: The app under test runs beside the network
+  A project declares its own services in atproto-bdd.toml; a scenario starts
+  them on demand, on a loopback port, with a did:plc of their own in the
+  network's PLC directory and the network's URLs in their environment.
+  Requests to an app are checked like any other request.
+
+  Background:
+    Given a PDS named A
+    And an account alice.test on PDS A
+
+  Scenario: An app starts with its port, its DID and the network's URLs
+    Given the app echo is running
+    Then the app echo logs "listening on 127.0.0.1"
+    And the app echo logs "firehose ws://localhost"
+    When the app echo is sent GET /.well-known/did.json
+    Then the request succeeds
+    And the response contains:
+      """
+      {"id": "${app.echo.did}"}
+      """
+
+  Scenario: An account's PDS vouches for it with a service-auth token
+    Given the app echo is running
+    When alice.test queries app.bsky.feed.getFeedSkeleton on the app echo with:
+      """
+      {"feed": "at://${alice.test.did}/app.bsky.feed.generator/whats-alf"}
+      """
+    Then the request succeeds
+    And the response contains:
+      """
+      {"feed": [], "cursor": "${alice.test.did}"}
+      """
+    And the app echo logs "skeleton for ${alice.test.did}"
+    When app.bsky.feed.getFeedSkeleton is queried on the app echo with:
+      """
+      {"feed": "at://${alice.test.did}/app.bsky.feed.generator/whats-alf"}
+      """
+    Then the request fails with status 401 and error AuthRequired
+
+  Scenario: A restart keeps the app's port, DID and environment
+    Given the app echo is running with:
+      | name     | value                     |
+      | GREETING | hello ${alice.test.handle} |
+    Then the app echo logs "hello alice.test"
+    When the app echo is restarted
+    Then the app echo logs "hello alice.test"
+    When alice.test queries app.bsky.feed.getFeedSkeleton on the app echo
+    Then the request succeeds
+    And the app echo is running
+    When the app echo is stopped
+    Then the app echo is not running

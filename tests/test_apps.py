@@ -1,0 +1,103 @@
+"""Declaring apps under test (atproto-bdd.toml), their DIDs, and their placeholders."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from pathlib import Path
+
+import pytest
+
+from atproto_bdd.errors import UsageError
+from atproto_bdd.protocol import dagcbor
+from atproto_bdd.protocol.crypto import PublicKey
+from atproto_bdd.protocol.multiformats import base32_encode
+from atproto_bdd.protocol.plc_ops import SigningKey, genesis_operation
+from atproto_bdd.services.app_config import find_config, load_config
+from atproto_bdd.world.placeholders import ws_url
+
+GOOD = """
+[apps.feedgen]
+command = "python feedgen.py --port 1"
+cwd = "app"
+ready_http = "/health"
+
+[apps.feedgen.env]
+PORT = "${app.feedgen.port}"
+DEBUG = true
+"""
+
+
+def write(tmp_path: Path, text: str, name: str = "atproto-bdd.toml") -> Path:
+    (tmp_path / name).write_text(text)
+    return tmp_path
+
+
+def test_an_app_is_read_with_its_defaults(tmp_path: Path) -> None:
+    config = load_config(write(tmp_path, GOOD))
+    app = config.app("feedgen")
+    assert app.command == ("python", "feedgen.py", "--port", "1")
+    assert app.cwd == (tmp_path / "app").resolve()
+    assert app.env == {"PORT": "${app.feedgen.port}", "DEBUG": "true"}
+    assert (app.ready_http, app.did, app.scope, app.ready_timeout) == ("/health", "plc", "scenario", 30.0)
+
+
+def test_pyproject_is_the_fallback_and_atproto_bdd_toml_wins(tmp_path: Path) -> None:
+    write(tmp_path, GOOD.replace("[apps.", "[tool.atproto-bdd.apps."), "pyproject.toml")
+    assert find_config(tmp_path)[0].name == "pyproject.toml"
+    assert load_config(tmp_path).app("feedgen").command[0] == "python"
+    write(tmp_path, '[apps.other]\ncommand = ["x"]\n')
+    assert sorted(load_config(tmp_path).apps) == ["other"]
+    assert load_config(tmp_path / "empty-dir").apps == {}
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("[apps.a\ncommand = 1", "is not valid TOML"),
+        ('[apps.a]\ncommand = ["x"]\nreedy_http = "/"', "unknown key apps.a.reedy_http; valid keys: command, cwd, env"),
+        ("[apps.a]\ncwd = '.'", "apps.a.command is required"),
+        ('[apps.a]\ncommand = ["x"]\ndid = "key"', "apps.a.did is 'key'; valid: plc, web, none"),
+        ('[apps.a]\ncommand = ["x"]\nready_log = "("', "apps.a.ready_log is not a valid regular expression"),
+        ('[apps.a]\ncommand = ["x"]\nready_log = "x"\nready_tcp = true', "choose one readiness check"),
+        ('[apps.a]\ncommand = ["x"]\nscope = "forever"', "apps.a.scope is 'forever'; this version supports: scenario"),
+        ('[services.a]\ncommand = ["x"]', "unknown key services; valid keys: apps"),
+        ('[apps.A]\ncommand = ["x"]', "app name 'A' must be lower-case"),
+    ],
+)
+def test_config_mistakes_name_the_file_and_the_key(tmp_path: Path, text: str, message: str) -> None:
+    with pytest.raises(UsageError, match="atproto-bdd.toml") as caught:
+        load_config(write(tmp_path, text))
+    assert message in str(caught.value)
+
+
+def test_an_unknown_app_lists_the_declared_ones(tmp_path: Path) -> None:
+    with pytest.raises(UsageError, match=r"unknown app 'feedgn'; apps declared in .*atproto-bdd.toml: feedgen"):
+        load_config(write(tmp_path, GOOD)).app("feedgn")
+
+
+def test_a_genesis_operation_is_signed_and_names_its_did() -> None:
+    key = SigningKey.generate()
+    did, operation = genesis_operation(
+        rotation_keys=[key.did_key],
+        verification_methods={"atproto": key.did_key},
+        services={"bsky_fg": {"type": "BskyFeedGenerator", "endpoint": "http://127.0.0.1:1"}},
+        signer=key,
+    )
+    unsigned = {name: value for name, value in operation.items() if name != "sig"}
+    signature = base64.urlsafe_b64decode(operation["sig"] + "==")
+    assert PublicKey.from_did_key(key.did_key).verify(dagcbor.encode(unsigned), signature)
+    assert did == "did:plc:" + base32_encode(hashlib.sha256(dagcbor.encode(operation)).digest())[:24]
+    assert operation["prev"] is None and operation["type"] == "plc_operation"
+    assert SigningKey.from_hex(key.hex).did_key == key.did_key and len(key.hex) == 64
+
+
+def test_signatures_are_low_s() -> None:
+    key = SigningKey.generate()
+    half = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141 // 2
+    assert all(int.from_bytes(key.sign(bytes([n]))[32:], "big") <= half for n in range(40))
+
+
+def test_ws_urls() -> None:
+    assert ws_url("http://localhost:2583") == "ws://localhost:2583"
+    assert ws_url("https://pds.example") == "wss://pds.example"
