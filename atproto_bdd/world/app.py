@@ -119,7 +119,7 @@ class App:
                 self._did = self._register_plc(port)
             env = self._environment()
             self._starts += 1
-            log = self._world_run_dir() / f"app-{self.name}-{self._starts}.log"
+            log = self._log_dir() / f"app-{self.name}-{self._starts}.log"
             self._process = AppProcess.start(self.spec, port=port, env=env, log_path=log)
         except BaseException:
             if first:
@@ -151,7 +151,7 @@ class App:
                 raise UsageError(f"the app {self.name}'s env {name}: {exc}") from None
         return env
 
-    def _world_run_dir(self) -> Path:
+    def _log_dir(self) -> Path:
         return self._dir / "logs"
 
     def stop(self) -> None:
