@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 import pytest
+from helpers import write_hold_project
 
 from atproto_bdd.services import LocalRuntime, Network, PdsSpec
 
@@ -64,12 +65,7 @@ def _wait_gone(pid: int, seconds: float) -> bool:
 @pytest.fixture
 def held_run(tmp_path: Path):
     """A behave run paused inside a scenario, with its host pid and run directory."""
-    (tmp_path / "features").mkdir()
-    (tmp_path / "steps").mkdir()
-    (tmp_path / "features" / "hold.feature").write_text(FEATURE)
-    (tmp_path / "steps" / "atproto_steps.py").write_text("from atproto_bdd.steps import *\n")
-    (tmp_path / "steps" / "hold_steps.py").write_text(HOLD_STEP)
-    (tmp_path / "environment.py").write_text("from atproto_bdd.hooks import *\n")
+    write_hold_project(tmp_path, FEATURE, HOLD_STEP)
     marker = tmp_path / "marker.json"
     process = subprocess.Popen(
         [sys.executable, "-m", "behave", "--no-color", "-f", "plain"],

@@ -18,19 +18,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from helpers import alive
 
 from atproto_bdd.services import ports
 from atproto_bdd.services.processes import ManagedProcess
 from atproto_bdd.waiting import poll
-
-
-def alive(pid: int) -> bool:
-    """Whether ``pid`` runs (a zombie has exited)."""
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().split(") ", 1)[1][0] != "Z"
-    except FileNotFoundError:
-        return False
 
 
 def gone_within(pid: int, seconds: float) -> bool:

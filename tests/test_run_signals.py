@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from helpers import alive, write_hold_project
 
 from atproto_bdd.waiting import poll
 
@@ -49,24 +50,10 @@ FEATURE = """Feature: hold
 """
 
 
-def alive(pid: int) -> bool:
-    """Whether ``pid`` runs (a zombie has exited)."""
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().split(") ", 1)[1][0] != "Z"
-    except FileNotFoundError:
-        return False
-
-
 @pytest.fixture
 def held_run(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[bytes], list[int], Path]]:
     """``atproto-bdd run -j 2`` with both workers holding inside a scenario, and the pids they started."""
-    (tmp_path / "features").mkdir()
-    (tmp_path / "steps").mkdir()
-    (tmp_path / "features" / "hold.feature").write_text(FEATURE)
-    (tmp_path / "steps" / "atproto_steps.py").write_text("from atproto_bdd.steps import *\n")
-    (tmp_path / "steps" / "hold_steps.py").write_text(HOLD_STEP)
-    (tmp_path / "environment.py").write_text("from atproto_bdd.hooks import *\n")
+    write_hold_project(tmp_path, FEATURE, HOLD_STEP)
     hold_dir = tmp_path / "hold"
     hold_dir.mkdir()
     output = tmp_path / "run.log"

@@ -96,7 +96,7 @@ class FirehoseChecks:
     """The world's part that opens event windows and checks PDS and relay firehoses against them.
 
     Mixed into :class:`~atproto_bdd.world.World`, which provides ``settings``,
-    ``pdses``, ``relay``, ``has_relay`` and ``name_of``.
+    ``pdses``, ``pds``, ``relay`` and ``name_of``.
     """
 
     settings: Settings
@@ -107,7 +107,7 @@ class FirehoseChecks:
 
     # provided by World
     pdses: Mapping[str, Pds]
-    has_relay: bool
+    pds: Callable[[str], Pds]
     relay: Relay
     name_of: Callable[[str], str]
 
@@ -167,7 +167,7 @@ class FirehoseChecks:
         """Wait (``firehose_timeout``) for an event matching ``query`` on PDS ``pds``'s firehose."""
         where = f"the firehose of PDS {pds}"
         return expect_event(
-            self.pdses[pds].firehose if pds in self.pdses else self._unknown_pds(pds),
+            self.pds(pds).firehose,
             query,
             timeout=self.settings.firehose_timeout,
             in_window=self.pds_window(pds, whole=whole),
@@ -178,7 +178,7 @@ class FirehoseChecks:
 
     def expect_none_on_pds(self, pds: str, query: EventQuery) -> None:
         """Fail if PDS ``pds``'s firehose, read up to the PDS's head, holds an event matching ``query``."""
-        target = self.pdses[pds] if pds in self.pdses else self._unknown_pds(pds)
+        target = self.pds(pds)
         self._sync_pds(target)
         expect_no_event(
             target.firehose.events,
@@ -297,9 +297,4 @@ class FirehoseChecks:
 
     def pds_head(self, pds: str) -> int:
         """PDS ``pds``'s latest sequence number, with its recorder holding everything up to it."""
-        return self._sync_pds(self.pdses[pds] if pds in self.pdses else self._unknown_pds(pds))
-
-    def _unknown_pds(self, pds: str) -> Pds:
-        from ..errors import UsageError
-
-        raise UsageError.unknown("PDS", pds, self.pdses, f"declare it first: Given a PDS named {pds}")
+        return self._sync_pds(self.pds(pds))
