@@ -16,7 +16,9 @@ Lifecycle:
   (``-D network=feature`` makes that the default; ``@network:scenario`` then
   opts a feature back out).
 * ``after_scenario`` prints diagnostics for a failed scenario and stops its
-  network; ``after_all`` stops everything. SIGTERM runs the same clean-up as
+  network and its apps; ``after_feature`` stops apps with ``scope =
+  "feature"``; ``after_all`` stops everything (apps with ``scope = "run"``
+  too). SIGTERM runs the same clean-up as
   Ctrl-C, and the services die with the process even on SIGKILL.
 """
 
@@ -38,6 +40,7 @@ from .services.app_config import load_config
 from .settings import NETWORK_SCOPES, Settings
 from .steps.diagnose import explain_undefined
 from .world import World
+from .world.app_scopes import AppScopes
 from .world.events import describe_events
 
 __all__ = [
@@ -64,6 +67,7 @@ def before_all(context: Any) -> None:
     context.atproto_report = RunRecord(runtime=settings.runtime, worker=os.environ.get("ATPROTO_BDD_WORKER", ""))
     # The project's apps: a config mistake stops the run here, before any network starts.
     context.atproto_apps = load_config(Path.cwd(), settings.config)
+    context.atproto_app_scopes = AppScopes()  # apps with scope "feature" or "run"
     try:
         runtime.start()
     except AtprotoBddError as exc:
@@ -84,10 +88,12 @@ def before_scenario(context: Any, scenario: Any) -> None:
         world = getattr(context, _FEATURE_WORLD, None)
         if world is None:
             world = World(runtime, settings)
+            world.lifetime = "feature"
             setattr(context, _FEATURE_WORLD, world)
     else:
         world = World(runtime, settings)
     world.app_config = getattr(context, "atproto_apps", world.app_config)
+    world.app_scopes = getattr(context, "atproto_app_scopes", None)
     world.begin_scenario(scenario.name)
     context.atproto = world
 
@@ -121,8 +127,11 @@ def after_scenario(context: Any, scenario: Any) -> None:
             transcript = [masker.mask(x.summary()) for x in world.transcript]
             report.scenarios.append(scenario_record(scenario, transcript, details))
     finally:
-        if world is not getattr(context, _FEATURE_WORLD, None):
-            world.close()
+        try:
+            world.end_scenario()  # the scenario's own apps stop, even in a network its feature shares
+        finally:
+            if world is not getattr(context, _FEATURE_WORLD, None):
+                world.close()
 
 
 def _mask_step_errors(scenario: Any) -> None:
@@ -149,16 +158,26 @@ def _mask_formatter_output(context: Any) -> None:
 def after_feature(context: Any, feature: Any) -> None:
     """Stop the feature's shared network, if it had one."""
     world = getattr(context, _FEATURE_WORLD, None)
-    if world is not None:
-        world.close()
-        setattr(context, _FEATURE_WORLD, None)
+    try:
+        if world is not None:
+            world.close()
+            setattr(context, _FEATURE_WORLD, None)
+    finally:
+        scopes: AppScopes | None = getattr(context, "atproto_app_scopes", None)
+        if scopes is not None:
+            scopes.close("feature")
 
 
 def after_all(context: Any) -> None:
-    """Stop the runtime and every service it started; write the run report."""
+    """Stop the run's apps, the runtime and every service it started; write the run report."""
+    scopes: AppScopes | None = getattr(context, "atproto_app_scopes", None)
     runtime = getattr(context, "atproto_runtime", None)
-    if runtime is not None:
-        runtime.close()
+    try:
+        if scopes is not None:
+            scopes.close("run")
+    finally:
+        if runtime is not None:
+            runtime.close()
     report: RunRecord | None = getattr(context, "atproto_report", None)
     settings: Settings | None = getattr(context, "atproto_settings", None)
     if report is not None and settings is not None and settings.report_dir:

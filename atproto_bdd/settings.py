@@ -76,6 +76,7 @@ class Settings:
     firehose_timeout: float = field(default=5.0, metadata={"convert": _seconds})
     relay_timeout: float = field(default=15.0, metadata={"convert": _seconds})
     app_timeout: float = field(default=5.0, metadata={"convert": _seconds})
+    app_settle: float = field(default=1.0, metadata={"convert": _seconds})
     config: str = field(default="", metadata={"convert": _text})
     log_level: str = field(default="info", metadata={"convert": _choice(LOG_LEVELS)})
     keep_run_dir: bool = field(default=False, metadata={"convert": _flag})

@@ -60,7 +60,9 @@ def test_pyproject_is_the_fallback_and_atproto_bdd_toml_wins(tmp_path: Path) -> 
         ('[apps.a]\ncommand = ["x"]\ndid = "key"', "apps.a.did is 'key'; valid: plc, web, none"),
         ('[apps.a]\ncommand = ["x"]\nready_log = "("', "apps.a.ready_log is not a valid regular expression"),
         ('[apps.a]\ncommand = ["x"]\nready_log = "x"\nready_tcp = true', "choose one readiness check"),
-        ('[apps.a]\ncommand = ["x"]\nscope = "forever"', "apps.a.scope is 'forever'; this version supports: scenario"),
+        ('[apps.a]\ncommand = ["x"]\nscope = "forever"', "apps.a.scope is 'forever'; valid: scenario, feature, run"),
+        ('[apps.a]\ncommand = ["x"]\ncursor_http = "cursor"', "apps.a.cursor_http must be a path starting with /"),
+        ('[apps.a]\ncommand = ["x"]\ncursor_of = "A"', "apps.a.cursor_of needs cursor_http"),
         ('[services.a]\ncommand = ["x"]', "unknown key services; valid keys: apps"),
         ('[apps.A]\ncommand = ["x"]', "app name 'A' must be lower-case"),
     ],
@@ -101,3 +103,41 @@ def test_signatures_are_low_s() -> None:
 def test_ws_urls() -> None:
     assert ws_url("http://localhost:2583") == "ws://localhost:2583"
     assert ws_url("https://pds.example") == "wss://pds.example"
+
+
+def test_cursor_settings_and_scopes_are_read(tmp_path: Path) -> None:
+    text = '[apps.a]\ncommand = ["x"]\ncursor_http = "/cursor"\ncursor_of = "relay"\nscope = "run"'
+    app = load_config(write(tmp_path, text)).app("a")
+    assert (app.cursor_http, app.cursor_of, app.scope) == ("/cursor", "relay", "run")
+
+
+def test_apps_run_with_the_test_virtualenv_first_on_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    from atproto_bdd.world.app import app_path
+
+    monkeypatch.setattr(sys, "prefix", "/venv")
+    monkeypatch.setattr(sys, "base_prefix", "/usr")
+    assert app_path("/usr/bin:/bin") == "/venv/bin:/usr/bin:/bin"
+    assert app_path("/venv/bin:/bin") == "/venv/bin:/bin"
+    monkeypatch.setattr(sys, "base_prefix", "/venv")
+    assert app_path("/usr/bin") == "/usr/bin"
+
+
+@pytest.mark.parametrize(
+    ("name", "stable"),
+    [
+        ("app.feedgen.port", True),
+        ("app.my-app.did", True),
+        ("run_dir", True),
+        ("now", True),
+        ("A.ws_url", False),
+        ("plc.url", False),
+        ("alice.test.did", False),
+        ("relay.url", False),
+    ],
+)
+def test_which_placeholders_an_app_outliving_its_network_may_use(name: str, stable: bool) -> None:
+    from atproto_bdd.world.app import STABLE_PLACEHOLDER
+
+    assert bool(STABLE_PLACEHOLDER.match(name)) is stable

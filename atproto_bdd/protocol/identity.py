@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import unquote
 
 import httpx
 
-from ..errors import TransportError
+from ..errors import TransportError, UsageError
 from .crypto import PublicKey
 from .http import new_client
 from .xrpc import error_from_response
@@ -28,18 +29,60 @@ class DidDocument:
     @property
     def pds_endpoint(self) -> str | None:
         """The ``#atproto_pds`` service endpoint."""
-        for service in self.raw.get("service", []):
-            if service.get("id") in ("#atproto_pds", f"{self.id}#atproto_pds"):
-                return service.get("serviceEndpoint")
-        return None
+        return self.service_endpoint("atproto_pds")
 
     @property
     def signing_key(self) -> PublicKey | None:
         """The ``#atproto`` verification method's key (repository commits are signed with it)."""
+        return self.verification_key("atproto")
+
+    def service_endpoint(self, fragment: str) -> str | None:
+        """The endpoint of service ``#fragment`` (``bsky_fg``, ``atproto_labeler``...), if declared."""
+        for service in self.raw.get("service", []):
+            if service.get("id") in (f"#{fragment}", f"{self.id}#{fragment}"):
+                return service.get("serviceEndpoint")
+        return None
+
+    def verification_key(self, fragment: str) -> PublicKey | None:
+        """The key of verification method ``#fragment`` (``atproto``, ``atproto_label``), if declared."""
         for method in self.raw.get("verificationMethod", []):
-            if method.get("id") in ("#atproto", f"{self.id}#atproto"):
+            if method.get("id") in (f"#{fragment}", f"{self.id}#{fragment}"):
                 return PublicKey.from_verification_method(method.get("type", ""), method.get("publicKeyMultibase", ""))
         return None
+
+
+def did_web_url(did: str) -> str:
+    """Where a ``did:web`` document lives: ``https://<host>/.well-known/did.json``, http for localhost.
+
+    Ports are percent-encoded in the DID (``did:web:localhost%3A8080``); paths
+    (``did:web:host:path``) are not used by atproto and are refused.
+    """
+    rest = did[len("did:web:") :]
+    if not did.startswith("did:web:") or not rest or ":" in rest:
+        raise UsageError(f"{did!r} is not a did:web atproto can use (did:web:<host>, port as %3A)")
+    host = unquote(rest)
+    scheme = "http" if host.split(":")[0] in ("localhost", "127.0.0.1") else "https"
+    return f"{scheme}://{host}/.well-known/did.json"
+
+
+def fetch_did_web(did: str, *, timeout: float = 15.0) -> DidDocument:
+    """The document of a ``did:web``, fetched from its host (which must name the same DID)."""
+    url = did_web_url(did)
+    try:
+        with new_client(timeout=timeout) as client:
+            response = client.get(url)
+    except httpx.HTTPError as exc:
+        raise TransportError(f"GET {url} failed: {exc}") from None
+    if response.status_code >= 400:
+        raise error_from_response(response, method="GET", nsid=url)
+    try:
+        raw = response.json()
+    except ValueError:
+        raise TransportError(f"{url} did not answer JSON (a DID document)") from None
+    if not isinstance(raw, dict) or raw.get("id") != did:
+        named = raw.get("id") if isinstance(raw, dict) else raw
+        raise TransportError(f"{url} serves a document for {named!r}, not {did}")
+    return DidDocument(did, raw)
 
 
 class PlcClient:

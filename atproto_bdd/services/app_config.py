@@ -8,7 +8,9 @@ One table per app::
     ready_http = "/.well-known/did.json" # or ready_log = "regex", or ready_tcp = true
     ready_timeout = 30
     did = "plc"                          # "plc", "web" or "none"
-    scope = "scenario"
+    scope = "scenario"                   # or "feature", "run"
+    cursor_http = "/cursor"              # optional: the firehose sequence number the app has processed
+    cursor_of = "A"                      # whose firehose that is: a PDS name or "relay" (default: the only PDS)
 
     [apps.feedgen.env]
     PORT = "${app.feedgen.port}"
@@ -37,10 +39,22 @@ else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
 CONFIG_FILE = "atproto-bdd.toml"
-APP_KEYS = ("command", "cwd", "env", "ready_http", "ready_log", "ready_tcp", "ready_timeout", "did", "scope")
+APP_KEYS = (
+    "command",
+    "cwd",
+    "env",
+    "ready_http",
+    "ready_log",
+    "ready_tcp",
+    "ready_timeout",
+    "did",
+    "scope",
+    "cursor_http",
+    "cursor_of",
+)
 DID_METHODS = ("plc", "web", "none")
-#: App scopes this version supports; "feature" and "run" need networks that outlive a scenario.
-APP_SCOPES = ("scenario",)
+#: How long an app lives: one scenario, one feature, or the whole run (per worker).
+APP_SCOPES = ("scenario", "feature", "run")
 APP_NAME = re.compile(r"^[a-z][a-z0-9_-]*$")
 
 
@@ -58,6 +72,8 @@ class AppSpec:
     ready_timeout: float = 30.0
     did: str = "plc"
     scope: str = "scenario"
+    cursor_http: str | None = None
+    cursor_of: str | None = None
     source: str = ""  # the file (and table) it was declared in, for messages
 
 
@@ -151,7 +167,14 @@ def _app(name: str, spec: Any, base: Path, where: str) -> AppSpec:
         raise UsageError(f"{where}: {key}.did is {did!r}; valid: {', '.join(DID_METHODS)}")
     scope = spec.get("scope", "scenario")
     if scope not in APP_SCOPES:
-        raise UsageError(f"{where}: {key}.scope is {scope!r}; this version supports: {', '.join(APP_SCOPES)}")
+        raise UsageError(f"{where}: {key}.scope is {scope!r}; valid: {', '.join(APP_SCOPES)}")
+    for option in ("ready_http", "cursor_http"):
+        if option in spec and (not isinstance(spec[option], str) or not spec[option].startswith("/")):
+            raise UsageError(f"{where}: {key}.{option} must be a path starting with / (got {spec[option]!r})")
+    if "cursor_of" in spec and "cursor_http" not in spec:
+        raise UsageError(f"{where}: {key}.cursor_of needs cursor_http (the path that answers the app's cursor)")
+    if "cursor_of" in spec and not isinstance(spec["cursor_of"], str):
+        raise UsageError(f'{where}: {key}.cursor_of must be a PDS name or "relay"')
     timeout = spec.get("ready_timeout", 30)
     if not isinstance(timeout, (int, float)) or timeout <= 0:
         raise UsageError(f"{where}: {key}.ready_timeout must be a positive number of seconds")
@@ -166,5 +189,7 @@ def _app(name: str, spec: Any, base: Path, where: str) -> AppSpec:
         ready_timeout=float(timeout),
         did=did,
         scope=scope,
+        cursor_http=spec.get("cursor_http"),
+        cursor_of=spec.get("cursor_of"),
         source=f"{where} [{key}]",
     )

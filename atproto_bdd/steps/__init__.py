@@ -14,8 +14,11 @@ from . import (
     account_steps,
     app_steps,
     email_steps,
+    eventual_steps,
+    feed_steps,
     firehose_steps,
     identity_steps,
+    label_steps,
     lifecycle_steps,
     oauth_steps,
     pds_steps,
@@ -40,6 +43,9 @@ STEP_MODULES = (
     relay_steps,
     request_steps,
     app_steps,
+    feed_steps,
+    label_steps,
+    eventual_steps,
 )
 
 __all__: list[str] = []

@@ -25,6 +25,10 @@ class StepFailed(AssertionError):
     """A step failed for a reason its message explains fully; behave shows no traceback."""
 
 
+class StepUsageError(StepFailed):
+    """A step used wrongly (an unknown name, bad input): no retry can make it pass."""
+
+
 class StepCrashed(RuntimeError):
     """A step raised something unexpected; the message holds its (masked) traceback."""
 
@@ -45,7 +49,8 @@ def atproto_step(func: F) -> F:
         except (AtprotoBddError, AssertionError) as exc:
             step = getattr(getattr(context, "atproto", None), "current_step", "")
             prefix = f"{step}\n  " if step else ""
-            raise StepFailed(masker.mask(f"{prefix}{exc}")) from None
+            kind = StepUsageError if isinstance(exc, UsageError) else StepFailed
+            raise kind(masker.mask(f"{prefix}{exc}")) from None
         except Exception as exc:
             step = getattr(getattr(context, "atproto", None), "current_step", "")
             prefix = f"{step}\n  " if step else ""

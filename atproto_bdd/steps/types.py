@@ -23,6 +23,8 @@ WORD_PATTERN = r"[A-Za-z0-9][A-Za-z0-9_.:-]*"
 MIME_TYPE_PATTERN = r"[a-z]+/[a-z0-9][a-z0-9.+-]*"
 ACTION_PATTERN = r"creating|updating|deleting"
 PDS_LIST_PATTERN = rf"PDS {PDS_NAME_PATTERN}(?:(?:, | and )PDS {PDS_NAME_PATTERN})*"
+LABEL_VALUE_PATTERN = r"!?[a-z0-9][a-z0-9-]*"
+SECONDS_PATTERN = r"\d+(?:\.\d+)?"
 
 
 @parse.with_pattern(HANDLE_PATTERN)
@@ -85,6 +87,18 @@ def parse_pds_list(text: str) -> list[str]:
     return re.findall(rf"PDS ({PDS_NAME_PATTERN})", text)
 
 
+@parse.with_pattern(LABEL_VALUE_PATTERN)
+def parse_label_value(text: str) -> str:
+    """a label value such as spam or !hide (lower-case letters, digits and -)"""
+    return text
+
+
+@parse.with_pattern(SECONDS_PATTERN)
+def parse_seconds(text: str) -> float:
+    """a number of seconds such as 5 or 0.5"""
+    return float(text)
+
+
 PARAMETER_TYPES: dict[str, Any] = {
     "Handle": parse_handle,
     "NSID": parse_nsid,
@@ -96,6 +110,8 @@ PARAMETER_TYPES: dict[str, Any] = {
     "MimeType": parse_mime_type,
     "Action": parse_action,
     "PdsList": parse_pds_list,
+    "LabelValue": parse_label_value,
+    "Seconds": parse_seconds,
 }
 
 register_type(**PARAMETER_TYPES)

@@ -7,14 +7,24 @@ its own in the network's PLC directory (verification methods ``#atproto``
 and ``#atproto_label`` with one secp256k1 key, services ``#bsky_fg`` and
 ``#atproto_labeler`` at its URL). Port and DID stay the same across restarts.
 Its environment may use every placeholder, resolved when it starts.
+
+An app's ``scope`` says how long it lives: one scenario (the default), one
+feature, or the whole run. An app that outlives a scenario moves from world
+to world (:meth:`App.attach`): its DID's genesis operation is submitted to
+each new network's PLC directory, so it keeps the same DID everywhere. Its
+environment may then refer only to what outlives the network too (``app.*``,
+``run_dir``, ``now``), unless its feature shares one network.
 """
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import shutil
+import sys
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -28,12 +38,24 @@ from ..services.app_config import AppSpec
 from ..services.app_process import AppProcess
 from ..services.ports import on_free_port
 from ..waiting import poll
+from .placeholders import PLACEHOLDER
 
 if TYPE_CHECKING:
     from .world import World
 
 #: Environment variables an app inherits from the test process (everything else comes from its config).
 INHERITED = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "SYSTEMROOT", "VIRTUAL_ENV", "PYTHONPATH", "NODE_PATH")
+#: Placeholders that mean the same in every network: what an app that outlives its network may use.
+STABLE_PLACEHOLDER = re.compile(r"^(app\.[a-z][a-z0-9_-]*\.(url|port|did|signing_key)|run_dir|now)$")
+
+
+def app_path(path: str = "") -> str:
+    """``PATH`` for an app: the test's virtualenv first (as if activated), so ``python`` is the one running us."""
+    path = path or os.defpath
+    if sys.prefix == sys.base_prefix:  # not in a virtualenv
+        return path
+    bin_dir = str(Path(sys.prefix) / "bin")
+    return path if path.split(os.pathsep)[0] == bin_dir else os.pathsep.join([bin_dir, path])
 
 
 class App:
@@ -49,6 +71,19 @@ class App:
         self._extra_env: dict[str, str] = {}
         self._dir = Path(tempfile.mkdtemp(prefix=f"atproto-bdd-app-{spec.name}-"))
         self._starts = 0
+        self._plc_operation: dict[str, Any] | None = None
+        self._registered_in: set[str] = set()  # PLC directories that know the app's DID
+
+    def attach(self, world: World) -> App:
+        """Use the app in ``world`` from now on (an app whose scope outlives a scenario moves on).
+
+        Its DID, if it has one already, is registered in the new network's PLC
+        directory, with the same genesis operation: the same DID.
+        """
+        self._world = world
+        if self._plc_operation is not None:
+            self._register_plc()
+        return self
 
     # -- what the app is ------------------------------------------------------------
 
@@ -88,6 +123,13 @@ class App:
         return self._did
 
     @property
+    def has_did(self) -> bool:
+        """Whether the app has a DID yet (it gets one at its first start, unless ``did = "none"``)."""
+        if self.spec.did == "web":
+            return self._port is not None
+        return self.spec.did == "plc" and self._did is not None
+
+    @property
     def run_dir(self) -> Path:
         """A scratch directory for the app's data (``${run_dir}`` in its environment)."""
         return self._dir
@@ -115,41 +157,65 @@ class App:
         first = self._port is None
         self._port = port
         try:
-            if self.spec.did == "plc" and (self._did is None or first):
-                self._did = self._register_plc(port)
+            if self.spec.did == "plc":
+                self._did = self._register_plc()
             env = self._environment()
             self._starts += 1
             log = self._log_dir() / f"app-{self.name}-{self._starts}.log"
             self._process = AppProcess.start(self.spec, port=port, env=env, log_path=log)
         except BaseException:
-            if first:
-                self._port = self._did = None
+            if first:  # the next port gets a DID of its own (the document names the endpoint)
+                self._port = self._did = self._plc_operation = None
             raise
 
-    def _register_plc(self, port: int) -> str:
-        key = self.signing_key
-        endpoint = f"http://127.0.0.1:{port}"
-        did, operation = genesis_operation(
-            rotation_keys=[key.did_key],
-            verification_methods={"atproto": key.did_key, "atproto_label": key.did_key},
-            services={
-                "bsky_fg": {"type": "BskyFeedGenerator", "endpoint": endpoint},
-                "atproto_labeler": {"type": "AtprotoLabeler", "endpoint": endpoint},
-            },
-            signer=key,
-        )
-        self._world.plc.create(did, operation)
-        return did
+    def _register_plc(self) -> str:
+        """The app's did:plc, created at its first start and known to the current world's PLC directory."""
+        if self._plc_operation is None or self._did is None:
+            key = self.signing_key
+            endpoint = f"http://127.0.0.1:{self.port}"
+            self._did, self._plc_operation = genesis_operation(
+                rotation_keys=[key.did_key],
+                verification_methods={"atproto": key.did_key, "atproto_label": key.did_key},
+                services={
+                    "bsky_fg": {"type": "BskyFeedGenerator", "endpoint": endpoint},
+                    "atproto_labeler": {"type": "AtprotoLabeler", "endpoint": endpoint},
+                },
+                signer=key,
+            )
+            self._registered_in = set()
+        plc = self._world.plc
+        if plc.url not in self._registered_in:
+            plc.create(self._did, self._plc_operation)
+            self._registered_in.add(plc.url)
+        return self._did
+
+    @property
+    def outlives_network(self) -> bool:
+        """Whether the app lives longer than the current world's network (its env must not point into it)."""
+        return self.spec.scope == "run" or (self.spec.scope == "feature" and self._world.lifetime == "scenario")
 
     def _environment(self) -> dict[str, str]:
         env = {name: os.environ[name] for name in INHERITED if name in os.environ}
+        env["PATH"] = app_path(env.get("PATH", ""))
         extra = {"run_dir": str(self.run_dir)}
         for name, value in {**self.spec.env, **self._extra_env}.items():
+            if self.outlives_network:
+                self._refuse_network_placeholders(name, value)
             try:
                 env[name] = self._world.resolve(value, extra=extra)
             except UsageError as exc:
                 raise UsageError(f"the app {self.name}'s env {name}: {exc}") from None
         return env
+
+    def _refuse_network_placeholders(self, name: str, value: str) -> None:
+        for match in PLACEHOLDER.finditer(value):
+            if not STABLE_PLACEHOLDER.match(match.group(1).strip()):
+                raise UsageError(
+                    f"the app {self.name}'s env {name} uses {match.group(0)}, which belongs to one scenario's "
+                    f"network, but the app (scope = {self.spec.scope!r} in {self.spec.source}) outlives that "
+                    'network; use scope = "scenario", or scope = "feature" with the feature tagged @network:feature '
+                    "(apps that outlive their network may use ${app.*}, ${run_dir} and ${now})"
+                )
 
     def _log_dir(self) -> Path:
         return self._dir / "logs"
@@ -158,6 +224,72 @@ class App:
         """Stop the app (SIGTERM, then SIGKILL after a grace period)."""
         if self._process is not None:
             self._process.stop()
+
+    def cursor(self) -> int:
+        """The firehose sequence number the app says it has processed (GET its ``cursor_http``).
+
+        The answer may be a bare number or a JSON object with ``cursor`` or ``seq``.
+        """
+        path = self.spec.cursor_http
+        if not path:
+            raise UsageError(f"the app {self.name} declares no cursor_http in {self.spec.source}")
+        response = self.http("GET", path)
+        if response.status_code >= 400:
+            raise error_from_response(response, method="GET", nsid=path)
+        try:
+            data = json.loads(response.text)
+        except ValueError:
+            data = None
+        if isinstance(data, dict):
+            data = data.get("cursor", data.get("seq"))
+        if isinstance(data, bool) or not isinstance(data, int):
+            raise UsageError(
+                f"the app {self.name}'s GET {path} answered {response.text[:80]!r}; expected its cursor: a number, "
+                'or {"cursor": N}'
+            )
+        return data
+
+    def caught_up_check(self) -> Callable[[], int] | None:
+        """What proves the app has processed everything up to now (None without ``cursor_http``)."""
+        if not self.spec.cursor_http:
+            return None
+        return lambda: self.wait_caught_up(self._world.settings.app_timeout)
+
+    def wait_caught_up(self, timeout: float) -> int:
+        """Wait until the app's cursor reaches the head of the firehose it reads (``cursor_of``); that head.
+
+        The head is read from the PDS (or the relay) when the call starts, so
+        whatever an earlier step did is at or below it.
+        """
+        source = self.spec.cursor_of
+        world = self._world
+        if source == "relay":
+            head, stream = world.relay_head(), "the relay firehose"
+        else:
+            if source is None and len(world.pdses) != 1:
+                names = ", ".join(sorted(world.pdses)) or "none"
+                raise UsageError(
+                    f"the app {self.name} reads the firehose of which PDS? This network has {names}: set cursor_of "
+                    f'(a PDS name or "relay") in {self.spec.source}'
+                )
+            name = source or next(iter(world.pdses))
+            head, stream = world.pds_head(world.pds(name).name), f"the firehose of PDS {name}"
+        seen: list[int] = []
+
+        def caught_up() -> bool:
+            seen[:] = [self.cursor()]
+            return seen[0] >= head
+
+        poll(
+            caught_up,
+            timeout=timeout,
+            on_timeout=lambda: AssertionError(
+                f"the app {self.name} did not catch up with {stream} within {timeout:g}s: its cursor "
+                f"({self.spec.cursor_http}) is {seen[0] if seen else 'unknown'}, the stream's head is #{head}"
+            ),
+            max_interval=0.025,
+        )
+        return head
 
     def restart(self) -> App:
         """Stop the app and start it again on the same port, with the same DID and environment."""

@@ -12,14 +12,15 @@ API: pytest fixtures and scripts can use it the same way::
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
 from types import MappingProxyType
 from typing import Any, TypeVar
 
 from ..errors import UsageError, XrpcError
 from ..masking import masker
-from ..protocol.identity import DidDocument, PlcClient
+from ..protocol.identity import DidDocument, PlcClient, fetch_did_web
 from ..protocol.xrpc import XrpcExchange
 from ..services.app_config import AppConfig
 from ..services.mail import Mailbox
@@ -30,7 +31,10 @@ from ..settings import Settings
 from . import placeholders
 from .account import Account
 from .app import App
+from .app_scopes import AppScopes
 from .events import EventQuery, require_event_type
+from .feeds import Feed, publish
+from .labels import Labeler
 from .pds import Pds
 from .relay import Relay
 from .session import Session
@@ -72,6 +76,10 @@ class World(FirehoseChecks):
         self._last_step_type = ""
         self.relay_start: dict[str, int] = {}
         self.app_config: AppConfig = AppConfig()
+        #: Where apps that outlive a scenario live (the hooks share one per run); None: this world keeps them.
+        self.app_scopes: AppScopes | None = None
+        #: How long this world's network lives: "scenario", or "feature" when a feature shares it.
+        self.lifetime = "scenario"
         self._apps: dict[str, App] = {}
 
     # -- the network, started on first use ----------------------------------------
@@ -233,10 +241,53 @@ class World(FirehoseChecks):
         return MappingProxyType(self._apps)
 
     def app(self, name: str) -> App:
-        """The declared app called ``name`` (not started: see :meth:`App.start`)."""
+        """The declared app called ``name`` (not started: see :meth:`App.start`).
+
+        An app whose ``scope`` is ``feature`` or ``run`` comes from
+        :attr:`app_scopes` and keeps running after this world's scenario.
+        """
         if name not in self._apps:
-            self._apps[name] = App(self, self.app_config.app(name))
+            spec = self.app_config.app(name)
+            if spec.scope != "scenario" and self.app_scopes is not None:
+                self._apps[name] = self.app_scopes.get(self, spec)
+            else:
+                self._apps[name] = App(self, spec)
         return self._apps[name]
+
+    def app_with_did(self, did: str) -> App | None:
+        """The app of this world whose DID is ``did``, if any (started apps only)."""
+        for app in self._apps.values():
+            if app.has_did and app.did == did:
+                return app
+        return None
+
+    def _owns(self, app: App) -> bool:
+        return app.spec.scope == "scenario" or self.app_scopes is None
+
+    def end_scenario(self) -> None:
+        """Stop the scenario's own apps (a network shared by a feature keeps running; so do longer-lived apps)."""
+        for name, app in list(self._apps.items()):
+            del self._apps[name]
+            if self._owns(app):
+                try:
+                    app.close()
+                except Exception:  # the next app must still stop
+                    pass
+
+    # -- feeds and labelers ------------------------------------------------------------
+
+    def feed(self, handle: str, rkey: str) -> Feed:
+        """The feed ``rkey`` of the account ``handle`` (its ``app.bsky.feed.generator`` record)."""
+        return Feed(self, self.account(handle), rkey)
+
+    def publish_feed(self, handle: str, rkey: str, app: str, display_name: str = "") -> Feed:
+        """Create ``handle``'s feed ``rkey`` served by the app ``app`` (its DID); the feed."""
+        publish(self.account(handle), rkey, self.app(app).did, display_name)
+        return self.feed(handle, rkey)
+
+    def labeler(self, app: str) -> Labeler:
+        """The labeler the app ``app`` runs."""
+        return Labeler(self, self.app(app))
 
     # -- accounts --------------------------------------------------------------
 
@@ -322,6 +373,41 @@ class World(FirehoseChecks):
         """The DID document of an account, as the network's PLC directory serves it."""
         return self.plc.document(self.account(handle).did)
 
+    def resolve_did(self, did: str) -> DidDocument:
+        """The DID document of any DID: did:plc from the network's PLC directory, did:web from its host."""
+        if did.startswith("did:plc:"):
+            return self.plc.document(did)
+        if did.startswith("did:web:"):
+            return fetch_did_web(did, timeout=self.settings.request_timeout)
+        raise UsageError(f"cannot resolve {did!r}: atproto uses did:plc and did:web")
+
+    def describe_uri(self, uri: str) -> str:
+        """An AT-URI with its account's handle, for messages (``at://... (bob.test's app.bsky.feed.post)``)."""
+        parts = uri.removeprefix("at://").split("/")
+        if len(parts) == 3:
+            owner = self.name_of(parts[0])
+            return f"{uri} ({owner}'s {parts[1]})" if owner != parts[0] else uri
+        return uri
+
+    # -- waiting ----------------------------------------------------------------------
+
+    @contextmanager
+    def waits_at_most(self, seconds: float) -> Iterator[None]:
+        """Within the block, no wait of this world lasts longer than ``seconds`` ("within N seconds, ...")."""
+        saved = self.settings
+        limit = max(seconds, 0.001)
+        self.settings = replace(
+            saved,
+            app_timeout=min(saved.app_timeout, limit),
+            app_settle=min(saved.app_settle, limit),
+            firehose_timeout=min(saved.firehose_timeout, limit),
+            relay_timeout=min(saved.relay_timeout, limit),
+        )
+        try:
+            yield
+        finally:
+            self.settings = saved
+
     # -- attempts and placeholders -----------------------------------------------
 
     def attempt(self, action: str, call: Callable[[], T]) -> Attempt:
@@ -343,8 +429,13 @@ class World(FirehoseChecks):
     # -- lifecycle -------------------------------------------------------------------
 
     def close(self, *, wait: bool = False) -> None:
-        """Stop the apps, close clients and stop the network's services (whatever fails on the way)."""
-        clients: list[Any] = [*self._apps.values(), *self._pdses.values(), self._relay, self._plc]
+        """Stop the world's apps, close clients and stop the network's services (whatever fails on the way).
+
+        Apps kept in :attr:`app_scopes` belong to their feature or run and keep running.
+        """
+        own_apps = [app for app in self._apps.values() if self._owns(app)]
+        self._apps.clear()
+        clients: list[Any] = [*own_apps, *self._pdses.values(), self._relay, self._plc]
         try:
             for client in clients:
                 if client is None:

@@ -1,0 +1,183 @@
+"""Labels (``com.atproto.label.defs#label``): strict parsing, signatures, and the label stream.
+
+A labeler publishes signed labels over ``com.atproto.label.queryLabels``
+(JSON, the signature as ``{"$bytes": ...}``) and
+``com.atproto.label.subscribeLabels`` (a websocket of DAG-CBOR frames, the
+same framing as the firehose: ``#labels`` frames carry ``{seq, labels}``,
+``#info`` frames a notice such as ``OutdatedCursor``). A label's signature
+is the labeler's ``#atproto_label`` key's ECDSA signature over the DAG-CBOR
+encoding of the label without its ``sig`` field.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from ..errors import AtprotoBddError
+from ..waiting import Deadline
+from . import dagcbor
+from .crypto import PublicKey
+from .firehose import FirehoseError, decode_frame, subscribe_url
+from .syntax import is_did
+
+QUERY_LABELS = "com.atproto.label.queryLabels"
+SUBSCRIBE_LABELS = "com.atproto.label.subscribeLabels"
+#: The fields a label may carry (com.atproto.label.defs#label); any other field is refused.
+LABEL_FIELDS = ("ver", "src", "uri", "cid", "val", "neg", "cts", "exp", "sig")
+
+
+class LabelError(AtprotoBddError):
+    """A label that does not follow com.atproto.label.defs#label."""
+
+
+@dataclass(frozen=True)
+class Label:
+    """One label: who (``src``) says what (``val``) about which subject (``uri``: an AT-URI or a DID)."""
+
+    src: str
+    uri: str
+    val: str
+    cts: str
+    neg: bool = False
+    cid: str | None = None
+    exp: str | None = None
+    ver: int | None = None
+    sig: bytes | None = field(default=None, repr=False)
+    #: The label as received (bytes decoded), which the signature covers (without ``sig``).
+    raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @classmethod
+    def parse(cls, data: Any, *, encoding: str = "json") -> Label:
+        """A label from queryLabels JSON (``encoding="json"``) or a subscribeLabels frame (``"cbor"``)."""
+        if not isinstance(data, dict):
+            raise LabelError(f"a label must be an object, got {type(data).__name__}")
+        unknown = sorted(set(data) - set(LABEL_FIELDS))
+        if unknown:
+            raise LabelError(f"label has unknown field(s) {', '.join(unknown)}; valid: {', '.join(LABEL_FIELDS)}")
+        raw = dagcbor.from_json(data) if encoding == "json" else dict(data)
+        for name in ("src", "uri", "val", "cts"):
+            if not isinstance(raw.get(name), str) or not raw[name]:
+                raise LabelError(f"label field {name!r} must be a non-empty string, got {raw.get(name)!r}")
+        if not is_did(raw["src"]):
+            raise LabelError(f"label src {raw['src']!r} is not a DID")
+        if not (raw["uri"].startswith("at://") or is_did(raw["uri"])):
+            raise LabelError(f"label uri {raw['uri']!r} is neither an AT-URI nor a DID")
+        if len(raw["val"].encode()) > 128:
+            raise LabelError(f"label val {raw['val'][:20]!r}... is longer than 128 bytes")
+        for name, kind in (("neg", bool), ("ver", int), ("cid", str), ("exp", str), ("sig", bytes)):
+            value = raw.get(name)
+            if name in raw and (not isinstance(value, kind) or (kind is int and isinstance(value, bool))):
+                raise LabelError(f"label field {name!r} must be {kind.__name__}, got {value!r}")
+        return cls(
+            src=raw["src"],
+            uri=raw["uri"],
+            val=raw["val"],
+            cts=raw["cts"],
+            neg=raw.get("neg", False),
+            cid=raw.get("cid"),
+            exp=raw.get("exp"),
+            ver=raw.get("ver"),
+            sig=raw.get("sig"),
+            raw=raw,
+        )
+
+    def signed_bytes(self) -> bytes:
+        """The bytes the signature covers: the label as received, without ``sig``, in DAG-CBOR."""
+        return dagcbor.encode({name: value for name, value in self.raw.items() if name != "sig"})
+
+    def verify(self, key: PublicKey) -> bool:
+        """True if ``sig`` is ``key``'s signature of :meth:`signed_bytes`."""
+        return self.sig is not None and key.verify(self.signed_bytes(), self.sig)
+
+    def describe(self, name_of: Callable[[str], str] = str) -> str:
+        """One line: ``spam on at://... by did:plc:... at <cts>``; ``name_of`` may name the subject and source."""
+        negation = " (negation)" if self.neg else ""
+        return f"{self.val} on {name_of(self.uri)} by {name_of(self.src)}{negation} at {self.cts}"
+
+
+def effective(labels: Iterable[Label]) -> list[Label]:
+    """The labels in force: for each (src, uri, val), the latest by ``cts``, unless it is a negation.
+
+    Negations withdraw a label; a later label applies it again. Expiry
+    (``exp``) in the past also withdraws it.
+    """
+    latest: dict[tuple[str, str, str], Label] = {}
+    for label in labels:
+        key = (label.src, label.uri, label.val)
+        if key not in latest or _instant(label.cts) >= _instant(latest[key].cts):
+            latest[key] = label
+    now = time.time()
+    return [label for label in latest.values() if not label.neg and not _expired(label.exp, now)]
+
+
+def _expired(exp: str | None, now: float) -> bool:
+    return bool(exp) and _instant(exp or "") <= now
+
+
+def _instant(text: str) -> float:
+    try:
+        return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        raise LabelError(f"label timestamp {text!r} is not an ISO 8601 datetime") from None
+
+
+@dataclass(frozen=True)
+class LabelFrame:
+    """One subscribeLabels frame: ``labels`` (with its ``seq``) or ``info`` (``name``, ``message``)."""
+
+    type: str
+    seq: int | None
+    labels: tuple[Label, ...] = ()
+    info: Mapping[str, Any] = field(default_factory=dict)
+
+
+def decode_label_frame(message: bytes) -> LabelFrame:
+    """Decode one subscribeLabels websocket message (an error frame raises :class:`FirehoseError`)."""
+    event = decode_frame(message)
+    if event.type == "labels":
+        labels = event.body.get("labels")
+        if not isinstance(event.seq, int) or not isinstance(labels, list):
+            raise LabelError(f"#labels frame without an integer seq and a list of labels: {event.body!r}")
+        return LabelFrame("labels", event.seq, tuple(Label.parse(item, encoding="cbor") for item in labels))
+    if event.type == "info":
+        return LabelFrame("info", None, info=dict(event.body))
+    raise LabelError(f"unknown subscribeLabels frame type #{event.type}; expected #labels or #info")
+
+
+def read_label_stream(
+    base_url: str,
+    *,
+    until: Callable[[list[LabelFrame]], bool],
+    timeout: float,
+    cursor: int = 0,
+) -> list[LabelFrame]:
+    """Read subscribeLabels from ``cursor`` until ``until(frames so far)`` holds or ``timeout`` passes.
+
+    Returns the frames read (the caller judges a timeout from them). An error
+    frame or a frame that does not decode raises.
+    """
+    from websockets.exceptions import ConnectionClosed
+    from websockets.sync.client import connect
+
+    url = subscribe_url(base_url, cursor=cursor, nsid=SUBSCRIBE_LABELS)
+    deadline = Deadline(timeout)
+    frames: list[LabelFrame] = []
+    try:
+        socket = connect(url, open_timeout=max(deadline.remaining, 0.5), max_size=None, compression=None)
+    except Exception as exc:  # websockets raises several unrelated types
+        raise FirehoseError("ConnectionFailed", f"could not subscribe to {url}: {exc}") from None
+    with socket:
+        while not until(frames) and not deadline.expired:
+            try:
+                message = socket.recv(timeout=deadline.remaining)
+            except TimeoutError:
+                break
+            except ConnectionClosed:
+                break
+            if isinstance(message, bytes):
+                frames.append(decode_label_frame(message))
+    return frames
