@@ -135,6 +135,11 @@ class App:
         return self._dir
 
     @property
+    def pid(self) -> int | None:
+        """The process id of the app's latest start (None before it started)."""
+        return self._process.process.pid if self._process is not None else None
+
+    @property
     def running(self) -> bool:
         """Whether the app's process runs."""
         return self._process is not None and self._process.running
