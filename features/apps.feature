@@ -49,3 +49,9 @@ Feature: The app under test runs beside the network
     And the app echo is running
     When the app echo is stopped
     Then the app echo is not running
+
+  Scenario: A feed whose generator has a did:web is fetched the way an AppView fetches it
+    Given the app echo-web is running
+    And alice.test publishes the feed whats-alf served by the app echo-web
+    Then the feed whats-alf of alice.test, as seen by alice.test, shows no posts
+    And within 2 seconds, the app echo-web logs "skeleton for ${alice.test.did}"
