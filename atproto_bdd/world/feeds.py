@@ -11,7 +11,9 @@ check exercises the same path users' apps take in production.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -23,11 +25,14 @@ from .records import RecordRef, now_iso
 
 if TYPE_CHECKING:
     from .account import Account
+    from .app import App
     from .world import World
 
 GENERATOR = "app.bsky.feed.generator"
 GET_FEED_SKELETON = "app.bsky.feed.getFeedSkeleton"
 DESCRIBE_FEED_GENERATOR = "app.bsky.feed.describeFeedGenerator"
+#: Seconds a viewer's service-auth token is reused by one check (the PDS issues them for 60 s).
+TOKEN_REUSE = 30.0
 
 
 class SkeletonError(AssertionError):
@@ -98,19 +103,40 @@ class Feed:
 
     def skeleton(self, viewer: Account | None = None, params: Mapping[str, Any] | None = None) -> Skeleton:
         """The generator's answer to getFeedSkeleton for this feed, as ``viewer`` (service auth) or anonymous."""
+        with self.reader(viewer) as read:
+            return read(params)
+
+    @contextmanager
+    def reader(self, viewer: Account | None = None) -> Iterator[Callable[..., Skeleton]]:
+        """A function that asks the generator for the skeleton, with the route resolved once.
+
+        The generator record, the DID document and the viewer's service-auth
+        token are looked up when the block starts (a token again after
+        :data:`TOKEN_REUSE` seconds); each call is then one getFeedSkeleton
+        request, so repeated looks notice a change quickly.
+        """
         did = self.generator_did()
-        headers = {}
-        if viewer is not None:
-            headers["authorization"] = f"Bearer {viewer.service_auth(did, GET_FEED_SKELETON)}"
         client = XrpcClient(
             self.endpoint(did),
             name=f"feed {self.rkey}",
             timeout=self._world.settings.request_timeout,
             recorder=self._world.record,
         )
-        try:
-            answer = client.query(GET_FEED_SKELETON, {"feed": self.uri, **(params or {})}, headers=headers)
+        token: list[Any] = []  # [token, when it was issued]
+
+        def headers() -> dict[str, str]:
+            if viewer is None:
+                return {}
+            if not token or time.monotonic() - token[1] > TOKEN_REUSE:
+                token[:] = [viewer.service_auth(did, GET_FEED_SKELETON), time.monotonic()]
+            return {"authorization": f"Bearer {token[0]}"}
+
+        def read(params: Mapping[str, Any] | None = None) -> Skeleton:
+            answer = client.query(GET_FEED_SKELETON, {"feed": self.uri, **(params or {})}, headers=headers())
             return Skeleton.parse(answer)
+
+        try:
+            yield read
         finally:
             client.close()
 
@@ -125,14 +151,21 @@ class Feed:
             name = f"the feed {self.rkey} of {self.owner.handle}{self._as(viewer)}"
             return f"{name} did not {what} within {timeout:.3g}s; {seen}"
 
-        return eventual.until(lambda: self.skeleton(viewer), holds, timeout=timeout, failure=failure)
+        with self.reader(viewer) as read:
+            return eventual.until(read, holds, timeout=timeout, failure=failure)
 
     def expect_never(self, present: Callable[[Skeleton], bool], what: str, viewer: Account | None = None) -> Skeleton:
         """Check the feed does not ``what``, once the generator has caught up (see :mod:`.eventual`)."""
         app = self._world.app_with_did(self.generator_did())
         name = f"the feed {self.rkey} of {self.owner.handle}{self._as(viewer)}"
+        with self.reader(viewer) as read:
+            return self._never(read, present, what, name, app)
+
+    def _never(
+        self, read: Callable[[], Skeleton], present: Callable[[Skeleton], bool], what: str, name: str, app: App | None
+    ) -> Skeleton:
         return eventual.never(
-            lambda: self.skeleton(viewer),
+            read,
             present,
             caught_up=app.caught_up_check() if app is not None else None,
             settle=self._world.settings.app_settle,
