@@ -32,7 +32,7 @@ from atproto_bdd.services import LocalRuntime
 from atproto_bdd.services.app_config import AppConfig, AppSpec
 from atproto_bdd.services.ports import free_port
 from atproto_bdd.world import World
-from atproto_bdd.world.app import app_path
+from atproto_bdd.services.app_process import app_path
 
 PYTHON = sys.executable
 

@@ -8,7 +8,9 @@ build of the relay:
   the C libraries it and the relay need, imported with ``podman import``;
 * ``node-services``: the cached ``node_modules`` of the pinned PDS and PLC;
 * ``pds``, ``plc``, ``relay``, ``mailpit``: Containerfiles in ``docker/images``;
-  Mailpit is built with ``go install`` at the version of its official image.
+  Mailpit is built with ``go install`` at the version of its official image;
+* ``echo-app``: the app under test of ``features/apps.feature`` as an image
+  (the app ``echo-image`` in ``atproto-bdd.toml``).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from atproto_bdd.services.progress import Progress
 from atproto_bdd.services.toolchain import require_tool, run_logged
 
 IMAGES = Path(__file__).parent / "images"
+FEATURE_APPS = Path(__file__).resolve().parents[1] / "features" / "apps"
 PREFIX = "localhost/atproto-bdd"
 MAILPIT_PACKAGE = "github.com/axllent/mailpit"
 #: The version of the official image (axllent/mailpit:vX.Y.Z), so the local image is its equivalent.
@@ -110,6 +113,7 @@ def build(podman: PodmanService, node_install: Path, relay: Path, mailpit: Path)
     _build(podman, "plc", node_install / "node_modules" / "@did-plc" / "server")
     _build(podman, "relay", relay.parent)
     _build(podman, "mailpit", mailpit.parent)
+    _build(podman, "echo-app", FEATURE_APPS)
     return {service: f"{PREFIX}/{service}:local" for service in SERVICES}
 
 

@@ -6,6 +6,7 @@ Run by ``docker/run_target.py`` with DOCKER_HOST and the image overrides set.
 from __future__ import annotations
 
 import socket
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -182,3 +183,33 @@ def test_leftovers_of_a_crashed_run_are_removed_at_the_next_start(runtime) -> No
         assert following.client.containers.list(all=True, filters={"label": "dev.atproto-bdd.run=deadbeef0000"}) == []
     finally:
         following.close()
+
+
+def test_an_app_with_an_image_runs_as_a_labelled_container_that_stops_with_it(runtime) -> None:
+    from atproto_bdd.services.app_config import load_config
+
+    world = World(runtime)
+    world.app_config = load_config(Path(__file__).resolve().parents[1])  # the repository's atproto-bdd.toml
+    world.add_pds("A")
+    app = world.app("echo-image").start()
+    names = {container_name(c): c.id for c in runtime._list(f"dev.atproto-bdd.run={runtime.run_id}")}
+    containers = [cid for name, cid in names.items() if "-app-echo-image-" in name]
+    assert len(containers) == 1, names
+    assert runtime.client.containers.get(containers[0]).status == "running"
+    assert app.running and app.pid and "listening on 127.0.0.1" in app.logs()
+    app.stop()
+    assert not app.running
+    with pytest.raises(docker.errors.NotFound):
+        runtime.client.containers.get(containers[0])
+    world.close()
+
+
+def test_an_app_with_an_image_that_does_not_exist_is_named(runtime) -> None:
+    from atproto_bdd.services.app_config import AppConfig, AppSpec
+
+    world = World(runtime)
+    spec = AppSpec(name="ghost", command=(), cwd=Path("."), image="localhost/atproto-bdd/no-such-app:1", did="none")
+    world.app_config = AppConfig({"ghost": spec})
+    with pytest.raises(ServiceError, match="the app ghost image localhost/atproto-bdd/no-such-app:1 is not available"):
+        world.app("ghost").start()
+    world.close()

@@ -55,3 +55,16 @@ Feature: The app under test runs beside the network
     And alice.test publishes the feed whats-alf served by the app echo-web
     Then the feed whats-alf of alice.test, as seen by alice.test, shows no posts
     And within 2 seconds, the app echo-web logs "skeleton for ${alice.test.did}"
+
+  Scenario: An app with an image runs as a container on the Docker runtime, a process on the local one
+    Given the app echo-image is running
+    Then the app echo-image logs "listening on 127.0.0.1"
+    And the app echo-image logs "firehose ws://localhost"
+    When alice.test queries app.bsky.feed.getFeedSkeleton on the app echo-image
+    Then the request succeeds
+    And the response contains:
+      """
+      {"cursor": "${alice.test.did}"}
+      """
+    When the app echo-image is restarted
+    Then the app echo-image is running

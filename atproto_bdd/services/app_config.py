@@ -9,6 +9,7 @@ One table per app::
     ready_timeout = 30
     did = "plc"                          # "plc", "web" or "none"
     scope = "scenario"                   # or "feature", "run"
+    image = "ghcr.io/me/feedgen:1"       # optional, Docker runtime: run this image (command: its command)
     cursor_http = "/cursor"              # optional: the firehose sequence number the app has processed
     cursor_of = "A"                      # whose firehose that is: a PDS name or "relay" (default: the only PDS)
 
@@ -51,6 +52,7 @@ APP_KEYS = (
     "scope",
     "cursor_http",
     "cursor_of",
+    "image",
 )
 DID_METHODS = ("plc", "web", "none")
 #: How long an app lives: one scenario, one feature, or the whole run (per worker).
@@ -74,6 +76,7 @@ class AppSpec:
     scope: str = "scenario"
     cursor_http: str | None = None
     cursor_of: str | None = None
+    image: str | None = None
     source: str = ""  # the file (and table) it was declared in, for messages
 
 
@@ -146,11 +149,18 @@ def _app(name: str, spec: Any, base: Path, where: str) -> AppSpec:
     if not isinstance(spec, dict):
         raise UsageError(f"{where}: {key} must be a table")
     _no_unknown(spec, APP_KEYS, where, f"{key}.")
-    command = spec.get("command")
+    image = spec.get("image")
+    if image is not None and (not isinstance(image, str) or not image.strip()):
+        raise UsageError(f"{where}: {key}.image must be an image name (ghcr.io/me/app:1)")
+    command = spec.get("command", [] if image else None)
     if isinstance(command, str):
         command = shlex.split(command)
-    if not command or not isinstance(command, list) or not all(isinstance(part, str) for part in command):
-        raise UsageError(f'{where}: {key}.command is required: a list of strings (["python", "app.py"]) or a string')
+    valid = isinstance(command, list) and all(isinstance(part, str) for part in command)
+    if not valid or (not command and not image):
+        raise UsageError(
+            f'{where}: {key}.command is required (unless it has an image): a list of strings (["python", "app.py"]) '
+            "or a string"
+        )
     env = spec.get("env", {})
     if not isinstance(env, dict) or not all(isinstance(value, (str, int, float, bool)) for value in env.values()):
         raise UsageError(f"{where}: {key}.env must be a table of strings")
@@ -191,5 +201,6 @@ def _app(name: str, spec: Any, base: Path, where: str) -> AppSpec:
         scope=scope,
         cursor_http=spec.get("cursor_http"),
         cursor_of=spec.get("cursor_of"),
+        image=image,
         source=f"{where} [{key}]",
     )

@@ -1,24 +1,29 @@
 """Running an app under test: its process, its readiness check, its log.
 
 An app is the user's own program (a feed generator, a labeler, any HTTP or
-XRPC service), started as a :class:`~atproto_bdd.services.processes.ManagedProcess`
-- its own process group, a parent-death signal, output in a log file - on a
-loopback port the framework chose. It is ready when its check passes:
+XRPC service), started by default as a
+:class:`~atproto_bdd.services.processes.ManagedProcess` - its own process
+group, a parent-death signal, output in a log file - on a loopback port the
+framework chose (the Docker runtime can run it as a container instead: see
+``docker_runtime/app.py``). It is ready when its check passes:
 ``ready_http`` (GET answers below 500), ``ready_log`` (a log line matches),
 ``ready_tcp`` (the port accepts connections; the default).
 """
 
 from __future__ import annotations
 
+import os
 import re
 import shlex
 import socket
+import sys
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Protocol
 
 import httpx
 
-from ..errors import ServiceError
+from ..errors import ServiceError, UsageError
 from ..masking import masker
 from ..protocol.http import new_client
 from ..waiting import poll
@@ -27,6 +32,40 @@ from .processes import ManagedProcess
 
 #: Log lines a failed start shows.
 LOG_LINES = 20
+#: Environment variables a local app inherits from the test process (everything else comes from its config).
+INHERITED = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "SYSTEMROOT", "VIRTUAL_ENV", "PYTHONPATH", "NODE_PATH")
+
+
+def app_path(path: str = "") -> str:
+    """``PATH`` for a local app: the test's virtualenv first (as if activated), so ``python`` is the one running us."""
+    path = path or os.defpath
+    if sys.prefix == sys.base_prefix:  # not in a virtualenv
+        return path
+    bin_dir = str(Path(sys.prefix) / "bin")
+    return path if path.split(os.pathsep)[0] == bin_dir else os.pathsep.join([bin_dir, path])
+
+
+def local_environment(env: Mapping[str, str]) -> dict[str, str]:
+    """What a local app runs with: ``INHERITED`` from the test process (``PATH`` as :func:`app_path`), then ``env``."""
+    inherited = {name: os.environ[name] for name in INHERITED if name in os.environ}
+    inherited["PATH"] = app_path(inherited.get("PATH", ""))
+    return {**inherited, **env}
+
+
+class RunningApp(Protocol):
+    """What runs an app: a local process, or a container (the same questions, the same answers)."""
+
+    @property
+    def pid(self) -> int | None: ...
+
+    @property
+    def returncode(self) -> int | None: ...
+
+    def alive(self) -> bool: ...
+
+    def stop(self, grace: float = 5.0) -> int | None: ...
+
+    def log_tail(self, lines: int = 30) -> str: ...
 
 
 class AppStartError(ServiceError):
@@ -36,10 +75,12 @@ class AppStartError(ServiceError):
 class AppProcess:
     """One start of an app: the running program and where it listens."""
 
-    def __init__(self, spec: AppSpec, process: ManagedProcess, port: int) -> None:
+    def __init__(self, spec: AppSpec, process: RunningApp, port: int, launched: str = "") -> None:
         self.spec = spec
         self.process = process
         self.port = port
+        #: How it was started, for messages: ``command: ... (in <cwd>)`` or ``image ...``.
+        self.launched = launched or f"command: {shlex.join(spec.command)} (in {spec.cwd})"
 
     @property
     def url(self) -> str:
@@ -48,15 +89,27 @@ class AppProcess:
 
     @classmethod
     def start(cls, spec: AppSpec, *, port: int, env: Mapping[str, str], log_path: Path) -> AppProcess:
-        """Start ``spec``'s command with ``env`` and wait (``ready_timeout``) until it is ready."""
+        """Start ``spec``'s command as a local process with ``env`` and wait (``ready_timeout``) until it is ready."""
+        if not spec.command:
+            raise UsageError(
+                f"the app {spec.name} has only an image ({spec.image}), which runs on the Docker runtime "
+                f"(-D runtime=docker); give it a command in {spec.source} to run it on the local runtime"
+            )
         try:
-            process = ManagedProcess.start(spec.command, log_path=log_path, env=env, cwd=spec.cwd, name=spec.name)
+            process = ManagedProcess.start(
+                spec.command, log_path=log_path, env=local_environment(env), cwd=spec.cwd, name=spec.name
+            )
         except OSError as exc:
             raise AppStartError(
                 f"the app {spec.name} could not be started: {exc.strerror or exc} "
                 f"(command: {shlex.join(spec.command)}, in {spec.cwd}; declared in {spec.source})"
             ) from None
-        app = cls(spec, process, port)
+        return cls.ready(spec, process, port)
+
+    @classmethod
+    def ready(cls, spec: AppSpec, process: RunningApp, port: int, launched: str = "") -> AppProcess:
+        """Wait (``ready_timeout``) until the started ``process`` passes its readiness check; stop it if not."""
+        app = cls(spec, process, port, launched)
         try:
             app._wait_ready()
         except BaseException:
@@ -109,10 +162,7 @@ class AppProcess:
     def _failed(self, reason: str) -> AppStartError:
         log = self.process.log_tail(LOG_LINES) or "(empty)"
         return AppStartError(
-            masker.mask(
-                f"the app {self.spec.name} {reason}; command: {shlex.join(self.spec.command)} (in {self.spec.cwd}); "
-                f"its log ends with:\n{log}"
-            )
+            masker.mask(f"the app {self.spec.name} {reason}; {self.launched}; its log ends with:\n{log}")
         )
 
     @property
@@ -120,7 +170,7 @@ class AppProcess:
         """Whether the program still runs."""
         return self.process.alive()
 
-    def stop(self, grace: float = 5.0) -> int:
+    def stop(self, grace: float = 5.0) -> int | None:
         """SIGTERM, then SIGKILL after ``grace`` seconds; the exit code."""
         return self.process.stop(grace)
 

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from pathlib import Path
 from types import TracebackType
 
+from .app_config import AppSpec
+from .app_process import AppProcess
 from .mail import Mailbox
 from .specs import PdsService, PdsSpec, PlcService, RelayService, RelaySpec
 
@@ -42,6 +45,14 @@ class Runtime(ABC):
     @abstractmethod
     def mail_capture(self) -> Mailbox:
         """The run's email capture (an SMTP server PDSes can send to), started on first use."""
+
+    def run_app(self, spec: AppSpec, *, port: int, env: Mapping[str, str], log_path: Path) -> AppProcess:
+        """Start an app under test on ``port`` with ``env`` and wait until it is ready.
+
+        By default a local process (every runtime); the Docker runtime runs an
+        app that names an ``image`` as a container.
+        """
+        return AppProcess.start(spec, port=port, env=env, log_path=log_path)
 
     @abstractmethod
     def stop(self, service_id: str, *, wait: bool = True) -> None:

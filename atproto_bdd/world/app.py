@@ -19,10 +19,8 @@ environment may then refer only to what outlives the network too (``app.*``,
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
-import sys
 import tempfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -43,19 +41,8 @@ from .placeholders import PLACEHOLDER
 if TYPE_CHECKING:
     from .world import World
 
-#: Environment variables an app inherits from the test process (everything else comes from its config).
-INHERITED = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "SYSTEMROOT", "VIRTUAL_ENV", "PYTHONPATH", "NODE_PATH")
 #: Placeholders that mean the same in every network: what an app that outlives its network may use.
 STABLE_PLACEHOLDER = re.compile(r"^(app\.[a-z][a-z0-9_-]*\.(url|port|did|signing_key)|run_dir|now)$")
-
-
-def app_path(path: str = "") -> str:
-    """``PATH`` for an app: the test's virtualenv first (as if activated), so ``python`` is the one running us."""
-    path = path or os.defpath
-    if sys.prefix == sys.base_prefix:  # not in a virtualenv
-        return path
-    bin_dir = str(Path(sys.prefix) / "bin")
-    return path if path.split(os.pathsep)[0] == bin_dir else os.pathsep.join([bin_dir, path])
 
 
 class App:
@@ -167,7 +154,7 @@ class App:
             env = self._environment()
             self._starts += 1
             log = self._log_dir() / f"app-{self.name}-{self._starts}.log"
-            self._process = AppProcess.start(self.spec, port=port, env=env, log_path=log)
+            self._process = self._world.runtime.run_app(self.spec, port=port, env=env, log_path=log)
         except BaseException:
             if first:  # the next port gets a DID of its own (the document names the endpoint)
                 self._port = self._did = self._plc_operation = None
@@ -200,8 +187,8 @@ class App:
         return self.spec.scope == "run" or (self.spec.scope == "feature" and self._world.lifetime == "scenario")
 
     def _environment(self) -> dict[str, str]:
-        env = {name: os.environ[name] for name in INHERITED if name in os.environ}
-        env["PATH"] = app_path(env.get("PATH", ""))
+        """The config's env (and the start's extra env), placeholders resolved (the runtime adds what it runs with)."""
+        env: dict[str, str] = {}
         extra = {"run_dir": str(self.run_dir)}
         for name, value in {**self.spec.env, **self._extra_env}.items():
             if self.outlives_network:

@@ -145,6 +145,10 @@ class EngineMixin:
         """The image of ``service`` (see ImagesMixin)."""
         raise NotImplementedError
 
+    def _ensure_named_image(self, name: str, service: str) -> str:  # pragma: no cover - ImagesMixin's
+        """The image ``name`` for ``service`` (see ImagesMixin)."""
+        raise NotImplementedError
+
     def _api(self, what: str, call: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         """Call the engine; its errors become a ServiceError saying what failed (no traceback)."""
         from docker.errors import DockerException
@@ -163,6 +167,7 @@ class EngineMixin:
         network: str | None,
         aliases: Sequence[str] = (),
         labels: dict[str, str] | None = None,
+        image: str | None = None,
         **kwargs: Any,
     ) -> Any:
         """Create and start a labelled container of ``service``'s image, on ``network`` as ``aliases``.
@@ -176,7 +181,7 @@ class EngineMixin:
         A container whose start fails (a taken port, say) is removed before the
         error propagates, so a retry on another port leaves nothing behind.
         """
-        image = self._ensure_image(service)
+        image = self._ensure_image(service) if image is None else self._ensure_named_image(image, service)
         if network is not None and "network_mode" not in kwargs:
             endpoint = self.client.api.create_endpoint_config(aliases=list(aliases))
             kwargs.update(network=network, networking_config={network: endpoint})

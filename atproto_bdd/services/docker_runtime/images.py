@@ -25,18 +25,25 @@ class ImagesMixin(EngineMixin):
 
     def _ensure_image(self, service: str) -> str:
         """The image of ``service``, pulled first if the engine does not have it."""
+        return self._ensure_named_image(self.image(service), service)
+
+    def _ensure_named_image(self, name: str, service: str) -> str:
+        """The image ``name`` (for ``service``), pulled first if the engine does not have it."""
         from docker.errors import DockerException, ImageNotFound
 
-        name = self.image(service)
         try:
             self.client.images.get(name)
         except ImageNotFound:
             try:
                 self.client.images.pull(name)
             except DockerException as exc:
+                hint = (
+                    f"point ATPROTO_BDD_{service.upper()}_IMAGE (-D {service}_image=...) at one you have"
+                    if service in OFFICIAL_IMAGES
+                    else "or change its image in the config"
+                )
                 raise ServiceError(
                     f"the {service} image {name} is not available and could not be pulled ({exc}); "
-                    f"build or pull it, or point ATPROTO_BDD_{service.upper()}_IMAGE (-D {service}_image=...) "
-                    "at one you have"
+                    f"build or pull it, {hint}"
                 ) from None
         return name

@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 from ..runtime import Runtime
+from .app import AppMixin
 from .mail import MailMixin
 from .pds import PdsMixin
 from .plc import PlcMixin
 from .relay import RelayMixin
 
 
-class DockerRuntime(PlcMixin, PdsMixin, RelayMixin, MailMixin, Runtime):
+class DockerRuntime(PlcMixin, PdsMixin, RelayMixin, MailMixin, AppMixin, Runtime):
     """Runs the network's services as containers of a Docker-compatible engine on this machine.
 
     Which part does what: ``engine`` (connecting, labels, starting containers,
     errors, logs, health), ``cleanup`` (stopping services, networks, the run,
     crashed runs' leftovers), ``images``, ``plc`` (with Postgres), ``pds``,
-    ``relay`` (with its forwarder) and ``mail`` (Mailpit).
+    ``relay`` (with its forwarder), ``mail`` (Mailpit) and ``app`` (apps
+    under test that name an image).
     """
 
     name = "docker"
