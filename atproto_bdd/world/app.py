@@ -56,7 +56,12 @@ class App:
         self._did: str | None = None
         self._key: SigningKey | None = None
         self._extra_env: dict[str, str] = {}
-        self._dir = Path(tempfile.mkdtemp(prefix=f"atproto-bdd-app-{spec.name}-"))
+        # In the runtime's run directory where it has one (its logs then stay with -D keep_run_dir=true).
+        run_dir = getattr(world.runtime, "run_dir", None)
+        base = str(run_dir) if run_dir is not None and Path(run_dir).is_dir() else None
+        self._dir = Path(
+            tempfile.mkdtemp(prefix=f"app-{spec.name}-" if base else f"atproto-bdd-app-{spec.name}-", dir=base)
+        )
         self._starts = 0
         self._plc_operation: dict[str, Any] | None = None
         self._registered_in: set[str] = set()  # PLC directories that know the app's DID
