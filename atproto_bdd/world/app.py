@@ -21,6 +21,8 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import signal
+import sys
 import tempfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -41,6 +43,9 @@ from .placeholders import PLACEHOLDER
 if TYPE_CHECKING:
     from .world import World
 
+#: Seconds an app has to exit after SIGTERM before it is killed.
+STOP_GRACE = 5.0
+_slow_to_stop: set[str] = set()
 #: Placeholders that mean the same in every network: what an app that outlives its network may use.
 STABLE_PLACEHOLDER = re.compile(r"^(app\.[a-z][a-z0-9_-]*\.(url|port|did|signing_key)|run_dir|now)$")
 
@@ -218,9 +223,16 @@ class App:
         return self._dir / "logs"
 
     def stop(self) -> None:
-        """Stop the app (SIGTERM, then SIGKILL after a grace period)."""
-        if self._process is not None:
-            self._process.stop()
+        """Stop the app (SIGTERM, then SIGKILL after :data:`STOP_GRACE` seconds)."""
+        if self._process is None or not self._process.running:
+            return
+        if self._process.stop(STOP_GRACE) == -signal.SIGKILL and self.name not in _slow_to_stop:
+            # Every stop of such an app costs the whole grace period: worth telling once.
+            _slow_to_stop.add(self.name)
+            sys.__stderr__.write(
+                f"atproto-bdd: the app {self.name} did not exit within {STOP_GRACE:g}s of SIGTERM and was killed; "
+                "each of its stops costs that long (does it handle SIGTERM, and close open connections?)\n"
+            )
 
     def cursor(self) -> int:
         """The firehose sequence number the app says it has processed (GET its ``cursor_http``).

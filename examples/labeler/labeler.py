@@ -284,8 +284,16 @@ async def subscribe_labels(connection: ServerConnection) -> None:
         for seq, label in STORE.labels(cursor):
             await connection.send(frame("labels", {"seq": seq, "labels": [label]}))
             sent = seq
+        closed = asyncio.create_task(connection.wait_closed())
         while True:
-            seq, label = await queue.get()
+            # Wait for a new label or the subscriber leaving, whichever comes first: a handler
+            # blocked on the queue alone would outlive its connection and hold up shutdown.
+            new = asyncio.create_task(queue.get())
+            await asyncio.wait({new, closed}, return_when=asyncio.FIRST_COMPLETED)
+            if not new.done():
+                new.cancel()
+                return
+            seq, label = new.result()
             if seq > sent:
                 await connection.send(frame("labels", {"seq": seq, "labels": [label]}))
                 sent = seq
