@@ -46,11 +46,14 @@ class Runtime(ABC):
     def mail_capture(self) -> Mailbox:
         """The run's email capture (an SMTP server PDSes can send to), started on first use."""
 
-    def run_app(self, spec: AppSpec, *, port: int, env: Mapping[str, str], log_path: Path) -> AppProcess:
+    def run_app(
+        self, spec: AppSpec, *, port: int, env: Mapping[str, str], log_path: Path, data_dir: Path | None = None
+    ) -> AppProcess:
         """Start an app under test on ``port`` with ``env`` and wait until it is ready.
 
         By default a local process (every runtime); the Docker runtime runs an
-        app that names an ``image`` as a container.
+        app that names an ``image`` as a container, with ``data_dir`` (its
+        ``${run_dir}``) mounted at the same path.
         """
         return AppProcess.start(spec, port=port, env=env, log_path=log_path)
 

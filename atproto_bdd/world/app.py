@@ -69,7 +69,7 @@ class App:
         )
         self._starts = 0
         self._plc_operation: dict[str, Any] | None = None
-        self._registered_in: set[str] = set()  # PLC directories that know the app's DID
+        self._registered_in: set[str] = set()  # ids of the PLC directories that know the app's DID
 
     def attach(self, world: World) -> App:
         """Use the app in ``world`` from now on (an app whose scope outlives a scenario moves on).
@@ -164,7 +164,9 @@ class App:
             env = self._environment()
             self._starts += 1
             log = self._log_dir() / f"app-{self.name}-{self._starts}.log"
-            self._process = self._world.runtime.run_app(self.spec, port=port, env=env, log_path=log)
+            self._process = self._world.runtime.run_app(
+                self.spec, port=port, env=env, log_path=log, data_dir=self.run_dir
+            )
         except BaseException:
             if first:  # the next port gets a DID of its own (the document names the endpoint)
                 self._port = self._did = self._plc_operation = None
@@ -185,10 +187,11 @@ class App:
                 signer=key,
             )
             self._registered_in = set()
-        plc = self._world.plc
-        if plc.url not in self._registered_in:
-            plc.create(self._did, self._plc_operation)
-            self._registered_in.add(plc.url)
+        # By service id, not URL: a later network's directory may get an earlier one's port.
+        directory = self._world.network.plc.id
+        if directory not in self._registered_in:
+            self._world.plc.create(self._did, self._plc_operation)
+            self._registered_in.add(directory)
         return self._did
 
     @property
@@ -224,7 +227,7 @@ class App:
 
     def stop(self) -> None:
         """Stop the app (SIGTERM, then SIGKILL after :data:`STOP_GRACE` seconds)."""
-        if self._process is None or not self._process.running:
+        if self._process is None:
             return
         if self._process.stop(STOP_GRACE) == -signal.SIGKILL and self.name not in _slow_to_stop:
             # Every stop of such an app costs the whole grace period: worth telling once.

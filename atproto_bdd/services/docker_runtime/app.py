@@ -7,6 +7,7 @@ this machine's 127.0.0.1, and the PDSes name themselves ``localhost:PORT`` in
 every DID document), the same port to bind on 127.0.0.1, and the same
 readiness checks. On a test network instead, those URLs would point at the
 container itself, and an app bound to 127.0.0.1 could not be published.
+The app's scratch directory (``${run_dir}``) is mounted at the same path.
 The container carries the run's labels and is removed when the app stops,
 with its scenario's services, or with the run.
 """
@@ -81,7 +82,9 @@ class ContainerApp:
 class AppMixin(CleanupMixin, ImagesMixin):
     """Running apps that name an image as containers; other apps run as local processes."""
 
-    def run_app(self, spec: AppSpec, *, port: int, env: Mapping[str, str], log_path: Path) -> AppProcess:
+    def run_app(
+        self, spec: AppSpec, *, port: int, env: Mapping[str, str], log_path: Path, data_dir: Path | None = None
+    ) -> AppProcess:
         """Start the app (a container of its ``image``, else a local process) and wait until it is ready."""
         if not spec.image:
             return AppProcess.start(spec, port=port, env=env, log_path=log_path)
@@ -94,6 +97,8 @@ class AppMixin(CleanupMixin, ImagesMixin):
             command=list(spec.command) or None,
             environment=dict(env),
             network_mode="host",
+            # ${run_dir} names a directory of this machine: the same path inside.
+            volumes={str(data_dir): {"bind": str(data_dir), "mode": "rw"}} if data_dir is not None else None,
         )
         self._containers[container.id] = [container]
         process = ContainerApp(container, lambda cid: self._containers.pop(cid, None))
