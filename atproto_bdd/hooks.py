@@ -156,7 +156,7 @@ def _mask_formatter_output(context: Any) -> None:
 
 
 def after_feature(context: Any, feature: Any) -> None:
-    """Stop the feature's shared network, if it had one."""
+    """Stop the feature's shared network, if it had one, and the apps with ``scope = "feature"``."""
     world = getattr(context, _FEATURE_WORLD, None)
     try:
         if world is not None:
