@@ -20,8 +20,8 @@ def _install(args: argparse.Namespace) -> int:
     from .services.relay_local import ensure_relay_template
 
     settings = Settings.load()
-    install = ensure_node_services(settings.cache_dir, node=settings.node, npm=settings.npm)
-    print(f"PLC and PDS ready in {install.root}")
+    install = ensure_node_services(settings.cache_dir, line=settings.pds_version, node=settings.node, npm=settings.npm)
+    print(f"PLC and PDS {settings.pds_version} ready in {install.root} (Node.js {install.node})")
     wanted = set(OPTIONAL_SERVICES) if args.all else set(args.with_services or ())
     if "relay" in wanted:
         binary = ensure_relay(settings.cache_dir, go=settings.go)

@@ -14,7 +14,8 @@ Lifecycle:
   PLC directory and PDSes) as ``context.atproto``. Features tagged
   ``@network:feature`` share one network across their scenarios instead
   (``-D network=feature`` makes that the default; ``@network:scenario`` then
-  opts a feature back out).
+  opts a feature back out). A scenario tagged ``@pds:0.5`` (or a feature)
+  runs only when the run uses that PDS line; others are skipped, saying why.
 * ``after_scenario`` prints diagnostics for a failed scenario and stops its
   network and its apps; ``after_feature`` stops apps with ``scope =
   "feature"``; ``after_all`` stops everything (apps with ``scope = "run"``
@@ -37,7 +38,7 @@ from .masking import MaskingStream, masker
 from .report import RunRecord, scenario_record, write_reports
 from .services import Runtime, create_runtime
 from .services.app_config import load_config
-from .settings import NETWORK_SCOPES, Settings
+from .settings import NETWORK_SCOPES, PDS_VERSIONS, Settings
 from .steps.diagnose import explain_undefined
 from .world import World
 from .world.app_scopes import AppScopes
@@ -81,9 +82,13 @@ def before_feature(context: Any, feature: Any) -> None:
 
 
 def before_scenario(context: Any, scenario: Any) -> None:
-    """Give the scenario its network as ``context.atproto``."""
+    """Give the scenario its network as ``context.atproto`` (skip it if it is tagged for another PDS line)."""
     runtime: Runtime = context.atproto_runtime
     settings: Settings = context.atproto_settings
+    wanted = pds_lines_of(scenario.effective_tags)
+    if wanted and settings.pds_version not in wanted:
+        scenario.skip(f"tagged for PDS {' or '.join(wanted)}; this run uses PDS {settings.pds_version}")
+        return
     if network_scope(scenario.effective_tags, settings.network) == "feature":
         world = getattr(context, _FEATURE_WORLD, None)
         if world is None:
@@ -195,6 +200,18 @@ def _save_diagnostics(settings: Settings, scenario: Any, details: str) -> Path |
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(details + "\n")
     return path
+
+
+def pds_lines_of(tags: Any) -> list[str]:
+    """The PDS lines a scenario's ``@pds:<line>`` tags allow (empty: every line)."""
+    lines = []
+    for tag in tags:
+        if tag.startswith("pds:"):
+            line = tag.split(":", 1)[1]
+            if line not in PDS_VERSIONS:
+                raise UsageError(f"unknown tag @{tag}; valid: " + ", ".join(f"@pds:{v}" for v in PDS_VERSIONS))
+            lines.append(line)
+    return lines
 
 
 def network_scope(tags: Any, default: str) -> str:

@@ -16,6 +16,9 @@ from typing import Any
 from .errors import UsageError
 
 RUNTIMES = ("local", "docker")
+#: The PDS lines (atproto_bdd.services.pds_lines) and the default one.
+PDS_VERSIONS = ("0.4", "0.5")
+DEFAULT_PDS_VERSION = "0.4"
 PLC_MODES = ("memory", "postgres")
 NETWORK_SCOPES = ("scenario", "feature")
 LOG_LEVELS = ("trace", "debug", "info", "warn", "error", "fatal", "silent")
@@ -69,6 +72,7 @@ class Settings:
     """Everything a run can be configured with. See ``docs/guide.md`` for each key."""
 
     runtime: str = field(default="local", metadata={"convert": _choice(RUNTIMES)})
+    pds_version: str = field(default=DEFAULT_PDS_VERSION, metadata={"convert": _choice(PDS_VERSIONS)})
     network: str = field(default="scenario", metadata={"convert": _choice(NETWORK_SCOPES)})
     cache_dir: Path = field(default_factory=default_cache_dir, metadata={"convert": _path})
     service_timeout: float = field(default=90.0, metadata={"convert": _seconds})

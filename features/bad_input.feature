@@ -62,7 +62,7 @@ Feature: Mistakes in feature files get a clear, one-line cause
     Then the run fails
     And the output contains:
       """
-      HOOK-ERROR in before_all: InstallError: node is required but `/nowhere/node` was not found on PATH: install Node.js 20 LTS or newer
+      HOOK-ERROR in before_all: InstallError: node is required but `/nowhere/node` (the node setting) was not found
       """
 
   Scenario: Services that miss their start-up deadline say so, with the host's log

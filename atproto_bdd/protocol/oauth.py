@@ -73,6 +73,16 @@ class OAuthTokens:
         )
 
 
+def _consent_body(signed_in: dict[str, Any]) -> dict[str, str]:
+    """What the page posts to ``/consent``: the account's ``sub`` (oauth-provider of PDS 0.4), or ``did`` (0.5)."""
+    account = signed_in.get("account") or {}
+    if "sub" in account:
+        return {"sub": account["sub"]}
+    if "did" in account:
+        return {"did": account["did"]}
+    raise XrpcError(200, "UnexpectedSignIn", f"the sign-in answer names no account: {list(account)}", nsid="/sign-in")
+
+
 class _BrowserCookies:
     """The cookies of one emulated browser.
 
@@ -172,9 +182,7 @@ class OAuthClient:
             self._page_api(cookies, page, "/sign-in", {"locale": "en", "username": username, "password": password})
         )
         consent = self._json(
-            self._page_api(
-                cookies, page, "/consent", {"sub": signed_in["account"]["sub"]}, bearer=signed_in.get("ephemeralToken")
-            )
+            self._page_api(cookies, page, "/consent", _consent_body(signed_in), bearer=signed_in.get("ephemeralToken"))
         )
         redirect = self._send(
             "GET",

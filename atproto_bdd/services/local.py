@@ -65,7 +65,9 @@ class LocalRuntime(Runtime):
         """Install the services if needed and launch the Node host."""
         if self._host is not None:
             return
-        install = ensure_node_services(self.settings.cache_dir, node=self.settings.node, npm=self.settings.npm)
+        install = ensure_node_services(
+            self.settings.cache_dir, line=self.settings.pds_version, node=self.settings.node, npm=self.settings.npm
+        )
         self.run_dir = Path(tempfile.mkdtemp(prefix="atproto-bdd-run-"))
         host = NodeHost(
             install,

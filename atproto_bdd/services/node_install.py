@@ -1,10 +1,13 @@
 """Installs pinned npm packages into the cache, once per lockfile.
 
-The services (@atproto/pds, @did-plc/server) are pinned by the
-``package-lock.json`` shipped in ``atproto_bdd/services/node``. They are
-installed once per lockfile hash and Node ABI under ``<cache>/node/<key>/``
-and reused by every later run, like ``playwright install``. The same
-machinery installs other pinned npm projects (the benchmarks' dev-env).
+The services (@atproto/pds, @did-plc/server) are pinned, per PDS line, by
+the ``package-lock.json`` shipped in ``atproto_bdd/services/node/pds-<line>``
+(see :mod:`.pds_lines`). They are installed once per lockfile hash and Node
+ABI under ``<cache>/node/<key>/`` and reused by every later run, like
+``playwright install``; native modules (better-sqlite3) are built for the
+Node.js that will run them (:mod:`.node_runtime`). The same machinery
+installs other pinned npm projects (the managed Node.js itself, the
+benchmarks' dev-env).
 """
 
 from __future__ import annotations
@@ -21,12 +24,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import InstallError
+from .node_runtime import DEFAULT_NODE, NodeRuntime, resolve_node
+from .pds_lines import DEFAULT_PDS_LINE, NODE_DIR, pds_line
 from .progress import Progress
 from .toolchain import capture, require_tool, run_logged
 
-NODE_PACKAGE_DIR = Path(__file__).with_name("node")
+NODE_PACKAGE_DIR = NODE_DIR
 HOST_SCRIPT = NODE_PACKAGE_DIR / "host.js"
-MIN_NODE_MAJOR = 18
 COMPLETE_MARKER = ".atproto-bdd-complete"
 _LOAD_SQLITE = "const D = r('better-sqlite3'); new D(':memory:').close();"
 
@@ -45,7 +49,7 @@ class NodeInstall:
 
 
 def lock_key(source_dir: Path, abi: str) -> str:
-    """Cache key: hash of the project's package.json + lockfile, plus the Node ABI."""
+    """Cache key: hash of the project's package.json + lockfile, plus the Node ABI (``any``: no native code)."""
     digest = hashlib.sha256()
     for name in ("package.json", "package-lock.json"):
         digest.update((source_dir / name).read_bytes())
@@ -53,15 +57,7 @@ def lock_key(source_dir: Path, abi: str) -> str:
 
 
 def _node_abi(node: str) -> str:
-    version = capture([node, "-p", "process.versions.node + ' ' + process.versions.modules"])
-    node_version, abi = version.split()
-    major = int(node_version.split(".")[0])
-    if major < MIN_NODE_MAJOR:
-        raise InstallError(
-            f"Node.js {node_version} is too old: @atproto/pds needs Node {MIN_NODE_MAJOR} or newer "
-            "(install Node.js 20 LTS from https://nodejs.org/)"
-        )
-    return abi
+    return capture([node, "-p", "process.versions.modules"])
 
 
 def _node_check(node: str, root: Path, body: str) -> None:
@@ -78,21 +74,42 @@ def _sqlite_loads(node: str, root: Path) -> bool:
     return True
 
 
-def ensure_node_services(cache_dir: Path, *, node: str = "node", npm: str = "npm", quiet: bool = False) -> NodeInstall:
-    """The installed AT Protocol services, installed first if needed."""
-    return ensure_npm_project(NODE_PACKAGE_DIR, cache_dir / "node", node=node, npm=npm, quiet=quiet)
+def ensure_node_services(
+    cache_dir: Path,
+    *,
+    line: str = DEFAULT_PDS_LINE,
+    node: str = DEFAULT_NODE,
+    npm: str = "npm",
+    quiet: bool = False,
+) -> NodeInstall:
+    """The AT Protocol services of PDS line ``line``, and the Node.js to run them, installed first if needed."""
+    pds = pds_line(line)
+    runtime = resolve_node(cache_dir, min_major=pds.min_node, node=node, npm=npm, needed_for=f"PDS {pds.version}")
+    return ensure_npm_project(pds.project, cache_dir / "node", node=runtime, npm=npm, quiet=quiet)
 
 
 def ensure_npm_project(
-    source_dir: Path, base: Path, *, node: str = "node", npm: str = "npm", quiet: bool = False
+    source_dir: Path,
+    base: Path,
+    *,
+    node: NodeRuntime | str | None = DEFAULT_NODE,
+    npm: str = "npm",
+    quiet: bool = False,
+    what: str = "",
 ) -> NodeInstall:
     """Install the npm project in ``source_dir`` (package.json + lockfile) under ``base``.
 
-    Safe to call from several processes at once: one installs, the others wait
-    for it on a file lock. Every dependency must be loadable afterwards.
+    ``node`` runs the project (its ABI is part of the cache key, native
+    modules are built for it); ``None`` for a project with no native code
+    that no Node.js needs to load (the managed Node.js itself). Safe to call
+    from several processes at once: one installs, the others wait for it on
+    a file lock. Every dependency must be loadable afterwards.
     """
-    node_path = require_tool("node", node)
-    root = base / lock_key(source_dir, _node_abi(node_path))
+    if isinstance(node, str):
+        found = require_tool("node", node)
+        node = NodeRuntime(found, capture([found, "--version"]))
+    root = base / lock_key(source_dir, _node_abi(node.path) if node is not None else "any")
+    node_path = node.path if node is not None else ""
     if (root / COMPLETE_MARKER).exists():
         return NodeInstall(root=root, node=node_path)
     npm_path = require_tool("npm", npm)
@@ -100,11 +117,25 @@ def ensure_npm_project(
     with open(base / ".install.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not (root / COMPLETE_MARKER).exists():
-            _install(source_dir, root, node_path, npm_path, quiet=quiet)
+            _install(source_dir, root, node, npm_path, quiet=quiet, what=what)
     return NodeInstall(root=root, node=node_path)
 
 
-def _install(source_dir: Path, root: Path, node: str, npm: str, *, quiet: bool) -> None:
+def build_environment(node: NodeRuntime | None) -> dict[str, str] | None:
+    """npm's environment when it builds native modules for ``node``: its headers, and it first on PATH.
+
+    npm itself may run on another Node.js (the system's); node-gyp builds for
+    the headers ``npm_config_nodedir`` names, whatever ``~/.npmrc`` says.
+    """
+    if node is None:
+        return None
+    env = {**os.environ, "PATH": os.pathsep.join([str(Path(node.path).parent), os.environ.get("PATH", "")])}
+    if node.headers is not None:
+        env["npm_config_nodedir"] = str(node.headers)
+    return env
+
+
+def _install(source_dir: Path, root: Path, node: NodeRuntime | None, npm: str, *, quiet: bool, what: str) -> None:
     staging = root.with_name(f"{root.name}.partial-{os.getpid()}")
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
@@ -115,29 +146,33 @@ def _install(source_dir: Path, root: Path, node: str, npm: str, *, quiet: bool) 
     pins = json.loads((source_dir / "package.json").read_text())["dependencies"]
     pinned = " + ".join(f"{name} {version}" for name, version in pins.items())
     started = time.monotonic()
-    with _progress(f"installing {pinned} (npm ci, once per version)", quiet):
+    env = build_environment(node)
+    with _progress(f"installing {what or pinned} (npm ci, once per version)", quiet):
         run_logged(
             [npm, "ci", "--no-audit", "--no-fund", "--loglevel=error"],
             cwd=staging,
             log_path=log_path,
             timeout=20 * 60,
             what=f"npm ci of {pinned}",
+            env=env,
         )
-    # npm 11 may not run install scripts, leaving the native sqlite binding
-    # the PDS needs unbuilt: build it from source then.
-    if (staging / "node_modules" / "better-sqlite3").exists() and not _sqlite_loads(node, staging):
-        with _progress("compiling better-sqlite3 for this Node (about a minute, once)", quiet):
-            run_logged(
-                [npm, "rebuild", "better-sqlite3"],
-                cwd=staging,
-                log_path=log_path,
-                timeout=20 * 60,
-                what="building better-sqlite3 (needs python3, make and a C++ compiler)",
-            )
-    loads = "".join(f"r({name + '/package.json'!r});" for name in pins)
-    _node_check(node, staging, loads)
-    if (staging / "node_modules" / "better-sqlite3").exists():
-        _node_check(node, staging, _LOAD_SQLITE)
+    if node is not None:
+        # npm 11 may not run install scripts, leaving the native sqlite binding
+        # the PDS needs unbuilt (or built for another Node): build it from source then.
+        if (staging / "node_modules" / "better-sqlite3").exists() and not _sqlite_loads(node.path, staging):
+            with _progress(f"compiling better-sqlite3 for Node.js {node.version} (about a minute, once)", quiet):
+                run_logged(
+                    [npm, "rebuild", "better-sqlite3"],
+                    cwd=staging,
+                    log_path=log_path,
+                    timeout=20 * 60,
+                    what="building better-sqlite3 (needs python3, make and a C++ compiler)",
+                    env=env,
+                )
+        loads = "".join(f"r({name + '/package.json'!r});" for name in pins)
+        _node_check(node.path, staging, loads)
+        if (staging / "node_modules" / "better-sqlite3").exists():
+            _node_check(node.path, staging, _LOAD_SQLITE)
     (staging / COMPLETE_MARKER).write_text(
         json.dumps({"packages": pins, "seconds": round(time.monotonic() - started, 1)}) + "\n"
     )

@@ -104,6 +104,22 @@ def then_response_contains(context: Any) -> None:
     assert not problems, f"the response of {attempt.action} differs:\n    " + "\n    ".join(problems)
 
 
+@then("the response has the field {path:Word}")
+@atproto_step
+def then_response_has_field(context: Any, path: str) -> None:
+    """Checks the latest successful output has the field PATH (dotted for nested objects: ``links.privacyPolicy``)."""
+    world = world_of(context)
+    attempt = _last_attempt(world)
+    assert not attempt.failed, f"{attempt.action} failed: {attempt.error}"
+    value: Any = attempt.result
+    for depth, key in enumerate(path.split(".")):
+        if not isinstance(value, dict) or key not in value:
+            where = ".".join(path.split(".")[:depth]) or "the response"
+            keys = ", ".join(sorted(value)) if isinstance(value, dict) else type(value).__name__
+            raise AssertionError(f"the response of {attempt.action} has no field {path!r}: {where} has {keys}")
+        value = value[key]
+
+
 def _assert_failed(world: World, *, error: str | None = None, status: int | None = None) -> XrpcError:
     attempt = _last_attempt(world)
     wanted = " and ".join(part for part in (f"status {status}" if status else "", error or "") if part)

