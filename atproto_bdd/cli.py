@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from .errors import AtprotoBddError
-from .settings import Settings
+from .settings import PDS_VERSIONS, Settings
 
 #: Services built only when asked for (or on first use): name -> what ``--with NAME`` installs.
 OPTIONAL_SERVICES = {"relay": "the indigo relay (go install, needs Go; about 3 minutes, once per version)"}
@@ -20,8 +20,10 @@ def _install(args: argparse.Namespace) -> int:
     from .services.relay_local import ensure_relay_template
 
     settings = Settings.load()
-    install = ensure_node_services(settings.cache_dir, line=settings.pds_version, node=settings.node, npm=settings.npm)
-    print(f"PLC and PDS {settings.pds_version} ready in {install.root} (Node.js {install.node})")
+    lines = list(PDS_VERSIONS) if args.all else args.pds_versions or [settings.pds_version]
+    for line in dict.fromkeys(lines):
+        install = ensure_node_services(settings.cache_dir, line=line, node=settings.node, npm=settings.npm)
+        print(f"PLC and PDS {line} ready in {install.root} (Node.js {install.node})")
     wanted = set(OPTIONAL_SERVICES) if args.all else set(args.with_services or ())
     if "relay" in wanted:
         binary = ensure_relay(settings.cache_dir, go=settings.go)
@@ -70,7 +72,8 @@ def build_parser() -> argparse.ArgumentParser:
     install = commands.add_parser(
         "install",
         help="install the pinned services into the cache ahead of the first run (once per version)",
-        description="Install the PLC directory and PDS (npm ci) into the cache. Optional services are built "
+        description="Install the PLC directory and PDS (npm ci) of the run's PDS line into the cache, with "
+        "Node.js 22 when the line needs it and the system's is older. Optional services are built "
         "on first use, or here with --with NAME or --all (CI images): "
         + "; ".join(f"{name}: {what}" for name, what in OPTIONAL_SERVICES.items()),
     )
@@ -82,7 +85,16 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="NAME",
         help=f"also install an optional service ({', '.join(sorted(OPTIONAL_SERVICES))}); repeatable",
     )
-    install.add_argument("--all", action="store_true", help="also install every optional service")
+    install.add_argument(
+        "--pds-version",
+        dest="pds_versions",
+        action="append",
+        choices=PDS_VERSIONS,
+        help="the PDS line to install (default: the pds_version setting, 0.4 unless set); repeatable",
+    )
+    install.add_argument(
+        "--all", action="store_true", help="also install every optional service and every PDS line (CI images)"
+    )
     # Before optional services were built on first use, --no-relay skipped the
     # relay; it is now what happens by default, so the flag is accepted and ignored.
     install.add_argument("--no-relay", action="store_true", help=argparse.SUPPRESS)

@@ -73,13 +73,22 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
     settings = Settings.load()
-    node_install = ensure_node_services(settings.cache_dir)
+    node_install = ensure_node_services(
+        settings.cache_dir, line=settings.pds_version, node=settings.node, npm=settings.npm
+    )
     relay = ensure_relay(settings.cache_dir)
     with LocalRuntime(settings) as local:
         local_results = measure(local, args.rounds)
     ensure_podman()
     with PodmanService() as podman:
-        images = build(podman, node_install.root, relay, ensure_mailpit(settings.cache_dir))
+        images = build(
+            podman,
+            node_install.root,
+            relay,
+            ensure_mailpit(settings.cache_dir),
+            node=node_install.node,
+            line=settings.pds_version,
+        )
         os.environ["DOCKER_HOST"] = podman.docker_host
         docker_settings = Settings.load(
             {"pds_image": images["pds"], "plc_image": images["plc"], "plc_command": "node dist/bin.js"}

@@ -4,20 +4,24 @@ No image can be pulled on this kind of machine, so the Docker runtime is proven
 against images built here from the same pinned npm packages and the same Go
 build of the relay:
 
-* ``base``: a minimal root filesystem with this machine's Node.js binary and
-  the C libraries it and the relay need, imported with ``podman import``;
+* ``base``: a minimal root filesystem with the Node.js binary of the PDS
+  line's install (the system's, or the managed Node.js 22 for 0.5) and the C
+  libraries it and the relay need, imported with ``podman import``;
 * ``node-services``: the cached ``node_modules`` of the pinned PDS and PLC;
 * ``pds``, ``plc``, ``relay``, ``mailpit``: Containerfiles in ``docker/images``;
   Mailpit is built with ``go install`` at the version of its official image;
 * ``echo-app``: the app under test of ``features/apps.feature`` as an image
   (the app ``echo-image`` in ``atproto-bdd.toml``).
+
+Every image is tagged with the PDS line (``pds:0.5-local``): the images follow
+the line a run uses. The Containerfiles start ``FROM`` the line's base and
+node-services (the ``LINE`` build argument).
 """
 
 from __future__ import annotations
 
 import io
 import re
-import shutil
 import subprocess
 import tarfile
 from pathlib import Path
@@ -104,22 +108,40 @@ def base_rootfs(node: str, relay: Path) -> bytes:
     return buffer.getvalue()
 
 
-def build(podman: PodmanService, node_install: Path, relay: Path, mailpit: Path) -> dict[str, str]:
-    """Build every image; returns the image name per service."""
-    node = shutil.which("node") or "node"
-    _check(podman.podman("import", "-", f"{PREFIX}/base:local", input=base_rootfs(node, relay)), "import base")
-    _build(podman, "node-services", node_install)
-    _build(podman, "pds", IMAGES / "pds")
-    _build(podman, "plc", node_install / "node_modules" / "@did-plc" / "server")
-    _build(podman, "relay", relay.parent)
-    _build(podman, "mailpit", mailpit.parent)
-    _build(podman, "echo-app", FEATURE_APPS)
-    return {service: f"{PREFIX}/{service}:local" for service in SERVICES}
+def tag(line: str) -> str:
+    """The tag of a line's local images (``0.5-local``)."""
+    return f"{line}-local"
 
 
-def _build(podman: PodmanService, name: str, context: Path) -> None:
+def build(
+    podman: PodmanService, node_install: Path, relay: Path, mailpit: Path, *, node: str, line: str
+) -> dict[str, str]:
+    """Build every image of PDS line ``line`` (``node``: the Node.js that line runs on); the image per service."""
+    base = base_rootfs(str(Path(node).resolve()), relay)
+    _check(podman.podman("import", "-", f"{PREFIX}/base:{tag(line)}", input=base), "import base")
+    _build(podman, "node-services", node_install, line)
+    _build(podman, "pds", IMAGES / "pds", line)
+    _build(podman, "plc", node_install / "node_modules" / "@did-plc" / "server", line)
+    _build(podman, "relay", relay.parent, line)
+    _build(podman, "mailpit", mailpit.parent, line)
+    # Also as echo-app:local, the name atproto-bdd.toml gives it (the config is the same for both lines).
+    _build(podman, "echo-app", FEATURE_APPS, line, also="local")
+    return {service: f"{PREFIX}/{service}:{tag(line)}" for service in SERVICES}
+
+
+def _build(podman: PodmanService, name: str, context: Path, line: str, also: str = "") -> None:
     containerfile = IMAGES / name / "Containerfile"
-    result = podman.podman("build", "--quiet", "-f", str(containerfile), "-t", f"{PREFIX}/{name}:local", str(context))
+    tags = [f"{PREFIX}/{name}:{tag(line)}"] + ([f"{PREFIX}/{name}:{also}"] if also else [])
+    result = podman.podman(
+        "build",
+        "--quiet",
+        "--build-arg",
+        f"LINE={tag(line)}",
+        "-f",
+        str(containerfile),
+        *(option for name_tag in tags for option in ("-t", name_tag)),
+        str(context),
+    )
     _check(result, f"build {name}")
 
 

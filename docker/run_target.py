@@ -45,7 +45,9 @@ NOT_ON_DOCKER = {
 def main(argv: list[str]) -> int:
     """Set up podman, build the images, run the features on the Docker runtime."""
     settings = Settings.load()
-    node_install = ensure_node_services(settings.cache_dir)
+    node_install = ensure_node_services(
+        settings.cache_dir, line=settings.pds_version, node=settings.node, npm=settings.npm
+    )
     relay = ensure_relay(settings.cache_dir)
     mailpit = ensure_mailpit(settings.cache_dir)
     installed = ensure_podman()
@@ -53,12 +55,13 @@ def main(argv: list[str]) -> int:
         print(f"atproto-bdd: installed {' '.join(installed)}", flush=True)
     with PodmanService() as podman:
         started = time.monotonic()
-        images = build(podman, node_install.root, relay, mailpit)
+        images = build(podman, node_install.root, relay, mailpit, node=node_install.node, line=settings.pds_version)
         print(f"atproto-bdd: local images built in {time.monotonic() - started:.0f}s: {', '.join(images.values())}")
         env = {
             **os.environ,
             "DOCKER_HOST": podman.docker_host,
             "ATPROTO_BDD_RUNTIME": "docker",
+            "ATPROTO_BDD_PDS_VERSION": settings.pds_version,
             "ATPROTO_BDD_PDS_IMAGE": images["pds"],
             "ATPROTO_BDD_PLC_IMAGE": images["plc"],
             "ATPROTO_BDD_PLC_COMMAND": "node dist/bin.js",

@@ -99,6 +99,7 @@ def test_building_the_relay_on_first_use_shows_a_progress_line(
         (["install", "--no-relay"], False),  # the old flag is accepted; not building is the default now
         (["install", "--with", "relay"], True),
         (["install", "--all"], True),
+        (["install", "--pds-version", "0.5"], False),
     ],
 )
 def test_install_builds_optional_services_only_when_asked(
@@ -110,9 +111,12 @@ def test_install_builds_optional_services_only_when_asked(
 
     built: list[str] = []
     monkeypatch.setattr(
-        node_install, "ensure_node_services", lambda *a, **k: built.append("node") or NodeInstall(tmp_path, "node")
+        node_install,
+        "ensure_node_services",
+        lambda *a, line, **k: built.append(f"pds {line}") or NodeInstall(tmp_path, "node"),
     )
     monkeypatch.setattr(go_install, "ensure_relay", lambda *a, **k: built.append("relay") or tmp_path / "relay")
     monkeypatch.setattr(relay_local, "ensure_relay_template", lambda *a, **k: tmp_path / "template")
     assert cli.main(argv) == 0
-    assert built == (["node", "relay"] if relay_built else ["node"])
+    lines = ["pds 0.4", "pds 0.5"] if "--all" in argv else ["pds 0.5"] if "0.5" in argv else ["pds 0.4"]
+    assert built == lines + (["relay"] if relay_built else [])
