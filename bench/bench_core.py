@@ -27,11 +27,11 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from common import BENCH_DIR, devenv_install, devenv_versions, load_average, summary, write_results
+from common import BENCH_DIR, devenv_install, devenv_versions, load_average, results_name, summary, write_results
 
 from atproto_bdd.services import LocalRuntime, Network, PdsSpec
 from atproto_bdd.services.node_host import NodeHost
-from atproto_bdd.services.node_install import ensure_node_services
+from atproto_bdd.services.node_install import NodeInstall, ensure_node_services
 from atproto_bdd.settings import Settings
 
 
@@ -77,7 +77,7 @@ def cold_ours() -> dict[str, float]:
     }
 
 
-def cold_devenv(node_modules: Path, mode: str) -> dict[str, float]:
+def cold_devenv(devenv: NodeInstall, mode: str) -> dict[str, float]:
     """Spawning dev-env's TestNetworkNoAppView.create() until its ready line, and its parts.
 
     ``mode`` ``pds`` requires only dev-env's network-no-appview module (PDS and PLC, as our
@@ -85,10 +85,11 @@ def cold_devenv(node_modules: Path, mode: str) -> dict[str, float]:
     measured inside the script (its require() and create()); ``total`` from here, so it
     also holds Node's own start.
     """
+    node_modules = devenv.node_modules
     env = {**os.environ, "NODE_PATH": str(node_modules)}
     started = time.perf_counter()
     process = subprocess.Popen(
-        ["node", str(BENCH_DIR / "devenv" / "network.js"), mode],
+        [devenv.node, str(BENCH_DIR / "devenv" / "network.js"), mode],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         env=env,
@@ -112,14 +113,14 @@ def cold_devenv(node_modules: Path, mode: str) -> dict[str, float]:
     }
 
 
-def cold(rounds: int, node_modules: Path) -> dict[str, Any]:
+def cold(rounds: int, devenv: NodeInstall) -> dict[str, Any]:
     """Ours vs dev-env (PDS/PLC modules only) vs dev-env (whole package), interleaved."""
     sides: dict[str, list[dict[str, Any]]] = {"atproto_bdd": [], "dev_env_pds_only": [], "dev_env_full": []}
     load_start = load_average()
     for _ in range(rounds):  # interleaved (ABCABC...), so every side sees the same machine state
         sides["atproto_bdd"].append(cold_ours())
-        sides["dev_env_pds_only"].append(cold_devenv(node_modules, "pds"))
-        sides["dev_env_full"].append(cold_devenv(node_modules, "full"))
+        sides["dev_env_pds_only"].append(cold_devenv(devenv, "pds"))
+        sides["dev_env_full"].append(cold_devenv(devenv, "full"))
     load_end = load_average()
     result: dict[str, Any] = {"rounds": rounds, "load_start": load_start, "load_end": load_end}
     for side, samples in sides.items():
@@ -228,12 +229,14 @@ def main() -> None:
     args = parser.parse_args()
 
     devenv = devenv_install()
-    ensure_node_services(Settings.load().cache_dir)  # installs are not part of any measurement
+    settings = Settings.load()
+    # Installs are not part of any measurement.
+    ensure_node_services(settings.cache_dir, line=settings.pds_version, node=settings.node, npm=settings.npm)
     with LocalRuntime(Settings.load()) as runtime:
         ours_versions = {k: v for k, v in runtime.versions.items() if k != "pid"}
     versions = {"atproto_bdd_host": ours_versions, "dev_env": devenv_versions(devenv.node_modules)}
 
-    cold_results = cold(args.cold_rounds, devenv.node_modules)
+    cold_results = cold(args.cold_rounds, devenv)
     warm_load_start = load_average()
     pds_times, network_times = warm(args.warm_rounds)
     warm_load_end = load_average()
@@ -249,7 +252,7 @@ def main() -> None:
         "warm_fresh_network": summary(network_times),
         "step_overhead": overhead,
     }
-    path = write_results("core", results)
+    path = write_results(results_name("core"), results)
     ours, pds_only, full = (cold_results[k] for k in ("atproto_bdd", "dev_env_pds_only", "dev_env_full"))
     print(f"\nwrote {path}\n")
     print(f"versions: {json.dumps(versions)}")

@@ -33,9 +33,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from common import BENCH_DIR, devenv_install, devenv_versions, load_average, write_results
+from common import BENCH_DIR, devenv_install, devenv_versions, load_average, results_name, write_results
 
 from atproto_bdd.services import LocalRuntime, Network, PdsSpec
+from atproto_bdd.services.node_install import NodeInstall
 from atproto_bdd.settings import Settings
 
 ROOT = BENCH_DIR.parent
@@ -191,12 +192,12 @@ def isolation(count: int, rounds: int) -> dict[str, Any]:
     return result
 
 
-def devenv_scenarios(count: int, modules: Path, mode: str) -> dict[str, Any]:
+def devenv_scenarios(count: int, devenv: NodeInstall, mode: str) -> dict[str, Any]:
     """One run of devenv/scenarios.js: its process wall clock and per-scenario times (close awaited)."""
     started = time.perf_counter()
     output = subprocess.run(
-        ["node", str(BENCH_DIR / "devenv" / "scenarios.js"), str(count), mode],
-        env={**os.environ, "NODE_PATH": str(modules)},
+        [devenv.node, str(BENCH_DIR / "devenv" / "scenarios.js"), str(count), mode],
+        env={**os.environ, "NODE_PATH": str(devenv.node_modules)},
         capture_output=True,
         text=True,
         check=True,
@@ -233,12 +234,12 @@ def generated_vs_devenv(count: int, rounds: int) -> dict[str, Any]:
             "    Then the firehose of PDS A shows a commit by alice.test creating app.bsky.feed.post",
         ]
     root = project({"g.feature": "\n".join(lines) + "\n"})
-    modules = devenv_install().node_modules
+    devenv = devenv_install()
     sides: dict[str, Callable[[], dict[str, Any]]] = {
         "atproto_bdd": lambda: behave_scenarios(root),
         "atproto_bdd_awaited_teardown": lambda: behave_scenarios(root, wait_teardown=True),
-        "dev_env_pds_only": lambda: devenv_scenarios(count, modules, "pds"),
-        "dev_env_full": lambda: devenv_scenarios(count, modules, "full"),
+        "dev_env_pds_only": lambda: devenv_scenarios(count, devenv, "pds"),
+        "dev_env_full": lambda: devenv_scenarios(count, devenv, "full"),
     }
     runs: dict[str, list[dict[str, Any]]] = {side: [] for side in sides}
     load_start = load_average()
@@ -321,7 +322,7 @@ def main() -> None:
         "generated_vs_dev_env": generated_vs_devenv(args.generated, args.generated_rounds),
         "host_rss": host_rss((1, 5, 20)),
     }
-    path = write_results("scale", results)
+    path = write_results(results_name("scale"), results)
     suite, iso, gen, rss = (results[k] for k in ("suite", "isolation", "generated_vs_dev_env", "host_rss"))
     ours, awaited = gen["atproto_bdd"], gen["atproto_bdd_awaited_teardown"]
     pds_only, full = gen["dev_env_pds_only"], gen["dev_env_full"]

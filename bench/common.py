@@ -13,6 +13,8 @@ from typing import Any
 
 from atproto_bdd.protocol.firehose import FirehoseRecorder
 from atproto_bdd.services.node_install import NodeInstall, ensure_npm_project
+from atproto_bdd.services.node_runtime import resolve_node
+from atproto_bdd.services.pds_lines import pds_line
 from atproto_bdd.settings import Settings
 from atproto_bdd.world import Account
 
@@ -36,10 +38,12 @@ def summary(samples: list[float]) -> dict[str, float]:
 def machine() -> dict[str, Any]:
     """What the numbers were measured on."""
     node = subprocess.run(["node", "--version"], capture_output=True, text=True, check=False).stdout.strip()
+    line = Settings.load().pds_version
     return {
         "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
         "python": platform.python_version(),
         "node": node,
+        "pds_line": line,
         "cpus": len(os.sched_getaffinity(0)),
         "platform": platform.platform(),
     }
@@ -71,10 +75,38 @@ def post_latencies(account: Account, firehose: FirehoseRecorder, posts: int) -> 
     return samples
 
 
+#: The dev-env of each PDS line: 0.3.x runs PDS 0.4 (as our 0.4 line), 0.6.7 runs PDS 0.5.35 (as our 0.5 line).
+#: Both run the scripts in bench/devenv.
+DEVENV_PROJECTS = {"0.4": BENCH_DIR / "devenv", "0.5": BENCH_DIR / "devenv-0.6"}
+
+
+def bench_line() -> str:
+    """The PDS line being measured: the ``pds_version`` setting (``ATPROTO_BDD_PDS_VERSION``)."""
+    return Settings.load().pds_version
+
+
+def results_name(name: str) -> str:
+    """``core`` for the 0.4 line (the file earlier results live in), ``core-0.5`` for 0.5."""
+    line = bench_line()
+    return name if line == "0.4" else f"{name}-{line}"
+
+
 def devenv_install() -> NodeInstall:
-    """@atproto/dev-env, pinned in bench/devenv, installed into the cache."""
+    """@atproto/dev-env of the measured line, installed into the cache, with the Node.js that line needs.
+
+    Both sides run on the same Node.js: the one our host runs the line with
+    (the managed Node.js 22 for 0.5 on a Node 20 machine).
+    """
     settings = Settings.load()
-    return ensure_npm_project(BENCH_DIR / "devenv", settings.cache_dir / "bench-devenv")
+    line = pds_line(settings.pds_version)
+    node = resolve_node(
+        settings.cache_dir,
+        min_major=line.min_node,
+        node=settings.node,
+        npm=settings.npm,
+        needed_for=f"PDS {line.version}",
+    )
+    return ensure_npm_project(DEVENV_PROJECTS[line.version], settings.cache_dir / "bench-devenv", node=node)
 
 
 def devenv_versions(node_modules: Path) -> dict[str, str]:

@@ -137,11 +137,24 @@ def build_environment(node: NodeRuntime | None) -> dict[str, str] | None:
 
 def _install(source_dir: Path, root: Path, node: NodeRuntime | None, npm: str, *, quiet: bool, what: str) -> None:
     staging = root.with_name(f"{root.name}.partial-{os.getpid()}")
+    try:
+        _install_into(
+            staging, source_dir, node, npm, log_path=root.with_name(f"{root.name}.install.log"), quiet=quiet, what=what
+        )
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)  # a failed install leaves no half-filled directory behind
+        raise
+    shutil.rmtree(root, ignore_errors=True)
+    os.replace(staging, root)
+
+
+def _install_into(
+    staging: Path, source_dir: Path, node: NodeRuntime | None, npm: str, *, log_path: Path, quiet: bool, what: str
+) -> None:
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
     for name in ("package.json", "package-lock.json"):
         shutil.copy2(source_dir / name, staging / name)
-    log_path = root.with_name(f"{root.name}.install.log")
     log_path.unlink(missing_ok=True)
     pins = json.loads((source_dir / "package.json").read_text())["dependencies"]
     pinned = " + ".join(f"{name} {version}" for name, version in pins.items())
@@ -169,15 +182,18 @@ def _install(source_dir: Path, root: Path, node: NodeRuntime | None, npm: str, *
                     what="building better-sqlite3 (needs python3, make and a C++ compiler)",
                     env=env,
                 )
-        loads = "".join(f"r({name + '/package.json'!r});" for name in pins)
+        # package.json, or (a package whose "exports" hide it) its main entry, resolved but not run.
+        loads = "".join(
+            f"try {{ r({name + '/package.json'!r}) }} catch (e) {{ if (e.code !== 'ERR_PACKAGE_PATH_NOT_EXPORTED') "
+            f"throw e; r.resolve({name!r}) }}"
+            for name in pins
+        )
         _node_check(node.path, staging, loads)
         if (staging / "node_modules" / "better-sqlite3").exists():
             _node_check(node.path, staging, _LOAD_SQLITE)
     (staging / COMPLETE_MARKER).write_text(
         json.dumps({"packages": pins, "seconds": round(time.monotonic() - started, 1)}) + "\n"
     )
-    shutil.rmtree(root, ignore_errors=True)
-    os.replace(staging, root)
 
 
 @contextlib.contextmanager

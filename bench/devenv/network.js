@@ -13,8 +13,10 @@
 const t0 = process.hrtime.bigint()
 const mode = process.argv[2] || 'pds'
 const ms = (from, to) => Number(to - from) / 1e6
+// By path: dev-env 0.6 exports only its main module ("exports": {".": ...}).
+const devEnvDist = require('node:path').dirname(require.resolve('@atproto/dev-env'))
 const { TestNetworkNoAppView } =
-  mode === 'full' ? require('@atproto/dev-env') : require('@atproto/dev-env/dist/network-no-appview')
+  mode === 'full' ? require('@atproto/dev-env') : require(`${devEnvDist}/network-no-appview`)
 const loaded = process.hrtime.bigint()
 
 function countModules(pkg) {

@@ -11,8 +11,10 @@
 const t0 = process.hrtime.bigint()
 const mode = process.argv[3] || 'pds'
 const ms = (from, to) => Number(to - from) / 1e6
+// By path: dev-env 0.6 exports only its main module ("exports": {".": ...}).
+const devEnvDist = require('node:path').dirname(require.resolve('@atproto/dev-env'))
 const { TestNetworkNoAppView } =
-  mode === 'full' ? require('@atproto/dev-env') : require('@atproto/dev-env/dist/network-no-appview')
+  mode === 'full' ? require('@atproto/dev-env') : require(`${devEnvDist}/network-no-appview`)
 const { Frame } = require('@atproto/xrpc-server')
 const WebSocket = require('ws')
 const loaded = process.hrtime.bigint()
@@ -20,7 +22,8 @@ const loaded = process.hrtime.bigint()
 async function scenario(index, closeTimes) {
   const network = await TestNetworkNoAppView.create({})
   try {
-    const agent = network.pds.getClient()
+    // An AtpAgent on both lines: dev-env 0.3 names it getClient(), 0.6 getAgent() (its getClient() is the new lex Client).
+    const agent = network.pds.getAgent ? network.pds.getAgent() : network.pds.getClient()
     const accounts = []
     for (const name of ['alice', 'bob']) {
       const res = await agent.com.atproto.server.createAccount({
