@@ -45,3 +45,13 @@ def test_failed_step_messages_are_masked_for_the_reports() -> None:
     step = SimpleNamespace(error_message=f"Assertion failed: token {secret}")
     hooks._mask_step_errors(SimpleNamespace(all_steps=[step]))
     assert step.error_message == "Assertion failed: token ***"
+
+
+def test_pds_tags_name_the_lines_a_scenario_runs_on() -> None:
+    from atproto_bdd.hooks import pds_lines_of
+
+    assert pds_lines_of(["network:feature", "wip"]) == []
+    assert pds_lines_of(["pds:0.5"]) == ["0.5"]
+    assert pds_lines_of(["pds:0.4", "pds:0.5"]) == ["0.4", "0.5"]
+    with pytest.raises(UsageError, match=r"unknown tag @pds:0.6; valid: @pds:0.4, @pds:0.5"):
+        pds_lines_of(["pds:0.6"])
