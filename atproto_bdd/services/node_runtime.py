@@ -101,7 +101,7 @@ def managed_node(cache_dir: Path, *, npm: str = "npm", why: str = "", system: st
             cache_dir / "node-runtime",
             node=None,
             npm=npm,
-            what=f"Node.js {MANAGED_NODE_MAJOR} for the services ({have}{why})",
+            what=f"Node.js {MANAGED_NODE_MAJOR} from the npm registry: {have}{why.replace(' (', ', ').rstrip(')')}",
         )
     except InstallError as exc:
         raise InstallError(
