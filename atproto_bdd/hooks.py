@@ -14,7 +14,8 @@ Lifecycle:
   PLC directory and PDSes) as ``context.atproto``. Features tagged
   ``@network:feature`` share one network across their scenarios instead
   (``-D network=feature`` makes that the default; ``@network:scenario`` then
-  opts a feature back out). A scenario tagged ``@pds:0.5`` (or a feature)
+  opts a feature back out). ``@appview`` gives each network an AppView
+  first (before its PDSes). A scenario tagged ``@pds:0.5`` (or a feature)
   runs only when the run uses that PDS line; others are skipped, saying why.
 * ``after_scenario`` prints diagnostics for a failed scenario and stops its
   network and its apps; ``after_feature`` stops apps with ``scope =
@@ -101,6 +102,8 @@ def before_scenario(context: Any, scenario: Any) -> None:
     world.app_scopes = getattr(context, "atproto_app_scopes", None)
     world.begin_scenario(scenario.name)
     context.atproto = world
+    if "appview" in scenario.effective_tags:  # the AppView comes before any PDS the scenario declares
+        world.add_appview()
 
 
 def before_step(context: Any, step: Any) -> None:
@@ -238,10 +241,16 @@ def diagnostics(world: World, log_lines: int = 15) -> str:
     services = [("PLC directory", network.plc.id)] + [(f"PDS {name}", pds.id) for name, pds in network.pdses.items()]
     if network.relay is not None:
         services.append(("relay", network.relay.id))
+    if network.appview is not None:
+        services.append(("AppView", network.appview.id))
     for label, service_id in services:
         lines.append(f"{label} log (last {log_lines} lines):")
         log = world.runtime.log_tail(service_id, log_lines)
         lines += [f"  {line}" for line in log.splitlines()] or ["  (empty)"]
+    postgres_log = getattr(world.runtime, "postgres_log_tail", None)
+    if network.appview is not None and postgres_log is not None:
+        lines.append(f"PostgreSQL log (last {log_lines} lines):")
+        lines += [f"  {line}" for line in postgres_log(log_lines).splitlines()] or ["  (empty)"]
     for name, app in world.apps.items():
         lines.append(f"app {name} log (last {log_lines} lines):")
         lines += [f"  {line}" for line in app.logs().splitlines()[-log_lines:]] or ["  (empty)"]

@@ -81,6 +81,8 @@ class Settings:
     relay_timeout: float = field(default=15.0, metadata={"convert": _seconds})
     app_timeout: float = field(default=5.0, metadata={"convert": _seconds})
     app_settle: float = field(default=1.0, metadata={"convert": _seconds})
+    appview_timeout: float = field(default=5.0, metadata={"convert": _seconds})
+    postgres_url: str = field(default="", metadata={"convert": _text})
     config: str = field(default="", metadata={"convert": _text})
     log_level: str = field(default="info", metadata={"convert": _choice(LOG_LEVELS)})
     keep_run_dir: bool = field(default=False, metadata={"convert": _flag})

@@ -213,3 +213,10 @@ def test_an_app_with_an_image_that_does_not_exist_is_named(runtime) -> None:
     with pytest.raises(ServiceError, match="the app ghost image localhost/atproto-bdd/no-such-app:1 is not available"):
         world.app("ghost").start()
     world.close()
+
+
+def test_an_appview_is_refused_at_once_with_the_reason(runtime) -> None:
+    world = World(runtime)
+    with pytest.raises(UsageError, match="the docker runtime cannot run an AppView"):
+        world.add_appview()
+    world.close()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -204,6 +205,8 @@ def runtime_process(relay_binary: Path) -> Iterator[tuple[subprocess.Popen[str],
     process.kill()
     process.wait(10)
     kill_quietly(int(info["host"]), int(info["relay"]))
+    # A test that SIGKILLs the host leaves its run directory: nobody is left to remove it.
+    shutil.rmtree(str(info["run_dir"]), ignore_errors=True)
 
 
 def test_sigkill_of_the_python_process_takes_the_host_and_relay_down(runtime_process) -> None:

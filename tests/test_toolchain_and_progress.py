@@ -116,7 +116,12 @@ def test_install_builds_optional_services_only_when_asked(
         lambda *a, line, **k: built.append(f"pds {line}") or NodeInstall(tmp_path, "node"),
     )
     monkeypatch.setattr(go_install, "ensure_relay", lambda *a, **k: built.append("relay") or tmp_path / "relay")
+    from atproto_bdd.services import appview_local
+
+    appview = (NodeInstall(tmp_path, "node"), tmp_path / "pg")
+    monkeypatch.setattr(appview_local, "ensure_appview", lambda *a, **k: built.append("appview") or appview)
     monkeypatch.setattr(relay_local, "ensure_relay_template", lambda *a, **k: tmp_path / "template")
     assert cli.main(argv) == 0
     lines = ["pds 0.4", "pds 0.5"] if "--all" in argv else ["pds 0.5"] if "0.5" in argv else ["pds 0.4"]
-    assert built == lines + (["relay"] if relay_built else [])
+    optional = ["relay", "appview"] if "--all" in argv else ["relay"] if relay_built else []
+    assert built == lines + optional

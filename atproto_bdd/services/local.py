@@ -18,6 +18,7 @@ from ..errors import ServiceError
 from ..masking import masker
 from ..settings import Settings
 from ..waiting import poll
+from .appview_local import LocalAppViews
 from .go_install import ensure_relay
 from .health import wait_until_healthy
 from .mail import Mailbox, MailCapture
@@ -29,7 +30,7 @@ from .relay_config import relay_environment
 from .relay_db import add_hosts, copy_database
 from .relay_local import RELAY_STOP_GRACE, ensure_relay_template, launch_relay
 from .runtime import Runtime
-from .specs import PdsService, PdsSpec, PlcService, RelayService, RelaySpec, hostname_of
+from .specs import AppViewService, AppViewSpec, PdsService, PdsSpec, PlcService, RelayService, RelaySpec, hostname_of
 from .toolchain import tail
 
 
@@ -60,6 +61,7 @@ class LocalRuntime(Runtime):
         self._stopping: list[ManagedProcess] = []
         self._relay_ids = itertools.count(1)
         self._host_dead = False
+        self._appviews: LocalAppViews | None = None
 
     def start(self) -> None:
         """Install the services if needed and launch the Node host."""
@@ -229,8 +231,41 @@ class LocalRuntime(Runtime):
             self._mail = MailCapture().start()
         return self._mail
 
+    # -- AppViews (their own host and PostgreSQL, on first use: appview_local.py) ---------
+
+    @property
+    def appviews(self) -> LocalAppViews:
+        """The run's AppView host and PostgreSQL, started when the first AppView is."""
+        if self._appviews is None:
+            self._appviews = LocalAppViews(self.settings, self.host.run_dir)
+        return self._appviews
+
+    def start_appview(self, spec: AppViewSpec, plc: PlcService, sources: Sequence[str]) -> AppViewService:
+        """Start an AppView (installing it, Node.js 22 and PostgreSQL first if needed)."""
+        return self.appviews.start(spec, plc, sources)
+
+    def appview_subscribe(self, appview: AppViewService, source: str) -> None:
+        """Make the AppView index ``source`` too."""
+        self.appviews.subscribe(appview, source)
+
+    def appview_cursors(self, appview: AppViewService) -> dict[str, int]:
+        """Each source's sequence number the AppView has read."""
+        return self.appviews.cursors(appview)
+
+    def appview_process_all(self, appview: AppViewService, timeout: float) -> None:
+        """Wait until everything the AppView has read is indexed."""
+        self.appviews.process_all(appview, timeout)
+
+    def postgres_log_tail(self, lines: int = 15) -> str:
+        """The last lines of the AppViews' embedded PostgreSQL log ("" if none runs)."""
+        postgres = self._appviews.postgres if self._appviews is not None else None
+        return masker.mask(postgres.log_tail(lines)) if postgres is not None else ""
+
     def stop(self, service_id: str, *, wait: bool = True) -> None:
         """Stop a service (in the host, or a program of its own such as the relay)."""
+        if self._appviews is not None and self._appviews.owns(service_id):
+            self._appviews.stop(service_id, wait=wait)
+            return
         with self._lock:
             process = self._processes.pop(service_id, None)
         if process is not None:
@@ -252,6 +287,8 @@ class LocalRuntime(Runtime):
 
     def log_tail(self, service_id: str, lines: int = 20) -> str:
         """The last lines of a service's access log."""
+        if self._appviews is not None and self._appviews.owns(service_id):
+            return masker.mask(self._appviews.log_tail(service_id, lines))
         path = self._log_paths.get(service_id)
         return masker.mask(tail(path, lines)) if path else ""
 
@@ -260,6 +297,9 @@ class LocalRuntime(Runtime):
         mail, self._mail = self._mail, None
         if mail is not None:
             mail.close()
+        appviews, self._appviews = self._appviews, None
+        if appviews is not None:
+            appviews.close()
         self._stop_processes()
         host, self._host = self._host, None
         if host is None:

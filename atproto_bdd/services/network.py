@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from types import TracebackType
 
 from ..errors import UsageError
 from .runtime import Runtime
-from .specs import PdsService, PdsSpec, PlcService, RelayService, RelaySpec, hostname_of
+from .specs import AppViewService, AppViewSpec, PdsService, PdsSpec, PlcService, RelayService, RelaySpec, hostname_of
+
+
+def ws_url(url: str) -> str:
+    """``url`` with its http(s) scheme turned into ws(s)."""
+    return "ws" + url[len("http") :] if url.startswith("http") else url
 
 
 class Network:
@@ -21,15 +27,33 @@ class Network:
         self.plc: PlcService = runtime.start_plc()
         self.pdses: dict[str, PdsService] = {}
         self.relay: RelayService | None = None
+        self.appview: AppViewService | None = None
         self.closed = False
 
     def add_pds(self, spec: PdsSpec) -> PdsService:
-        """Start a PDS named ``spec.name`` in this network."""
+        """Start a PDS named ``spec.name`` in this network (pointed at the AppView, which then indexes it)."""
         if spec.name in self.pdses:
             raise UsageError(f"this network already has a PDS named {spec.name!r}")
+        if self.appview is not None:
+            spec = replace(spec, extra_env={**self.appview.pds_environment(), **spec.extra_env})
         service = self.runtime.start_pds(spec, self.plc)
         self.pdses[spec.name] = service
+        if self.appview is not None:
+            self.runtime.appview_subscribe(self.appview, ws_url(service.url))
         return service
+
+    def add_appview(self, spec: AppViewSpec | None = None) -> AppViewService:
+        """Start the network's AppView; it must come before the PDSes, which are configured with it."""
+        if self.appview is not None:
+            return self.appview
+        if self.pdses:
+            names = ", ".join(sorted(self.pdses))
+            raise UsageError(
+                f"the AppView must be declared before the network's PDSes (this network already has PDS {names}, "
+                "configured without one): put `Given an AppView` first, or tag the feature @appview"
+            )
+        self.appview = self.runtime.start_appview(spec or AppViewSpec(), self.plc, [])
+        return self.appview
 
     def add_relay(self, pds_names: list[str], spec: RelaySpec | None = None) -> RelayService:
         """Start the network's relay crawling the named PDSes, or make it crawl them too."""
@@ -47,7 +71,9 @@ class Network:
     def service_ids(self) -> list[str]:
         """Ids of every service in the network, PLC first."""
         relay = [self.relay.id] if self.relay is not None else []
-        return [self.plc.id, *(pds.id for pds in self.pdses.values()), *relay]
+        appview = [self.appview.id] if self.appview is not None else []
+        # Closing goes backwards: the AppView and the relay (which read the PDSes' streams) stop first.
+        return [self.plc.id, *(pds.id for pds in self.pdses.values()), *relay, *appview]
 
     def close(self, *, wait: bool = False) -> None:
         """Stop every service of the network (in the background unless ``wait``)."""

@@ -42,8 +42,12 @@ class NodeHost:
         log_level: str = "info",
         remove_run_dir: bool = True,
         on_exit: Callable[[str], None] = lambda reason: None,
+        role: str = "network",
+        remove_also: tuple[Path, ...] = (),
     ):
         self.install = install
+        self.role = role  # "network" (PLC, PDS) or "appview" (see host.js)
+        self._remove_also = remove_also  # directories the host removes when it exits, even after our SIGKILL
         self.run_dir = run_dir
         self.log_path = run_dir / "logs" / "host.log"
         self.services_log_path = run_dir / "logs" / "services.log"
@@ -75,6 +79,8 @@ class NodeHost:
                 "ATPROTO_BDD_RUN_DIR": str(self.run_dir),
                 "ATPROTO_BDD_NODE_MODULES": str(self.install.node_modules),
                 "ATPROTO_BDD_REMOVE_RUN_DIR": "1" if self._remove_run_dir else "0",
+                "ATPROTO_BDD_HOST_ROLE": self.role,
+                "ATPROTO_BDD_REMOVE_ALSO": os.pathsep.join(str(path) for path in self._remove_also),
                 # The services' pino loggers read these at require() time.
                 "LOG_ENABLED": "true",
                 "LOG_LEVEL": self._log_level,

@@ -110,6 +110,15 @@ def spawn(fn: Callable[[], T]) -> T:
     return _spawner.run(fn)
 
 
+def _as_user(uid: int | None) -> dict[str, object]:
+    """Popen's arguments that run a child as ``uid`` with its primary group and no others."""
+    if uid is None:
+        return {}
+    import pwd
+
+    return {"user": uid, "group": pwd.getpwuid(uid).pw_gid, "extra_groups": []}
+
+
 class ManagedProcess:
     """A program in its own process group that dies with us; see the module docstring."""
 
@@ -128,11 +137,14 @@ class ManagedProcess:
         cwd: Path | None = None,
         name: str = "",
         death_signal: int = signal.SIGKILL,
+        user: int | None = None,
     ) -> ManagedProcess:
         """Start ``argv`` with stdout and stderr appended to ``log_path`` and stdin closed.
 
-        ``env`` replaces the environment when given. Raises OSError if the
-        program cannot be started.
+        ``env`` replaces the environment when given; ``user`` runs it as that
+        uid (and its primary group; for programs that refuse root, such as
+        PostgreSQL). The parent-death signal is set after the switch, which
+        would otherwise clear it. Raises OSError if the program cannot be started.
         """
         log_path.parent.mkdir(parents=True, exist_ok=True)
 
@@ -146,8 +158,10 @@ class ManagedProcess:
                     env=dict(env) if env is not None else None,
                     cwd=cwd,
                     start_new_session=True,
-                    # Safe despite threads: the function only calls prctl and getppid.
+                    # Safe despite threads: the function only calls prctl and getppid. It runs after
+                    # the uid switch (CPython switches first), which clears a parent-death signal.
                     preexec_fn=parent_death_preexec(death_signal),
+                    **_as_user(user),
                 )
 
         return cls(spawn(fork), log_path, name or Path(argv[0]).name)

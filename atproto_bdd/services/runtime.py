@@ -7,10 +7,11 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 
+from ..errors import UsageError
 from .app_config import AppSpec
 from .app_process import AppProcess
 from .mail import Mailbox
-from .specs import PdsService, PdsSpec, PlcService, RelayService, RelaySpec
+from .specs import AppViewService, AppViewSpec, PdsService, PdsSpec, PlcService, RelayService, RelaySpec
 
 
 class Runtime(ABC):
@@ -56,6 +57,25 @@ class Runtime(ABC):
         ``${run_dir}``) mounted at the same path.
         """
         return AppProcess.start(spec, port=port, env=env, log_path=log_path)
+
+    def start_appview(self, spec: AppViewSpec, plc: PlcService, sources: Sequence[str]) -> AppViewService:
+        """Start a Bluesky AppView indexing ``sources`` (PDS websocket URLs); its DID goes into ``plc``."""
+        raise UsageError(
+            f"the {self.name} runtime cannot run an AppView: the official AppView image is not proven here "
+            "(no image can be pulled), so only the local runtime runs one (-D runtime=local)"
+        )
+
+    def appview_subscribe(self, appview: AppViewService, source: str) -> None:
+        """Make the AppView index ``source`` (a PDS's websocket URL) too."""
+        raise UsageError(f"the {self.name} runtime runs no AppView")
+
+    def appview_cursors(self, appview: AppViewService) -> dict[str, int]:
+        """Each source's sequence number the AppView has read."""
+        raise UsageError(f"the {self.name} runtime runs no AppView")
+
+    def appview_process_all(self, appview: AppViewService, timeout: float) -> None:
+        """Wait until everything the AppView has read is indexed."""
+        raise UsageError(f"the {self.name} runtime runs no AppView")
 
     @abstractmethod
     def stop(self, service_id: str, *, wait: bool = True) -> None:

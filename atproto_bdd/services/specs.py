@@ -127,3 +127,34 @@ class RelayService:
 def hostname_of(url: str) -> str:
     """``localhost:1234`` from ``http://localhost:1234``: how a relay names a host."""
     return url.split("://", 1)[-1].rstrip("/")
+
+
+@dataclass(frozen=True)
+class AppViewSpec:
+    """A Bluesky AppView to start: its name, and a random admin password and signing key (masked)."""
+
+    name: str = "appview"
+    admin_password: str = field(default_factory=masker.new_secret, repr=False)
+    signing_key_hex: str = field(default_factory=new_k256_private_key_hex, repr=False)
+
+
+@dataclass(frozen=True)
+class AppViewService:
+    """A running AppView: its URL, its did:plc (services ``#bsky_appview`` and ``#bsky_notif``), its database."""
+
+    id: str
+    spec: AppViewSpec
+    url: str
+    port: int
+    did: str
+    database: str
+    log_path: Path | None = None
+
+    @property
+    def name(self) -> str:
+        """The AppView's name (``appview``)."""
+        return self.spec.name
+
+    def pds_environment(self) -> dict[str, str]:
+        """What a PDS of the network needs to proxy ``app.bsky.*`` to this AppView."""
+        return {"PDS_BSKY_APP_VIEW_URL": self.url, "PDS_BSKY_APP_VIEW_DID": self.did}

@@ -13,6 +13,7 @@ from __future__ import annotations
 from . import (
     account_steps,
     app_steps,
+    appview_steps,
     email_steps,
     eventual_steps,
     feed_steps,
@@ -45,6 +46,7 @@ STEP_MODULES = (
     app_steps,
     feed_steps,
     label_steps,
+    appview_steps,
     eventual_steps,
 )
 

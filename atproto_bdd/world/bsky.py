@@ -1,4 +1,4 @@
-"""The app.bsky records the steps create: posts, follows, likes, reposts."""
+"""The app.bsky records the steps create: posts, replies, quotes, mentions, follows, likes, reposts, blocks."""
 
 from __future__ import annotations
 
@@ -10,11 +10,24 @@ POST = "app.bsky.feed.post"
 LIKE = "app.bsky.feed.like"
 REPOST = "app.bsky.feed.repost"
 FOLLOW = "app.bsky.graph.follow"
+BLOCK = "app.bsky.graph.block"
 
 
 def post_record(text: str, **fields: Any) -> dict[str, Any]:
     """An ``app.bsky.feed.post`` record."""
     return {"$type": POST, "text": text, "createdAt": now_iso(), **fields}
+
+
+def mention_facet(text: str, handle: str, did: str) -> dict[str, Any]:
+    """A ``#mention`` facet over ``@handle`` in ``text`` (byte offsets, as the lexicon wants)."""
+    data, needle = text.encode(), f"@{handle}".encode()
+    start = data.find(needle)
+    if start < 0:
+        raise ValueError(f"{text!r} does not contain @{handle}")
+    return {
+        "index": {"byteStart": start, "byteEnd": start + len(needle)},
+        "features": [{"$type": "app.bsky.richtext.facet#mention", "did": did}],
+    }
 
 
 def follow_record(subject_did: str) -> dict[str, Any]:
@@ -37,6 +50,31 @@ class BskyMixin(RecordsMixin):
     def follow(self, other: Any) -> RecordRef:
         """Follow another account (anything with a ``did``)."""
         return self.create_record(FOLLOW, follow_record(other.did))
+
+    def block(self, other: Any) -> RecordRef:
+        """Block another account (an ``app.bsky.graph.block`` record)."""
+        return self.create_record(BLOCK, {"$type": BLOCK, "subject": other.did, "createdAt": now_iso()})
+
+    def reply(self, parent: RecordRef, text: str) -> RecordRef:
+        """Reply to the post ``parent`` (the thread's root is read from the parent's own reply field)."""
+        owner_record = self.pds.xrpc_get(
+            "com.atproto.repo.getRecord", {"repo": parent.did, "collection": parent.collection, "rkey": parent.rkey}
+        )
+        root = (owner_record.get("value") or {}).get("reply", {}).get("root") or parent.strong_ref()
+        return self.post(text, reply={"root": root, "parent": parent.strong_ref()})
+
+    def quote(self, subject: RecordRef, text: str) -> RecordRef:
+        """Post ``text`` quoting ``subject`` (an ``app.bsky.embed.record`` embed)."""
+        return self.post(text, embed={"$type": "app.bsky.embed.record", "record": subject.strong_ref()})
+
+    def mention(self, other: Any, text: str = "") -> RecordRef:
+        """Post ``text`` (default ``hello @handle``) with a mention facet for ``other``."""
+        text = text or f"hello @{other.handle}"
+        return self.post(text, facets=[mention_facet(text, other.handle, other.did)])
+
+    def mute(self, other: Any) -> None:
+        """Mute another account (``app.bsky.graph.muteActor``: private, kept by the AppView, not a record)."""
+        self.xrpc_post("app.bsky.graph.muteActor", {"actor": other.did})
 
     def like(self, subject: RecordRef) -> RecordRef:
         """Like a record."""

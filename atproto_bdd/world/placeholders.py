@@ -23,6 +23,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
 from ..errors import UsageError
+from ..services.network import ws_url
 from .records import now_iso
 
 PLACEHOLDER = re.compile(r"\$\{([^{}]*)\}")
@@ -33,11 +34,6 @@ ACCOUNT_FIELDS: dict[str, Callable[[Any], str]] = {
     "latest.cid": lambda account: account.latest().cid,
     "latest.rkey": lambda account: account.latest().rkey,
 }
-
-
-def ws_url(url: str) -> str:
-    """``url`` with its http(s) scheme turned into ws(s)."""
-    return "ws" + url[len("http") :] if url.startswith("http") else url
 
 
 PDS_FIELDS: dict[str, Callable[[Any], str]] = {

@@ -32,6 +32,7 @@ from . import placeholders
 from .account import Account
 from .app import App
 from .app_scopes import AppScopes
+from .appview import AppView
 from .events import EventQuery, require_event_type
 from .feeds import Feed, publish
 from .labels import Labeler
@@ -69,6 +70,7 @@ class World(FirehoseChecks):
         self._pdses: dict[str, Pds] = {}
         self._accounts: dict[str, Account] = {}
         self._relay: Relay | None = None
+        self._appview: AppView | None = None
         self.transcript: list[XrpcExchange] = []
         self.last_attempt: Attempt | None = None
         self.scenario = ""
@@ -232,6 +234,26 @@ class World(FirehoseChecks):
             self._relay.service = service
         self.note_relay_start()
         return self._relay
+
+    # -- the AppView ------------------------------------------------------------------
+
+    @property
+    def has_appview(self) -> bool:
+        """True once the network has an AppView."""
+        return self._appview is not None
+
+    @property
+    def appview(self) -> AppView:
+        """The network's AppView."""
+        if self._appview is None:
+            raise UsageError("this network has no AppView yet (declare one first: Given an AppView)")
+        return self._appview
+
+    def add_appview(self) -> AppView:
+        """Start the network's AppView (before its PDSes, which are configured with it); idempotent."""
+        if self._appview is None:
+            self._appview = AppView(self, self.network.add_appview())
+        return self._appview
 
     # -- apps under test -----------------------------------------------------------
 

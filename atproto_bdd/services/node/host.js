@@ -23,6 +23,11 @@ const CONTROL_FD = Number(process.env.ATPROTO_BDD_CONTROL_FD || 3)
 const RUN_DIR = process.env.ATPROTO_BDD_RUN_DIR
 const NODE_MODULES = process.env.ATPROTO_BDD_NODE_MODULES
 const REMOVE_RUN_DIR = process.env.ATPROTO_BDD_REMOVE_RUN_DIR === '1'
+// More directories to remove on exit (the AppView host: PostgreSQL's data, which lives outside the run directory).
+const REMOVE_ALSO = (process.env.ATPROTO_BDD_REMOVE_ALSO || '').split(path.delimiter).filter(Boolean)
+// "network": PLC directories and PDSes (the default); "appview": Bluesky AppViews (@atproto/bsky),
+// which need Node.js 22 and their own node_modules, so they run in a second host.
+const ROLE = process.env.ATPROTO_BDD_HOST_ROLE || 'network'
 const LOG_DIR = RUN_DIR ? path.join(RUN_DIR, 'logs') : null
 
 if (!NODE_MODULES || !RUN_DIR) {
@@ -36,6 +41,26 @@ let pdsLib = null
 let plcLib = null
 const loadPds = () => (pdsLib = pdsLib || requireDep('@atproto/pds'))
 const loadPlc = () => (plcLib = plcLib || requireDep('@did-plc/server'))
+let bskyLib = null
+let bsyncLib = null
+let cryptoLib = null
+// @atproto/bsky is an ES module: import it by path (its package "exports" allow only ".").
+const { pathToFileURL } = require('node:url')
+const loadBsky = async () => (bskyLib = bskyLib || (await import(pathToFileURL(requireDep.resolve('@atproto/bsky')).href)))
+const loadBsync = async () =>
+  (bsyncLib = bsyncLib || (await import(pathToFileURL(requireDep.resolve('@atproto/bsync')).href)))
+const loadCrypto = async () =>
+  (cryptoLib = cryptoLib || (await import(pathToFileURL(requireDep.resolve('@atproto/crypto')).href)))
+
+if (ROLE === 'appview') {
+  // The AppView's servers (its API and its dataplane) call listen(port) without a host, which
+  // binds every interface: in this host, a listen without a host binds 127.0.0.1.
+  const listen = net.Server.prototype.listen
+  net.Server.prototype.listen = function (...args) {
+    if (typeof args[0] === 'number' && typeof args[1] !== 'string') args.splice(1, 0, '127.0.0.1')
+    return listen.apply(this, args)
+  }
+}
 
 const services = new Map() // id -> { kind, name, url, stop: async () => void, log, subscribers? }
 let nextServiceId = 1
@@ -60,6 +85,8 @@ function openLog(id) {
 // is what tells one instance's traffic from another's. Open websocket
 // subscriptions are tracked too, so callers can wait for a subscriber.
 function attachAccessLog(server, log, subscribers) {
+  const upgraded = new Set() // websocket sockets: closeAllConnections() does not close them
+  server.atprotoBddUpgraded = upgraded
   server.on('request', (req, res) => {
     const started = process.hrtime.bigint()
     res.on('finish', () => {
@@ -70,6 +97,8 @@ function attachAccessLog(server, log, subscribers) {
   server.on('upgrade', (req, socket) => {
     const agent = req.headers['user-agent'] || ''
     log.line(`UPGRADE ${req.url} (${agent})`)
+    upgraded.add(socket)
+    socket.once('close', () => upgraded.delete(socket))
     if (!subscribers) return
     subscribers.add(agent)
     socket.once('close', () => {
@@ -174,6 +203,7 @@ async function startPds(args) {
         // destroy() would wait for http-terminator's grace period; tests
         // own every client, so close connections at once instead.
         server.closeAllConnections()
+        for (const socket of server.atprotoBddUpgraded || []) socket.destroy() // subscribers (an AppView) too
         await instance.ctx.sequencer.destroy()
         await new Promise((resolve) => server.close(() => resolve()))
         await instance.ctx.backgroundQueue.destroy()
@@ -199,6 +229,140 @@ async function startPds(args) {
   throw lastErr
 }
 
+// A Bluesky AppView as dev-env runs one (packages/dev-env/src/bsky.ts): a dataplane on the
+// network's Postgres database, the API server, and one repo subscription per PDS (or the relay).
+async function migrateAppview(args) {
+  const bsky = await loadBsky()
+  const db = new bsky.Database({ url: args.dbUrl, schema: 'bsky' })
+  try {
+    await db.migrateToLatestOrThrow()
+  } finally {
+    await db.close()
+  }
+  const bsync = await createBsync({ dbUrl: args.dbUrl, port: 0, apiKey: 'migrations' })
+  try {
+    await bsync.ctx.db.migrateToLatestOrThrow()
+  } finally {
+    await bsync.ctx.db.close() // never started: nothing else to stop
+  }
+  return {}
+}
+
+// bsync keeps mutes and notification state for the AppView (dev-env's TestBsync), in the same database.
+async function createBsync({ dbUrl, port, apiKey }) {
+  const bsync = await loadBsync()
+  const config = bsync.envToCfg({ port, apiKeys: [apiKey], dbUrl, dbSchema: 'bsync', dbPoolSize: 5 })
+  return bsync.BsyncService.create(config)
+}
+
+// The latest operation of each bsync stream, for the AppView's bsync subscription to catch up to.
+async function bsyncHeads(service) {
+  const db = service.ctx.db.db
+  const max = async (table) => {
+    const row = await db.selectFrom(table).select((eb) => eb.fn.max('id').as('id')).executeTakeFirst()
+    return row?.id != null ? String(row.id) : undefined
+  }
+  const [op, mute, notif] = await Promise.all([max('operation'), max('mute_op'), max('notif_op')])
+  return { op, mute, notif }
+}
+
+async function startAppview(args) {
+  const bsky = await loadBsky()
+  const { Secp256k1Keypair } = await loadCrypto()
+  const id = `appview-${nextServiceId++}`
+  const log = openLog(id)
+  const signingKey = await Secp256k1Keypair.import(args.keyHex)
+  const db = new bsky.Database({ url: args.dbUrl, schema: args.schema || 'bsky', poolSize: 10 })
+  const dataplanePort = await freePort()
+  // The PLC directory is on loopback: resolve with the plain fetch, not the SSRF-safe one.
+  const dataplane = await bsky.DataPlaneServer.create(db, dataplanePort, args.plcUrl, globalThis.fetch)
+  const bsyncPort = await freePort()
+  const bsyncKey = args.adminPassword
+  const bsyncService = await createBsync({ dbUrl: args.dbUrl, port: bsyncPort, apiKey: bsyncKey })
+  await bsyncService.start()
+  let lastErr = null
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const port = args.port || (await freePort())
+    const url = `http://localhost:${port}`
+    const config = new bsky.ServerConfig({
+      version: 'atproto-bdd',
+      port,
+      didPlcUrl: args.plcUrl,
+      publicUrl: url,
+      serverDid: args.did,
+      alternateAudienceDids: [],
+      dataplaneUrls: [`http://localhost:${dataplanePort}`],
+      dataplaneHttpVersion: '1.1',
+      bsyncUrl: `http://localhost:${bsyncPort}`,
+      bsyncHttpVersion: '1.1',
+      bsyncApiKey: bsyncKey,
+      modServiceDid: 'did:example:invalidMod',
+      labelsFromIssuerDids: [],
+      bigThreadUris: new Set(),
+      maxThreadParents: 50,
+      disableSsrfProtection: true, // feed generators and labelers of the network live on loopback
+      searchTagsHide: new Set(),
+      searchTagsHideAll: new Set(),
+      threadTagsBumpDown: new Set(),
+      threadTagsHide: new Set(),
+      visibilityTagHide: '',
+      visibilityTagRankPrefix: '',
+      debugFieldAllowedDids: new Set(),
+      draftsLimit: 500,
+      feedGenSkeletonTimeout: 5000,
+      adminPasswords: [args.adminPassword],
+      etcdHosts: [],
+    })
+    const server = bsky.BskyAppView.create({ config, signingKey })
+    try {
+      await server.start()
+    } catch (err) {
+      lastErr = err
+      await server.destroy().catch(() => {})
+      if (!isAddrInUse(err) || args.port) break
+      log.line(`port ${port} was taken, retrying on another port`)
+      continue
+    }
+    attachAccessLog(server.server, log)
+    bsyncService.ctx.dataplaneClients = [server.ctx.dataplane]
+    const bsyncSub = new bsky.BsyncSubscription({ config, db })
+    bsyncSub.start()
+    const subs = new Map()
+    const subscribe = (service) => {
+      if (subs.has(service)) return
+      const sub = new bsky.RepoSubscription({ service, db, idResolver: dataplane.idResolver })
+      subs.set(service, sub)
+      void sub.start()
+      log.line(`indexing ${service}`)
+    }
+    for (const service of args.subscribe || []) subscribe(service)
+    log.line(`AppView ${args.name} listening on ${url} as ${args.did}`)
+    const stop = async () => {
+      server.server?.closeAllConnections?.()
+      await Promise.allSettled([...subs.values()].map((sub) => sub.destroy()))
+      await bsyncSub.destroy().catch(() => {})
+      await server.destroy().catch(() => {})
+      await bsyncService.destroy().catch(() => {})
+      await dataplane.destroy().catch(() => {})
+      await db.close().catch(() => {})
+      await log.close()
+    }
+    services.set(id, { kind: 'appview', name: args.name, url, stop, log, subs, subscribe, bsyncSub, bsyncService })
+    return { id, url, port, log: log.file }
+  }
+  await dataplane.destroy().catch(() => {})
+  await bsyncService.destroy().catch(() => {})
+  await db.close().catch(() => {})
+  await log.close()
+  throw lastErr
+}
+
+function appviewOf(id) {
+  const service = services.get(id)
+  if (!service || service.kind !== 'appview') throw new Error(`no AppView ${id}`)
+  return service
+}
+
 async function stopService(args) {
   const service = services.get(args.id)
   if (!service) return { stopped: false }
@@ -213,20 +377,46 @@ async function stopAll() {
   return { stopped: all }
 }
 
+function packageVersion(name) {
+  // package.json through the file system: some packages' "exports" do not list it.
+  const dir = path.join(NODE_MODULES, ...name.split('/'))
+  return JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8')).version
+}
+
 const commands = {
   hello: async () => {
-    const version = (name) => requireDep(`${name}/package.json`).version
-    return {
-      pid: process.pid,
-      node: process.versions.node,
-      pds: version('@atproto/pds'),
-      plc: version('@did-plc/server'),
-    }
+    const packages = ROLE === 'appview' ? { bsky: '@atproto/bsky', bsync: '@atproto/bsync' } : { pds: '@atproto/pds', plc: '@did-plc/server' }
+    const versions = Object.fromEntries(Object.entries(packages).map(([key, name]) => [key, packageVersion(name)]))
+    return { pid: process.pid, node: process.versions.node, role: ROLE, ...versions }
   },
   // Loads the service modules ahead of the first request (it takes seconds).
   warm: async () => {
-    loadPds()
-    loadPlc()
+    if (ROLE === 'appview') {
+      await loadBsky()
+      await loadBsync()
+      await loadCrypto()
+    } else {
+      loadPds()
+      loadPlc()
+    }
+    return {}
+  },
+  'appview.migrate': migrateAppview,
+  'appview.start': startAppview,
+  'appview.subscribe': async (args) => {
+    appviewOf(args.id).subscribe(args.service)
+    return {}
+  },
+  // Where each repo subscription has got to (the PDS or relay sequence number it processed).
+  'appview.cursors': async (args) => {
+    const { subs } = appviewOf(args.id)
+    return { cursors: Object.fromEntries([...subs.entries()].map(([service, sub]) => [service, sub.getCursor() ?? 0])) }
+  },
+  // Waits until what every subscription has read is indexed (dev-env's processAll()).
+  'appview.processAll': async (args) => {
+    const { subs, bsyncSub, bsyncService } = appviewOf(args.id)
+    await Promise.all([...subs.values()].map((sub) => sub.processAll()))
+    await bsyncSub.processAll(await bsyncHeads(bsyncService))
     return {}
   },
   'plc.start': startPlc,
@@ -274,15 +464,21 @@ async function handle(line) {
   }
 }
 
+// How long the services get to stop before the host removes its directories and exits anyway. An
+// AppView's graceful stop waits on long polls and a database that may be gone (our parent died and took
+// PostgreSQL with it), so it gets less; nothing it would still write is kept.
+const STOP_BUDGET_MS = ROLE === 'appview' ? 1000 : 4000
+
 async function shutdown(code) {
   if (shuttingDown) return
   shuttingDown = true
-  const deadline = setTimeout(() => process.exit(code), 5000)
-  deadline.unref()
+  const last = setTimeout(() => process.exit(code), STOP_BUDGET_MS + 2000) // if even removing hangs
+  last.unref()
   try {
-    await stopAll()
+    await Promise.race([stopAll(), new Promise((resolve) => setTimeout(resolve, STOP_BUDGET_MS).unref())])
   } finally {
     if (REMOVE_RUN_DIR) fs.rmSync(RUN_DIR, { recursive: true, force: true })
+    for (const dir of REMOVE_ALSO) fs.rmSync(dir, { recursive: true, force: true })
     process.exit(code)
   }
 }

@@ -1,0 +1,224 @@
+"""AppViews on the local runtime: a second Node host running ``@atproto/bsky``, and PostgreSQL.
+
+The AppView needs Node.js 22 and packages of its own (``node/appview``:
+``@atproto/bsky`` pinned by its lockfile), so it runs in a host of its own
+(``host.js`` in its ``appview`` role), started the first time a network asks
+for an AppView. Each AppView gets:
+
+* a did:plc in its network's PLC directory, made here (one secp256k1 key for
+  ``#atproto``, services ``#bsky_appview`` and ``#bsky_notif`` at its URL);
+* a database of its own, cloned (``CREATE DATABASE ... TEMPLATE``) from one
+  that bsky's migrations ran on once per run;
+* a repo subscription per PDS of the network, whose cursor and
+  ``processAll()`` tell when what a PDS sequenced is indexed.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from ..errors import ServiceError
+from ..protocol.identity import PlcClient
+from ..protocol.plc_ops import SigningKey, genesis_operation
+from ..settings import Settings
+from .node_host import NodeHost
+from .node_install import NODE_PACKAGE_DIR, NodeInstall, ensure_npm_project
+from .node_runtime import resolve_node
+from .ports import on_free_port
+from .postgres import Postgres, ensure_postgres
+from .specs import AppViewService, AppViewSpec, PlcService
+
+APPVIEW_PROJECT = NODE_PACKAGE_DIR / "appview"
+APPVIEW_MIN_NODE = 22
+
+
+def ensure_appview(settings: Settings) -> tuple[NodeInstall, Path]:
+    """The AppView's npm project (with the Node.js 22 it needs) and PostgreSQL, installed if needed."""
+    node = resolve_node(
+        settings.cache_dir,
+        min_major=APPVIEW_MIN_NODE,
+        node=settings.node,
+        npm=settings.npm,
+        needed_for="the AppView (@atproto/bsky)",
+    )
+    install = ensure_npm_project(APPVIEW_PROJECT, settings.cache_dir / "node", node=node, npm=settings.npm)
+    return install, ensure_postgres(settings.cache_dir)
+
+
+class LocalAppViews:
+    """The run's AppView host and PostgreSQL server, started on first use."""
+
+    def __init__(self, settings: Settings, run_dir: Path) -> None:
+        self.settings = settings
+        self.run_dir = run_dir / "appview"
+        self.host: NodeHost | None = None
+        self.postgres: Postgres | None = None
+        self._template = ""
+        self._databases: dict[str, str] = {}  # AppView id -> its database
+        self._log_paths: dict[str, Path] = {}
+        self._numbers = itertools.count(1)
+        self._lock = threading.Lock()
+        self.versions: dict[str, Any] = {}
+
+    # -- start-up ----------------------------------------------------------------------
+
+    def _ready(self) -> tuple[NodeHost, Postgres]:
+        with self._lock:
+            if self.host is None:
+                settings = self.settings
+                install, _ = ensure_appview(settings)
+                postgres = (
+                    Postgres.external(settings.postgres_url, settings.cache_dir)
+                    if settings.postgres_url
+                    else Postgres.embedded(settings.cache_dir, timeout=settings.service_timeout)
+                )
+                try:
+                    # The host's own run directory lives in the main one, which the main host removes.
+                    # If we are SIGKILLed, this host (SIGTERMed by its parent-death signal) removes
+                    # PostgreSQL's data; PostgreSQL itself gets SIGKILL from its own.
+                    extra = (postgres.data_root,) if postgres.data_root is not None else ()
+                    host = NodeHost(
+                        install,
+                        self.run_dir,
+                        log_level=settings.log_level,
+                        remove_run_dir=False,
+                        role="appview",
+                        remove_also=extra,
+                    )
+                    self.versions = host.start(timeout=settings.service_timeout)
+                    self.host, self.postgres = host, postgres
+                    self._template = self._migrated_template()
+                except BaseException:
+                    self.close()
+                    postgres.close()
+                    raise
+            assert self.postgres is not None
+            return self.host, self.postgres
+
+    def _migrated_template(self) -> str:
+        """A database bsky's migrations ran on, for every network's AppView to clone."""
+        assert self.host is not None and self.postgres is not None
+        name = f"atproto_bdd_{self.host.pid}_template"
+        self.postgres.drop_database(name)
+        url = self.postgres.create_database(name)
+        self.host.call("appview.migrate", {"dbUrl": url}, timeout=self.settings.service_timeout)
+        return name
+
+    # -- AppViews -----------------------------------------------------------------------
+
+    def start(self, spec: AppViewSpec, plc: PlcService, sources: Sequence[str]) -> AppViewService:
+        """Start an AppView indexing ``sources`` (PDS websocket URLs), with its DID in ``plc``."""
+        host, postgres = self._ready()
+        database = f"atproto_bdd_{host.pid}_{next(self._numbers)}"
+        db_url = postgres.create_database(database, template=self._template)
+        key = SigningKey.from_hex(spec.signing_key_hex)
+
+        def launch(port: int) -> AppViewService:
+            url = f"http://localhost:{port}"
+            did, operation = genesis_operation(
+                rotation_keys=[key.did_key],
+                verification_methods={"atproto": key.did_key},
+                services={
+                    "bsky_appview": {"type": "BskyAppView", "endpoint": url},
+                    "bsky_notif": {"type": "BskyNotificationService", "endpoint": url},
+                },
+                also_known_as=["at://bsky.test"],
+                signer=key,
+            )
+            with PlcClient(plc.url, timeout=self.settings.request_timeout) as client:
+                client.create(did, operation)
+            result = host.call(
+                "appview.start",
+                {
+                    "name": spec.name,
+                    "port": port,
+                    "plcUrl": plc.service_url,
+                    "dbUrl": db_url,
+                    "keyHex": spec.signing_key_hex,
+                    "did": did,
+                    "adminPassword": spec.admin_password,
+                    "subscribe": list(sources),
+                },
+                timeout=self.settings.service_timeout,
+            )
+            return AppViewService(result["id"], spec, result["url"], port, did, database, Path(result["log"]))
+
+        try:
+            service = on_free_port(launch)
+        except BaseException:
+            postgres.drop_database(database)
+            raise
+        self._databases[service.id] = database
+        self._log_paths[service.id] = service.log_path or Path()
+        return service
+
+    def subscribe(self, appview: AppViewService, source: str) -> None:
+        """Make the AppView index ``source`` (a PDS's websocket URL) too."""
+        self._host().call(
+            "appview.subscribe", {"id": appview.id, "service": source}, timeout=self.settings.service_timeout
+        )
+
+    def cursors(self, appview: AppViewService) -> dict[str, int]:
+        """Each source's sequence number the AppView has read."""
+        result = self._host().call("appview.cursors", {"id": appview.id}, timeout=self.settings.request_timeout)
+        return {source: int(seq) for source, seq in result["cursors"].items()}
+
+    def process_all(self, appview: AppViewService, timeout: float) -> None:
+        """Wait until everything the AppView has read is indexed."""
+        self._host().call("appview.processAll", {"id": appview.id}, timeout=timeout)
+
+    def owns(self, service_id: str) -> bool:
+        """Whether ``service_id`` is one of these AppViews."""
+        return service_id in self._databases
+
+    def stop(self, service_id: str, *, wait: bool = True) -> None:
+        """Stop an AppView and drop its database (in the background unless ``wait``)."""
+        database = self._databases.pop(service_id, None)
+        if self.host is None or database is None:
+            return
+        future = self.host.submit("service.stop", {"id": service_id})
+        postgres = self.postgres
+
+        def drop(_: Any) -> None:
+            if postgres is not None:
+                try:
+                    postgres.drop_database(database)
+                except ServiceError:  # the server may be going down with the run
+                    pass
+
+        if wait:
+            future.result(timeout=self.settings.service_timeout)
+            drop(None)
+        else:
+            future.add_done_callback(drop)
+
+    def log_tail(self, service_id: str, lines: int = 20) -> str:
+        """The AppView's access log and, for context, PostgreSQL's last lines."""
+        from .toolchain import tail
+
+        path = self._log_paths.get(service_id)
+        return tail(path, lines) if path else ""
+
+    def _host(self) -> NodeHost:
+        if self.host is None:
+            raise ServiceError("no AppView runs in this run")
+        return self.host
+
+    def close(self) -> None:
+        """Stop the AppView host and PostgreSQL (their data goes with them)."""
+        host, self.host = self.host, None
+        if host is not None:
+            host.close(timeout=self.settings.service_timeout)
+        postgres, self.postgres = self.postgres, None
+        if postgres is not None:
+            if postgres.process is None:  # an external server: leave nothing of ours on it
+                for name in [self._template, *self._databases.values()]:
+                    try:
+                        postgres.drop_database(name)
+                    except ServiceError:
+                        pass
+            postgres.close()

