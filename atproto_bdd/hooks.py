@@ -70,6 +70,9 @@ def before_all(context: Any) -> None:
     # The project's apps: a config mistake stops the run here, before any network starts.
     context.atproto_apps = load_config(Path.cwd(), settings.config)
     context.atproto_app_scopes = AppScopes()  # apps with scope "feature" or "run"
+    expect_appview = getattr(runtime, "expect_appview", None)
+    if expect_appview is not None and uses_appview(getattr(getattr(context, "_runner", None), "features", [])):
+        expect_appview()  # its host and PostgreSQL start beside the network host, not at the first scenario
     try:
         runtime.start()
     except AtprotoBddError as exc:
@@ -206,6 +209,18 @@ def _save_diagnostics(settings: Settings, scenario: Any, details: str) -> Path |
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(details + "\n")
     return path
+
+
+def uses_appview(features: Any) -> bool:
+    """Whether any scenario of the run wants an AppView (``@appview``, or a step naming one)."""
+    for feature in features or []:
+        for scenario in feature.walk_scenarios():
+            if "appview" in scenario.effective_tags:
+                return True
+            steps = [*(feature.background.steps if feature.background else []), *scenario.steps]
+            if any("AppView" in step.name for step in steps):
+                return True
+    return False
 
 
 def pds_lines_of(tags: Any) -> list[str]:

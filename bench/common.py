@@ -91,14 +91,14 @@ def results_name(name: str) -> str:
     return name if line == "0.4" else f"{name}-{line}"
 
 
-def devenv_install() -> NodeInstall:
-    """@atproto/dev-env of the measured line, installed into the cache, with the Node.js that line needs.
+def devenv_install(version: str | None = None) -> NodeInstall:
+    """@atproto/dev-env of the measured line (or of line ``version``), installed, with the Node.js it needs.
 
     Both sides run on the same Node.js: the one our host runs the line with
     (the managed Node.js 22 for 0.5 on a Node 20 machine).
     """
     settings = Settings.load()
-    line = pds_line(settings.pds_version)
+    line = pds_line(version or settings.pds_version)
     node = resolve_node(
         settings.cache_dir,
         min_major=line.min_node,

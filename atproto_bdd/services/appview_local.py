@@ -62,11 +62,35 @@ class LocalAppViews:
         self._log_paths: dict[str, Path] = {}
         self._numbers = itertools.count(1)
         self._lock = threading.Lock()
+        self._preparing: threading.Thread | None = None
+        self._prepare_error: BaseException | None = None
         self.versions: dict[str, Any] = {}
 
     # -- start-up ----------------------------------------------------------------------
 
+    def prepare_in_background(self) -> None:
+        """Start the AppView host and PostgreSQL on a thread of their own (a later start waits for it).
+
+        A failure is kept and raised by the first AppView that needs them.
+        """
+        if self._preparing is not None:
+            return
+
+        def prepare() -> None:
+            try:
+                self._ready()
+            except BaseException as exc:  # raised again where an AppView is asked for
+                self._prepare_error = exc
+
+        # Forks (the host, PostgreSQL) go through processes.spawn, whose long-lived thread keeps
+        # their parent-death signal tied to this process, not to this short-lived thread.
+        self._preparing = threading.Thread(target=prepare, name="atproto-bdd-appview-prepare", daemon=True)
+        self._preparing.start()
+
     def _ready(self) -> tuple[NodeHost, Postgres]:
+        if self._prepare_error is not None:
+            error, self._prepare_error = self._prepare_error, None
+            raise error
         with self._lock:
             if self.host is None:
                 settings = self.settings

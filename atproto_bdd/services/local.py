@@ -62,6 +62,13 @@ class LocalRuntime(Runtime):
         self._relay_ids = itertools.count(1)
         self._host_dead = False
         self._appviews: LocalAppViews | None = None
+        self._appview_wanted = False
+
+    def expect_appview(self) -> None:
+        """Say an AppView will be needed: the next :meth:`start` prepares it in parallel with the network host."""
+        self._appview_wanted = True
+        if self._host is not None and self.run_dir is not None:
+            self.appviews.prepare_in_background()
 
     def start(self) -> None:
         """Install the services if needed and launch the Node host."""
@@ -81,6 +88,8 @@ class LocalRuntime(Runtime):
         self._host_dead = False
         self._host = host
         atexit.register(self.close)
+        if self._appview_wanted:  # its host, PostgreSQL and migrations start beside the network host
+            self.appviews.prepare_in_background()
         try:
             self.versions = host.start(timeout=self.settings.service_timeout)
         except BaseException:
@@ -237,7 +246,8 @@ class LocalRuntime(Runtime):
     def appviews(self) -> LocalAppViews:
         """The run's AppView host and PostgreSQL, started when the first AppView is."""
         if self._appviews is None:
-            self._appviews = LocalAppViews(self.settings, self.host.run_dir)
+            run_dir = self.run_dir if self.run_dir is not None else self.host.run_dir
+            self._appviews = LocalAppViews(self.settings, run_dir)
         return self._appviews
 
     def start_appview(self, spec: AppViewSpec, plc: PlcService, sources: Sequence[str]) -> AppViewService:
