@@ -31,6 +31,7 @@ from .node_host import NodeHost
 from .node_install import NODE_PACKAGE_DIR, NodeInstall, ensure_npm_project
 from .node_runtime import resolve_node
 from .ports import on_free_port
+from .postgres import VERSION as POSTGRES_VERSION
 from .postgres import Postgres, ensure_postgres
 from .specs import AppViewService, AppViewSpec, PlcService
 
@@ -148,7 +149,7 @@ class LocalAppViews:
     @property
     def _cluster(self) -> Path:
         """Where the embedded server's data, with the migrated template, is kept between runs."""
-        return self.settings.cache_dir / "postgres" / f"cluster-{self._key}"
+        return self.settings.cache_dir / "postgres" / f"cluster-{POSTGRES_VERSION}-{self._key}"
 
     def _migrated_template(self) -> str:
         """A database bsky's and bsync's migrations ran on, for every network's AppView to clone.
