@@ -27,14 +27,14 @@ Lifecycle:
 from __future__ import annotations
 
 import os
-import re
-import signal
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
+from .diagnostics import diagnostics, save_diagnostics
 from .errors import AtprotoBddError, UsageError
+from .interrupts import sigterm_as_keyboard_interrupt
 from .masking import MaskingStream, masker
 from .report import RunRecord, scenario_record, write_reports
 from .services import Runtime, create_runtime
@@ -43,7 +43,6 @@ from .settings import NETWORK_SCOPES, PDS_VERSIONS, Settings
 from .steps.diagnose import explain_undefined
 from .world import World
 from .world.app_scopes import AppScopes
-from .world.events import describe_events
 
 __all__ = [
     "after_all",
@@ -61,7 +60,7 @@ _FEATURE_WORLD = "_atproto_feature_world"
 def before_all(context: Any) -> None:
     """Read settings, install signal handling and start the runtime."""
     settings = Settings.load(context.config.userdata)
-    _install_sigterm_handler()
+    sigterm_as_keyboard_interrupt()
     _mask_formatter_output(context)
     runtime = create_runtime(settings)
     context.atproto_settings = settings
@@ -135,7 +134,8 @@ def after_scenario(context: Any, scenario: Any) -> None:
         report: RunRecord | None = getattr(context, "atproto_report", None)
         details = diagnostics(world) if scenario.status.has_failed() else ""
         if details:
-            saved = _save_diagnostics(context.atproto_settings, scenario, details)
+            location = f"{scenario.location.filename}-{scenario.location.line}"
+            saved = save_diagnostics(context.atproto_settings.report_dir, location, details)
             sys.__stderr__.write(details + (f"\n(saved in {saved})" if saved else "") + "\n")
         if report is not None:
             transcript = [masker.mask(x.summary()) for x in world.transcript]
@@ -200,17 +200,6 @@ def after_all(context: Any) -> None:
         sys.__stderr__.write(f"atproto-bdd: report written to {page}\n")
 
 
-def _save_diagnostics(settings: Settings, scenario: Any, details: str) -> Path | None:
-    """Keep a failed scenario's diagnostics in ``<report_dir>/diagnostics/``."""
-    if not settings.report_dir:
-        return None
-    location = f"{scenario.location.filename}-{scenario.location.line}"
-    path = Path(settings.report_dir) / "diagnostics" / (re.sub(r"[^A-Za-z0-9_.-]+", "-", location) + ".txt")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(details + "\n")
-    return path
-
-
 def uses_appview(features: Any) -> bool:
     """Whether any scenario of the run wants an AppView (``@appview``, or a step naming one)."""
     for feature in features or []:
@@ -244,46 +233,3 @@ def network_scope(tags: Any, default: str) -> str:
                 raise UsageError(f"unknown tag @{tag}; valid: " + ", ".join(f"@network:{s}" for s in NETWORK_SCOPES))
             return scope
     return default
-
-
-def diagnostics(world: World, log_lines: int = 15) -> str:
-    """What a failed scenario did: its XRPC transcript, each service's last log lines, the events seen."""
-    lines = [f"--- atproto-bdd diagnostics for scenario {world.scenario!r} ---", "XRPC transcript:"]
-    lines += [f"  {exchange.summary()}" for exchange in world.transcript] or ["  (no XRPC calls)"]
-    if not world.started:
-        return masker.mask("\n".join(lines + ["(no network was started)"]))
-    network = world.network
-    services = [("PLC directory", network.plc.id)] + [(f"PDS {name}", pds.id) for name, pds in network.pdses.items()]
-    if network.relay is not None:
-        services.append(("relay", network.relay.id))
-    if network.appview is not None:
-        services.append(("AppView", network.appview.id))
-    for label, service_id in services:
-        lines.append(f"{label} log (last {log_lines} lines):")
-        log = world.runtime.log_tail(service_id, log_lines)
-        lines += [f"  {line}" for line in log.splitlines()] or ["  (empty)"]
-    postgres_log = getattr(world.runtime, "postgres_log_tail", None)
-    if network.appview is not None and postgres_log is not None:
-        lines.append(f"PostgreSQL log (last {log_lines} lines):")
-        lines += [f"  {line}" for line in postgres_log(log_lines).splitlines()] or ["  (empty)"]
-    for name, app in world.apps.items():
-        lines.append(f"app {name} log (last {log_lines} lines):")
-        lines += [f"  {line}" for line in app.logs().splitlines()[-log_lines:]] or ["  (empty)"]
-    streams = [(f"PDS {name}", pds) for name, pds in world.pdses.items()]
-    if world.has_relay:
-        streams.append(("relay", world.relay))
-    for label, source in streams:
-        if source.firehose_started:  # what was recorded; diagnostics never subscribe again
-            lines.append(f"{label} firehose events:")
-            lines.append(describe_events(source.recorded_events, world.name_of))
-    return masker.mask("\n".join(lines))
-
-
-def _install_sigterm_handler() -> None:
-    """Make SIGTERM behave like Ctrl-C so behave runs its after-hooks and we clean up."""
-
-    def _terminate(signum: int, frame: Any) -> None:
-        raise KeyboardInterrupt(f"signal {signum}")
-
-    if signal.getsignal(signal.SIGTERM) in (signal.SIG_DFL, None):
-        signal.signal(signal.SIGTERM, _terminate)

@@ -37,6 +37,7 @@ def _choice(choices: tuple[str, ...]) -> Callable[[str, str], str]:
             raise UsageError(f"setting {key}={value!r} is not valid; choose one of: {', '.join(choices)}")
         return value
 
+    convert.choices = choices  # type: ignore[attr-defined]  # for help texts (the pytest options)
     return convert
 
 

@@ -47,6 +47,8 @@ if TYPE_CHECKING:
 STOP_GRACE = 5.0
 _slow_to_stop: set[str] = set()
 #: Placeholders that mean the same in every network: what an app that outlives its network may use.
+#: Apps' scopes and worlds' lifetimes, shortest first (pytest: test, module, session).
+_SCOPE_ORDER = {"scenario": 0, "feature": 1, "run": 2}
 STABLE_PLACEHOLDER = re.compile(r"^(app\.[a-z][a-z0-9_-]*\.(url|port|did|signing_key)|run_dir|now)$")
 
 
@@ -197,7 +199,7 @@ class App:
     @property
     def outlives_network(self) -> bool:
         """Whether the app lives longer than the current world's network (its env must not point into it)."""
-        return self.spec.scope == "run" or (self.spec.scope == "feature" and self._world.lifetime == "scenario")
+        return _SCOPE_ORDER[self.spec.scope] > _SCOPE_ORDER.get(self._world.lifetime, 0)
 
     def _environment(self) -> dict[str, str]:
         """The config's env (and the start's extra env), placeholders resolved (the runtime adds what it runs with)."""

@@ -80,7 +80,8 @@ class World(FirehoseChecks):
         self.app_config: AppConfig = AppConfig()
         #: Where apps that outlive a scenario live (the hooks share one per run); None: this world keeps them.
         self.app_scopes: AppScopes | None = None
-        #: How long this world's network lives: "scenario", or "feature" when a feature shares it.
+        #: How long this world's network lives: "scenario", "feature" when a feature (a pytest module) shares it,
+        #: or "run" when the whole run (a pytest session) does.
         self.lifetime = "scenario"
         self._apps: dict[str, App] = {}
 
