@@ -46,9 +46,9 @@ if TYPE_CHECKING:
 #: Seconds an app has to exit after SIGTERM before it is killed.
 STOP_GRACE = 5.0
 _slow_to_stop: set[str] = set()
-#: Placeholders that mean the same in every network: what an app that outlives its network may use.
 #: Apps' scopes and worlds' lifetimes, shortest first (pytest: test, module, session).
 _SCOPE_ORDER = {"scenario": 0, "feature": 1, "run": 2}
+#: Placeholders that mean the same in every network: what an app that outlives its network may use.
 STABLE_PLACEHOLDER = re.compile(r"^(app\.[a-z][a-z0-9_-]*\.(url|port|did|signing_key)|run_dir|now)$")
 
 
