@@ -26,7 +26,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench_scale import behave_scenarios, median_ms, project
+from bench_scale import behave_scenarios, generated_feature, median_ms, project
 from common import load_average, results_name, write_results
 
 # Times each test from the start of its setup to the end of its teardown, one JSON number per line.
@@ -58,23 +58,6 @@ def test_s{index}(atproto_world, atproto_account):
 """
 
 
-def feature(count: int) -> str:
-    """The behave side: the generated suite of bench_scale.py."""
-    lines = ["Feature: generated"]
-    for index in range(count):
-        lines += [
-            f"  Scenario: s{index}",
-            "    Given a PDS named A",
-            "    And an account alice.test",
-            "    And an account bob.test",
-            '    When alice.test posts "one"',
-            '    And alice.test posts "two"',
-            '    And alice.test posts "three"',
-            "    Then the firehose of PDS A shows a commit by alice.test creating app.bsky.feed.post",
-        ]
-    return "\n".join(lines) + "\n"
-
-
 def pytest_run(root: Path, workers: int) -> dict[str, Any]:
     """One pytest process over the generated tests: its wall clock and each test's time."""
     times = root / f"times-{time.monotonic_ns()}.jsonl"
@@ -97,7 +80,7 @@ def main() -> None:
     parser.add_argument("--count", type=int, default=50)
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
-    behave_root = project({"g.feature": feature(args.count)})
+    behave_root = project({"g.feature": generated_feature(args.count)})
     pytest_root = project({})
     (pytest_root / "conftest.py").write_text(TIMED_CONFTEST)
     (pytest_root / "test_generated.py").write_text("".join(TEST.format(index=i) for i in range(args.count)))

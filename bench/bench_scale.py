@@ -213,14 +213,8 @@ def devenv_scenarios(count: int, devenv: NodeInstall, mode: str) -> dict[str, An
     }
 
 
-def generated_vs_devenv(count: int, rounds: int) -> dict[str, Any]:
-    """The same generated scenarios on atproto-bdd and on @atproto/dev-env, interleaved.
-
-    Four sides per round: atproto-bdd as it runs (networks stopped in the background),
-    atproto-bdd waiting for each network to stop in after_scenario, dev-env with only its
-    PDS/PLC modules required, dev-env with the whole package required. dev-env always
-    awaits ``network.close()`` inside each scenario.
-    """
+def generated_feature(count: int) -> str:
+    """The generated suite: ``count`` scenarios of a fresh network, 2 accounts, 3 posts, one firehose check."""
     lines = ["Feature: generated"]
     for index in range(count):
         lines += [
@@ -233,7 +227,18 @@ def generated_vs_devenv(count: int, rounds: int) -> dict[str, Any]:
             '    And alice.test posts "three"',
             "    Then the firehose of PDS A shows a commit by alice.test creating app.bsky.feed.post",
         ]
-    root = project({"g.feature": "\n".join(lines) + "\n"})
+    return "\n".join(lines) + "\n"
+
+
+def generated_vs_devenv(count: int, rounds: int) -> dict[str, Any]:
+    """The same generated scenarios on atproto-bdd and on @atproto/dev-env, interleaved.
+
+    Four sides per round: atproto-bdd as it runs (networks stopped in the background),
+    atproto-bdd waiting for each network to stop in after_scenario, dev-env with only its
+    PDS/PLC modules required, dev-env with the whole package required. dev-env always
+    awaits ``network.close()`` inside each scenario.
+    """
+    root = project({"g.feature": generated_feature(count)})
     devenv = devenv_install()
     sides: dict[str, Callable[[], dict[str, Any]]] = {
         "atproto_bdd": lambda: behave_scenarios(root),

@@ -286,21 +286,30 @@ def test_hold(atproto_world, atproto_account):
 """
 
 
-@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM, signal.SIGKILL])
-def test_an_interrupted_session_leaves_nothing_running(project: pytest.Pytester, signum: int) -> None:
-    project.makepyfile(test_hold=HOLD)
+def start_holding(project: pytest.Pytester, args: list[str], holders: int) -> tuple[subprocess.Popen[bytes], Path]:
+    """Run pytest on test_hold.py in the background until ``holders`` tests hold; the process and its log."""
     output = project.path / "run.log"
     with open(output, "wb") as log:
         run = subprocess.Popen(
-            [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "test_hold.py"],
+            [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *args, "test_hold.py"],
             cwd=project.path,
             env=os.environ.copy(),
             stdout=log,
             stderr=subprocess.STDOUT,
         )
+    held = poll(lambda: run.poll() is not None or len(notes(project)) == holders, timeout=90, on_timeout=None)
+    if not held or run.poll() is not None:
+        run.kill()
+        run.wait(10)
+        pytest.fail(f"the tests never held:\n{output.read_text()}")
+    return run, output
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM, signal.SIGKILL])
+def test_an_interrupted_session_leaves_nothing_running(project: pytest.Pytester, signum: int) -> None:
+    project.makepyfile(test_hold=HOLD)
+    run, output = start_holding(project, [], holders=1)
     try:
-        held = poll(lambda: run.poll() is not None or len(notes(project)) == 1, timeout=60, on_timeout=None)
-        assert held and run.poll() is None, output.read_text()
         [seen] = notes(project)
         assert alive(seen["host"])
         started = time.monotonic()
@@ -321,18 +330,8 @@ def test_an_interrupted_session_leaves_nothing_running(project: pytest.Pytester,
 def test_sigterm_to_an_xdist_controller_stops_the_workers_and_their_hosts(project: pytest.Pytester) -> None:
     twice = "import pytest\n\n@pytest.mark.parametrize('n', [1, 2])\ndef test_hold(n, "
     project.makepyfile(test_hold=HOLD.replace("def test_hold(", twice))
-    output = project.path / "run.log"
-    with open(output, "wb") as log:
-        run = subprocess.Popen(
-            [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-n", "2", "test_hold.py"],
-            cwd=project.path,
-            env=os.environ.copy(),
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
+    run, output = start_holding(project, ["-n", "2"], holders=2)
     try:
-        held = poll(lambda: run.poll() is not None or len(notes(project)) == 2, timeout=90, on_timeout=None)
-        assert held and run.poll() is None, output.read_text()
         pids = [pid for n in notes(project) for pid in (n["worker"], n["host"])]
         run.send_signal(signal.SIGTERM)
         run.wait(timeout=45)
