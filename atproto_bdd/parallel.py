@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import signal
 import sys
 import time
@@ -33,7 +34,7 @@ from behave.parser import parse_file
 
 from .errors import InstallError, UsageError
 from .report import RunRecord, write_reports
-from .services.go_install import ensure_relay
+from .services.go_install import JETSTREAM, TAP, ensure_relay, ensure_tool
 from .services.processes import ManagedProcess
 from .settings import Settings
 from .waiting import poll
@@ -45,7 +46,13 @@ class WorkUnit:
 
     target: str
     weight: int
-    uses_relay: bool = False
+    #: The Go tools its steps name (``relay``, ``jetstream``, ``tap``): built before the workers start.
+    go_tools: frozenset[str] = frozenset()
+
+    @property
+    def uses_relay(self) -> bool:
+        """Whether a step names the relay (Jetstream and Tap read it too)."""
+        return bool(self.go_tools)
 
 
 def find_feature_files(paths: Sequence[str]) -> list[Path]:
@@ -72,22 +79,26 @@ def plan_units(paths: Sequence[str]) -> list[WorkUnit]:
         scenarios = list(feature.walk_scenarios())
         background_steps = list(feature.background.steps) if feature.background else []
         background = len(background_steps)
-        relay = _mentions_relay(background_steps)
+        tools = _go_tools(background_steps)
         if "network:feature" in feature.tags:
             weight = sum(background + len(s.steps) for s in scenarios)
-            uses_relay = relay or any(_mentions_relay(s.steps) for s in scenarios)
-            units.append(WorkUnit(str(path), weight, uses_relay))
+            units.append(WorkUnit(str(path), weight, tools.union(*(_go_tools(s.steps) for s in scenarios))))
             continue
         units.extend(
-            WorkUnit(f"{path}:{s.line}", background + len(s.steps), relay or _mentions_relay(s.steps))
-            for s in scenarios
+            WorkUnit(f"{path}:{s.line}", background + len(s.steps), tools | _go_tools(s.steps)) for s in scenarios
         )
     return units
 
 
-def _mentions_relay(steps: Sequence[Any]) -> bool:
-    """Whether a step names the relay (``Given a relay crawling PDS A``, ``the relay has shown ...``)."""
-    return any("relay" in step.name.lower() for step in steps)
+#: A step naming one of these words uses that Go tool (and the relay under it).
+_TOOL_WORDS = {tool: re.compile(rf"\b{tool}\b") for tool in ("relay", "jetstream", "tap")}
+
+
+def _go_tools(steps: Sequence[Any]) -> frozenset[str]:
+    """The Go tools steps name (``Given a relay crawling PDS A``, ``Given Jetstream on the relay``, ``Tap ...``)."""
+    names = [step.name.lower() for step in steps]
+    found = {tool for tool, word in _TOOL_WORDS.items() if any(word.search(name) for name in names)}
+    return frozenset(found | {"relay"} if found else found)
 
 
 def prepare_relay(units: Sequence[WorkUnit], behave_args: Sequence[str] = ()) -> None:
@@ -98,13 +109,17 @@ def prepare_relay(units: Sequence[WorkUnit], behave_args: Sequence[str] = ()) ->
     sees it. Without Go this only warns; the relay's scenarios then fail and
     say why.
     """
-    if not any(unit.uses_relay for unit in units):
+    wanted = frozenset().union(*(unit.go_tools for unit in units))
+    if not wanted:
         return
     settings = Settings.load(_userdata(behave_args))
     if settings.runtime != "local":
         return
     try:
         ensure_relay(settings.cache_dir, go=settings.go)
+        for tool in (JETSTREAM, TAP):
+            if tool.binary in wanted:
+                ensure_tool(settings.cache_dir, tool, go=settings.go)
     except InstallError as exc:
         print(f"atproto-bdd: the relay's scenarios will fail: {exc}", file=sys.stderr, flush=True)
 

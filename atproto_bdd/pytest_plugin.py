@@ -20,7 +20,8 @@ Fixtures:
   (``pds`` names a PDS, created on first use too; default: the only one, ``A``);
 * ``atproto_app(name)``: an app declared in ``atproto-bdd.toml``, started;
   its ``scope`` ``feature`` lives for a module, ``run`` for the session;
-* ``atproto_relay`` (the network's relay crawling its PDSes) and
+* ``atproto_relay`` (the network's relay crawling its PDSes),
+  ``atproto_jetstream`` and ``atproto_tap`` (on that relay) and
   ``atproto_appview`` (the network's AppView, added before any PDS).
 
 Options: every setting is ``--atproto-<key>`` (``--atproto-runtime=docker``,
@@ -55,7 +56,9 @@ if TYPE_CHECKING:
     from .world import Account, App, World
     from .world.app_scopes import AppScopes
     from .world.appview import AppView
+    from .world.jetstream import Jetstream
     from .world.relay import Relay
+    from .world.tap import Tap
 
 #: The marker that shares a network, and its scopes (pytest's names) with the world lifetime each means.
 NETWORK_MARK = "atproto_network"
@@ -318,6 +321,18 @@ def atproto_relay(atproto_world: World) -> Relay:
         return atproto_world.relay
     atproto_world.default_pds()
     return atproto_world.add_relay(*atproto_world.pdses)
+
+
+@pytest.fixture
+def atproto_jetstream(atproto_relay: Relay, atproto_world: World) -> Jetstream:
+    """Jetstream on the network's relay (``.url`` for your app, ``.events``, ``.expect(...)``)."""
+    return atproto_world.add_jetstream()
+
+
+@pytest.fixture
+def atproto_tap(atproto_relay: Relay, atproto_world: World) -> Tap:
+    """Tap on the network's relay, tracking nothing yet (``.url``, ``.admin_password``, ``.track(did)``...)."""
+    return atproto_world.add_tap()
 
 
 @pytest.fixture

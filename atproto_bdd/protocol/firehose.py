@@ -153,8 +153,11 @@ class FirehoseRecorder:
     every later wait raises it: a step never waits on a recorder that stopped.
     """
 
-    def __init__(self, url: str, *, name: str = "", open_timeout: float = 10.0) -> None:
+    def __init__(
+        self, url: str, *, name: str = "", open_timeout: float = 10.0, headers: dict[str, str] | None = None
+    ) -> None:
         self.url = url
+        self.headers = headers or {}
         self.name = name or url
         self.open_timeout = open_timeout
         self._events: list[FirehoseEvent] = []
@@ -172,7 +175,13 @@ class FirehoseRecorder:
         from websockets.sync.client import connect
 
         try:
-            self._socket = connect(self.url, open_timeout=self.open_timeout, max_size=None, compression=None)
+            self._socket = connect(
+                self.url,
+                open_timeout=self.open_timeout,
+                max_size=None,
+                compression=None,
+                additional_headers=self.headers or None,
+            )
         except Exception as exc:  # websockets raises several unrelated types
             raise FirehoseError("ConnectionFailed", f"could not subscribe to {self.url}: {exc}") from None
         self._thread = threading.Thread(target=self._run, name=f"firehose {self.name}", daemon=True)
@@ -191,14 +200,14 @@ class FirehoseRecorder:
                         message = socket.recv(timeout=0.2)
                     except TimeoutError:
                         continue
-                    if isinstance(message, str):
-                        continue
                     try:
-                        event = decode_frame(message, time.perf_counter())
+                        event = self.decode(message, time.perf_counter())
                     except FirehoseError as error:
                         self._append(error=error)
                         continue
-                    self._append(event=event)
+                    if event is not None:
+                        self._append(event=event)
+                        self.received(socket, event)
         except ConnectionClosed as exc:
             if not self._stop.is_set():
                 failure = FirehoseError("StreamClosed", f"the server closed {self.name} ({exc})")
@@ -209,6 +218,19 @@ class FirehoseRecorder:
                 self.closed = True
                 self.failure = failure
                 self._changed.notify_all()
+
+    def decode(self, message: str | bytes, received_at: float) -> FirehoseEvent | None:
+        """One websocket message as an event (None: not an event); subscribeRepos frames here.
+
+        Streams of other shapes (Jetstream's and Tap's JSON) subclass the
+        recorder and decode their messages into the same event type.
+        """
+        if isinstance(message, str):
+            return None
+        return decode_frame(message, received_at)
+
+    def received(self, socket: Any, event: FirehoseEvent) -> None:
+        """Called on the reading thread after ``event`` was recorded (Tap's recorder acknowledges it here)."""
 
     def _append(self, event: FirehoseEvent | None = None, error: FirehoseError | None = None) -> None:
         with self._changed:

@@ -19,11 +19,13 @@ def wait_until_healthy(
     log_tail: Callable[[], str] = lambda: "",
     alive: Callable[[], bool] = lambda: True,
     interval: float = 0.02,
+    headers: dict[str, str] | None = None,
 ) -> None:
     """Poll ``url`` until it answers 200, or raise ServiceError with the service's log tail.
 
     ``alive`` tells whether the service's process still runs: one that exited
-    fails at once instead of at the deadline.
+    fails at once instead of at the deadline. ``headers`` go with every request
+    (Tap wants basic auth even on its health check).
     """
     last = "no answer yet"
     with new_client(timeout=min(5.0, timeout)) as client:
@@ -31,7 +33,7 @@ def wait_until_healthy(
         def healthy() -> bool:
             nonlocal last
             try:
-                response = client.get(url)
+                response = client.get(url, headers=headers)
                 if response.status_code == 200:
                     return True
                 last = f"HTTP {response.status_code}: {response.text[:200]}"

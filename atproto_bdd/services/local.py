@@ -19,8 +19,9 @@ from ..masking import masker
 from ..settings import Settings
 from ..waiting import poll
 from .appview_local import LocalAppViews
-from .go_install import ensure_relay
+from .go_install import JETSTREAM, TAP, ensure_relay, ensure_tool
 from .health import wait_until_healthy
+from .jetstream import launch_jetstream
 from .mail import Mailbox, MailCapture
 from .node_host import NodeHost
 from .node_install import ensure_node_services
@@ -30,7 +31,21 @@ from .relay_config import relay_environment
 from .relay_db import add_hosts, copy_database
 from .relay_local import RELAY_STOP_GRACE, ensure_relay_template, launch_relay
 from .runtime import Runtime
-from .specs import AppViewService, AppViewSpec, PdsService, PdsSpec, PlcService, RelayService, RelaySpec, hostname_of
+from .specs import (
+    AppViewService,
+    AppViewSpec,
+    JetstreamService,
+    JetstreamSpec,
+    PdsService,
+    PdsSpec,
+    PlcService,
+    RelayService,
+    RelaySpec,
+    TapService,
+    TapSpec,
+    hostname_of,
+)
+from .tap import launch_tap
 from .toolchain import tail
 
 
@@ -198,13 +213,7 @@ class LocalRuntime(Runtime):
             )
         except OSError as exc:  # the binary could not be run at all
             raise ServiceError(f"could not start the relay ({binary}): {exc}") from None
-        with self._lock:
-            self._processes[service_id] = process
-            host_gone = self._host is None or self._host_dead
-        if host_gone:  # the host died while the relay started: it must not outlive it
-            self._stop_processes()
-            raise ServiceError("the network host exited while the relay started")
-        self._log_paths[service_id] = log_path
+        self._adopt(service_id, process, log_path, "the relay")
         return RelayService(service_id, spec, url, plc_url, hosts, data_dir, ports, log_path, process.pid)
 
     def _wait_subscribed(self, relay: ManagedProcess, pdses: Sequence[PdsService]) -> None:
@@ -233,6 +242,64 @@ class LocalRuntime(Runtime):
             interval=0.02,
             max_interval=0.1,
         )
+
+    # -- Jetstream and Tap (programs of their own, like the relay) -------------------------
+
+    def start_jetstream(self, spec: JetstreamSpec, relay: RelayService) -> JetstreamService:
+        """Build Jetstream (once, with a progress line) and start it on ``relay``."""
+        binary = ensure_tool(self.settings.cache_dir, JETSTREAM, go=self.settings.go)
+        service_id = f"{spec.name}-{next(self._relay_ids)}"
+        data_dir = self.host.run_dir / "data" / service_id
+        log_path = self.host.run_dir / "logs" / f"{service_id}.log"
+
+        def start(port: int) -> JetstreamService:
+            process, service = launch_jetstream(
+                binary,
+                spec,
+                relay,
+                service_id=service_id,
+                data_dir=data_dir,
+                log_path=log_path,
+                ports=(port, free_port()),
+                timeout=self.settings.service_timeout,
+            )
+            self._adopt(service_id, process, log_path, "Jetstream")
+            return service
+
+        return on_free_port(start)
+
+    def start_tap(self, spec: TapSpec, relay: RelayService) -> TapService:
+        """Build Tap (once, with a progress line) and start it on ``relay``."""
+        binary = ensure_tool(self.settings.cache_dir, TAP, go=self.settings.go)
+        service_id = f"{spec.name}-{next(self._relay_ids)}"
+        data_dir = self.host.run_dir / "data" / service_id
+        log_path = self.host.run_dir / "logs" / f"{service_id}.log"
+
+        def start(port: int) -> TapService:
+            process, service = launch_tap(
+                binary,
+                spec,
+                relay,
+                service_id=service_id,
+                data_dir=data_dir,
+                log_path=log_path,
+                port=port,
+                timeout=self.settings.service_timeout,
+            )
+            self._adopt(service_id, process, log_path, "Tap")
+            return service
+
+        return on_free_port(start)
+
+    def _adopt(self, service_id: str, process: ManagedProcess, log_path: Path, what: str) -> None:
+        """Keep a started program with the runtime's others; stop it if the host died meanwhile."""
+        with self._lock:
+            self._processes[service_id] = process
+            host_gone = self._host is None or self._host_dead
+        self._log_paths[service_id] = log_path
+        if host_gone:  # it must not outlive the host
+            self._stop_processes()
+            raise ServiceError(f"the network host exited while {what} started")
 
     def mail_capture(self) -> Mailbox:
         """An in-process SMTP server on 127.0.0.1, shared by every PDS of the run that captures email."""

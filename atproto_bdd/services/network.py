@@ -7,7 +7,20 @@ from types import TracebackType
 
 from ..errors import UsageError
 from .runtime import Runtime
-from .specs import AppViewService, AppViewSpec, PdsService, PdsSpec, PlcService, RelayService, RelaySpec, hostname_of
+from .specs import (
+    AppViewService,
+    AppViewSpec,
+    JetstreamService,
+    JetstreamSpec,
+    PdsService,
+    PdsSpec,
+    PlcService,
+    RelayService,
+    RelaySpec,
+    TapService,
+    TapSpec,
+    hostname_of,
+)
 
 
 def ws_url(url: str) -> str:
@@ -28,6 +41,8 @@ class Network:
         self.pdses: dict[str, PdsService] = {}
         self.relay: RelayService | None = None
         self.appview: AppViewService | None = None
+        self.jetstream: JetstreamService | None = None
+        self.tap: TapService | None = None
         self.closed = False
 
     def add_pds(self, spec: PdsSpec) -> PdsService:
@@ -65,15 +80,47 @@ class Network:
             self.relay = self.runtime.start_relay(spec or RelaySpec(), self.plc, wanted)
         else:
             crawled = [pds for pds in self.pdses.values() if hostname_of(pds.url) in self.relay.hosts]
-            self.relay = self.runtime.relay_crawl(self.relay, crawled + [p for p in wanted if p not in crawled])
+            new = [p for p in wanted if p not in crawled]
+            if new and self.jetstream is not None:
+                # The relay restarts to crawl more PDSes, and Jetstream exits when its relay connection ends.
+                raise UsageError(
+                    f"the relay cannot crawl PDS {new[0].name} once Jetstream runs on it (the relay restarts to "
+                    "crawl more PDSes and Jetstream does not reconnect): name every PDS in "
+                    "`Given a relay crawling ...` before `Given Jetstream on the relay`"
+                )
+            self.relay = self.runtime.relay_crawl(self.relay, crawled + new)
+        return self.relay
+
+    def add_jetstream(self, spec: JetstreamSpec | None = None) -> JetstreamService:
+        """Start Jetstream on the network's relay (it reads the relay's stream from the first event)."""
+        if self.jetstream is None:
+            self.jetstream = self.runtime.start_jetstream(spec or JetstreamSpec(), self._require_relay("Jetstream"))
+        return self.jetstream
+
+    def add_tap(self, spec: TapSpec | None = None) -> TapService:
+        """Start Tap on the network's relay."""
+        if self.tap is None:
+            self.tap = self.runtime.start_tap(spec or TapSpec(), self._require_relay("Tap"))
+        elif spec is not None and spec.collection_filters != self.tap.spec.collection_filters:
+            raise UsageError(
+                f"Tap already runs with collection filters {list(self.tap.spec.collection_filters) or 'none'}; "
+                f"a network has one Tap, so it cannot also filter to {list(spec.collection_filters)}"
+            )
+        return self.tap
+
+    def _require_relay(self, tool: str) -> RelayService:
+        if self.relay is None:
+            raise UsageError(f"{tool} reads the relay: declare one first (Given a relay crawling PDS A)")
         return self.relay
 
     def service_ids(self) -> list[str]:
         """Ids of every service in the network, PLC first."""
         relay = [self.relay.id] if self.relay is not None else []
         appview = [self.appview.id] if self.appview is not None else []
-        # Closing goes backwards: the AppView and the relay (which read the PDSes' streams) stop first.
-        return [self.plc.id, *(pds.id for pds in self.pdses.values()), *relay, *appview]
+        readers = [service.id for service in (self.jetstream, self.tap) if service is not None]
+        # Closing goes backwards: Jetstream and Tap (which read the relay), then the AppView and the relay
+        # (which read the PDSes' streams) stop first.
+        return [self.plc.id, *(pds.id for pds in self.pdses.values()), *relay, *appview, *readers]
 
     def close(self, *, wait: bool = False) -> None:
         """Stop every service of the network (in the background unless ``wait``)."""

@@ -11,7 +11,19 @@ from ..errors import UsageError
 from .app_config import AppSpec
 from .app_process import AppProcess
 from .mail import Mailbox
-from .specs import AppViewService, AppViewSpec, PdsService, PdsSpec, PlcService, RelayService, RelaySpec
+from .specs import (
+    AppViewService,
+    AppViewSpec,
+    JetstreamService,
+    JetstreamSpec,
+    PdsService,
+    PdsSpec,
+    PlcService,
+    RelayService,
+    RelaySpec,
+    TapService,
+    TapSpec,
+)
 
 
 class Runtime(ABC):
@@ -76,6 +88,20 @@ class Runtime(ABC):
     def appview_process_all(self, appview: AppViewService, timeout: float) -> None:
         """Wait until everything the AppView has read is indexed."""
         raise UsageError(f"the {self.name} runtime runs no AppView")
+
+    def start_jetstream(self, spec: JetstreamSpec, relay: RelayService) -> JetstreamService:
+        """Start Jetstream reading ``relay``'s firehose from its first event."""
+        raise UsageError(self._sync_tool_refusal("Jetstream"))
+
+    def start_tap(self, spec: TapSpec, relay: RelayService) -> TapService:
+        """Start Tap on ``relay`` (DIDs resolved in the relay's PLC); it tracks no repository yet."""
+        raise UsageError(self._sync_tool_refusal("Tap"))
+
+    def _sync_tool_refusal(self, tool: str) -> str:
+        return (
+            f"the {self.name} runtime cannot run {tool}: no official image can be pulled here, "
+            f"so {tool} runs on the local runtime only (-D runtime=local)"
+        )
 
     @abstractmethod
     def stop(self, service_id: str, *, wait: bool = True) -> None:

@@ -158,3 +158,54 @@ class AppViewService:
     def pds_environment(self) -> dict[str, str]:
         """What a PDS of the network needs to proxy ``app.bsky.*`` to this AppView."""
         return {"PDS_BSKY_APP_VIEW_URL": self.url, "PDS_BSKY_APP_VIEW_DID": self.did}
+
+
+@dataclass(frozen=True)
+class JetstreamSpec:
+    """Jetstream to start on the network's relay."""
+
+    name: str = "jetstream"
+
+
+@dataclass(frozen=True)
+class JetstreamService:
+    """A running Jetstream: its HTTP/websocket URL (``/subscribe``) and its metrics URL."""
+
+    id: str
+    spec: JetstreamSpec
+    url: str
+    metrics_url: str
+    data_dir: Path
+    log_path: Path | None = None
+    pid: int | None = None
+
+    @property
+    def name(self) -> str:
+        """The service's name (``jetstream``)."""
+        return self.spec.name
+
+
+@dataclass(frozen=True)
+class TapSpec:
+    """Tap to start on the network's relay: a random admin password (masked) and optional collection filters."""
+
+    name: str = "tap"
+    admin_password: str = field(default_factory=masker.new_secret, repr=False)
+    collection_filters: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class TapService:
+    """A running Tap: its URL (``/channel``, ``/repos/add``, ``/info/<did>``, ...)."""
+
+    id: str
+    spec: TapSpec
+    url: str
+    data_dir: Path
+    log_path: Path | None = None
+    pid: int | None = None
+
+    @property
+    def name(self) -> str:
+        """The service's name (``tap``)."""
+        return self.spec.name

@@ -19,6 +19,7 @@ from . import (
     feed_steps,
     firehose_steps,
     identity_steps,
+    jetstream_steps,
     label_steps,
     lifecycle_steps,
     oauth_steps,
@@ -28,6 +29,7 @@ from . import (
     request_steps,
     seeding_steps,
     sync_steps,
+    tap_steps,
 )
 
 STEP_MODULES = (
@@ -42,6 +44,8 @@ STEP_MODULES = (
     firehose_steps,
     sync_steps,
     relay_steps,
+    jetstream_steps,
+    tap_steps,
     request_steps,
     app_steps,
     feed_steps,

@@ -25,6 +25,9 @@ ACTION_PATTERN = r"creating|updating|deleting"
 PDS_LIST_PATTERN = rf"PDS {PDS_NAME_PATTERN}(?:(?:, | and )PDS {PDS_NAME_PATTERN})*"
 LABEL_VALUE_PATTERN = r"!?[a-z0-9][a-z0-9-]*"
 SECONDS_PATTERN = r"\d+(?:\.\d+)?"
+HANDLE_LIST_PATTERN = rf"{HANDLE_PATTERN}(?:(?:, | and ){HANDLE_PATTERN})*"
+NSID_LIST_PATTERN = rf"{NSID_PATTERN}(?:(?:, | and ){NSID_PATTERN})*"
+OPERATION_PATTERN = r"create|update|delete"
 
 
 @parse.with_pattern(HANDLE_PATTERN)
@@ -87,6 +90,24 @@ def parse_pds_list(text: str) -> list[str]:
     return re.findall(rf"PDS ({PDS_NAME_PATTERN})", text)
 
 
+@parse.with_pattern(HANDLE_LIST_PATTERN)
+def parse_handle_list(text: str) -> list[str]:
+    """one or more handles: alice.test, or alice.test and bob.test, or a.test, b.test and c.test"""
+    return [handle.lower() for handle in re.split(r", | and ", text)]
+
+
+@parse.with_pattern(NSID_LIST_PATTERN)
+def parse_nsid_list(text: str) -> list[str]:
+    """one or more NSIDs: app.bsky.feed.post, or app.bsky.feed.post and app.bsky.feed.like"""
+    return re.split(r", | and ", text)
+
+
+@parse.with_pattern(OPERATION_PATTERN)
+def parse_operation(text: str) -> str:
+    """create, update or delete (a record operation as Jetstream and Tap name it)"""
+    return text
+
+
 @parse.with_pattern(LABEL_VALUE_PATTERN)
 def parse_label_value(text: str) -> str:
     """a label value such as spam or !hide (lower-case letters, digits and -)"""
@@ -110,6 +131,9 @@ PARAMETER_TYPES: dict[str, Any] = {
     "MimeType": parse_mime_type,
     "Action": parse_action,
     "PdsList": parse_pds_list,
+    "HandleList": parse_handle_list,
+    "NSIDList": parse_nsid_list,
+    "Operation": parse_operation,
     "LabelValue": parse_label_value,
     "Seconds": parse_seconds,
 }

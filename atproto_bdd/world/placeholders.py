@@ -11,6 +11,8 @@ Known forms::
     ${A.ws_url}               the PDS's URL with a ws:// scheme (for firehose subscribers)
     ${plc.url}                the network's PLC directory
     ${relay.url}  ${relay.ws_url}   the relay
+    ${jetstream.url}          Jetstream's ws:// base URL (``/subscribe`` below it)
+    ${tap.url}  ${tap.admin_password}   Tap (``/channel``, ``/repos/add``; basic auth user ``admin``)
     ${app.NAME.url}  ${app.NAME.port}  ${app.NAME.did}  ${app.NAME.signing_key}   an app under test
     ${run_dir}                in an app's env: its scratch directory
     ${now}                    the current time, as records' createdAt
@@ -45,6 +47,11 @@ RELAY_FIELDS: dict[str, Callable[[Any], str]] = {
     "url": lambda relay: relay.url,
     "ws_url": lambda relay: ws_url(relay.url),
 }
+#: Services on the relay: (the world's ``has_...`` flag, the world attribute, its fields).
+RELAY_READERS: dict[str, tuple[str, dict[str, Callable[[Any], str]]]] = {
+    "jetstream": ("has_jetstream", {"url": lambda jetstream: jetstream.url}),
+    "tap": ("has_tap", {"url": lambda tap: tap.url, "admin_password": lambda tap: tap.admin_password}),
+}
 APP_FIELDS: dict[str, Callable[[Any], str]] = {
     "url": lambda app: app.url,
     "port": lambda app: str(app.port),
@@ -71,6 +78,9 @@ def known_placeholders(scope: Scope, extra: Mapping[str, str] | None = None) -> 
         names.append("${plc.url}")
     if getattr(scope, "has_relay", False):
         names += [f"${{relay.{field}}}" for field in RELAY_FIELDS]
+    for owner, (flag, fields) in RELAY_READERS.items():
+        if getattr(scope, flag, False):
+            names += [f"${{{owner}.{field}}}" for field in fields]
     names += [f"${{{pds}.{field}}}" for pds in scope.pdses for field in PDS_FIELDS]
     names += [f"${{app.{app}.{field}}}" for app in _declared_apps(scope) for field in APP_FIELDS]
     names += [f"${{{handle}.{field}}}" for handle in scope.accounts for field in ACCOUNT_FIELDS]
@@ -94,6 +104,10 @@ def resolve_name(name: str, scope: Scope, extra: Mapping[str, str] | None = None
     owner, _, field = name.partition(".")
     if owner == "relay" and field in RELAY_FIELDS and getattr(scope, "has_relay", False):
         return RELAY_FIELDS[field](scope.relay)  # type: ignore[attr-defined]
+    if owner in RELAY_READERS:
+        flag, fields = RELAY_READERS[owner]
+        if field in fields and getattr(scope, flag, False):
+            return fields[field](getattr(scope, owner))
     if owner == "app":
         app, _, app_field = field.rpartition(".")
         if app in _declared_apps(scope) and app_field in APP_FIELDS:

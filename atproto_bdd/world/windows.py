@@ -191,7 +191,7 @@ class FirehoseChecks:
     def expect_on_relay(self, query: EventQuery, *, whole: bool = False) -> FirehoseEvent:
         """Wait (``firehose_timeout``) for an event matching ``query`` on the relay's firehose."""
         if not whole and self.window is not None:
-            self._start_crawled_recorders()
+            self.start_crawled_recorders()
         return expect_event(
             self.relay.firehose,
             query,
@@ -220,7 +220,8 @@ class FirehoseChecks:
         hosts = set(self.relay.service.hosts)
         return {name: pds for name, pds in self.pdses.items() if hostname_of(pds.url) in hosts}
 
-    def _start_crawled_recorders(self) -> None:
+    def start_crawled_recorders(self) -> None:
+        """Start recording every crawled PDS (relay, Jetstream and Tap events are placed by their PDS origin)."""
         for pds in self.crawled_pdses().values():
             pds.firehose  # noqa: B018 - starts recording, so relay events can be placed
 

@@ -26,7 +26,7 @@ from ..services.app_config import AppConfig
 from ..services.mail import Mailbox
 from ..services.network import Network
 from ..services.runtime import Runtime
-from ..services.specs import PdsSpec
+from ..services.specs import PdsSpec, TapSpec
 from ..settings import Settings
 from . import placeholders
 from .account import Account
@@ -35,10 +35,12 @@ from .app_scopes import AppScopes
 from .appview import AppView
 from .events import EventQuery, require_event_type
 from .feeds import Feed, publish
+from .jetstream import Jetstream
 from .labels import Labeler
 from .pds import Pds
 from .relay import Relay
 from .session import Session
+from .tap import Tap
 from .windows import FirehoseChecks
 
 DEFAULT_PDS_NAME = "A"
@@ -71,6 +73,8 @@ class World(FirehoseChecks):
         self._accounts: dict[str, Account] = {}
         self._relay: Relay | None = None
         self._appview: AppView | None = None
+        self._jetstream: Jetstream | None = None
+        self._tap: Tap | None = None
         self.transcript: list[XrpcExchange] = []
         self.last_attempt: Attempt | None = None
         self.scenario = ""
@@ -255,6 +259,46 @@ class World(FirehoseChecks):
         if self._appview is None:
             self._appview = AppView(self, self.network.add_appview())
         return self._appview
+
+    # -- Jetstream and Tap (on the relay) ------------------------------------------
+
+    @property
+    def has_jetstream(self) -> bool:
+        """True once the network has Jetstream."""
+        return self._jetstream is not None
+
+    @property
+    def jetstream(self) -> Jetstream:
+        """The network's Jetstream."""
+        if self._jetstream is None:
+            raise UsageError("this network has no Jetstream yet (declare it first: Given Jetstream on the relay)")
+        return self._jetstream
+
+    def add_jetstream(self) -> Jetstream:
+        """Start Jetstream on the network's relay; idempotent."""
+        if self._jetstream is None:
+            self._jetstream = Jetstream(self, self.network.add_jetstream())
+        return self._jetstream
+
+    @property
+    def has_tap(self) -> bool:
+        """True once the network has Tap."""
+        return self._tap is not None
+
+    @property
+    def tap(self) -> Tap:
+        """The network's Tap."""
+        if self._tap is None:
+            raise UsageError("this network has no Tap yet (declare it first: Given Tap tracking alice.test)")
+        return self._tap
+
+    def add_tap(self, collection_filters: tuple[str, ...] = ()) -> Tap:
+        """Start Tap on the network's relay (keeping only ``collection_filters`` if given); idempotent."""
+        spec = TapSpec(collection_filters=collection_filters) if collection_filters or self._tap is None else None
+        service = self.network.add_tap(spec)
+        if self._tap is None:
+            self._tap = Tap(self, service)
+        return self._tap
 
     # -- apps under test -----------------------------------------------------------
 
@@ -458,7 +502,7 @@ class World(FirehoseChecks):
         """
         own_apps = [app for app in self._apps.values() if self._owns(app)]
         self._apps.clear()
-        clients: list[Any] = [*own_apps, *self._pdses.values(), self._relay, self._plc]
+        clients: list[Any] = [*own_apps, self._jetstream, self._tap, *self._pdses.values(), self._relay, self._plc]
         try:
             for client in clients:
                 if client is None:

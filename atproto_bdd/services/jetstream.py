@@ -1,0 +1,80 @@
+"""Jetstream as a local process on the network's relay: its environment and its start.
+
+Jetstream (``github.com/bluesky-social/jetstream``, the line that reads
+``JETSTREAM_WS_URL``; see :data:`~.go_install.JETSTREAM_VERSION`) turns the
+relay's CBOR firehose into JSON events on ``/subscribe``. It is built with
+``go install`` on first use and runs unpatched, bound to 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from ..masking import masker
+from .health import wait_until_healthy
+from .network import ws_url
+from .processes import ManagedProcess
+from .relay_local import port_taken
+from .specs import JetstreamService, JetstreamSpec, RelayService
+
+#: Seconds Jetstream gets to exit after SIGTERM before it is killed.
+JETSTREAM_STOP_GRACE = 2.0
+
+
+def jetstream_environment(relay: RelayService, *, data_dir: Path, port: int, metrics_port: int) -> dict[str, str]:
+    """The ``JETSTREAM_*`` variables for a Jetstream reading ``relay``."""
+    return {
+        "JETSTREAM_WS_URL": f"{ws_url(relay.url)}/xrpc/com.atproto.sync.subscribeRepos",
+        "JETSTREAM_LISTEN_ADDR": f"127.0.0.1:{port}",
+        "JETSTREAM_METRICS_LISTEN_ADDR": f"127.0.0.1:{metrics_port}",  # its default listens on every interface
+        "JETSTREAM_DATA_DIR": str(data_dir),
+        # It exits after this long without a new event ("for docker to restart me"); a quiet test network
+        # is not a dead relay.
+        "JETSTREAM_LIVENESS_TTL": "87600h",
+        # From the relay's first event, not live: what the network did before Jetstream started is in its
+        # stream too, and no event is lost between its start and its connection to the relay.
+        "JETSTREAM_OVERRIDE_RELAY_CURSOR": "0",
+    }
+
+
+def launch_jetstream(
+    binary: Path,
+    spec: JetstreamSpec,
+    relay: RelayService,
+    *,
+    service_id: str,
+    data_dir: Path,
+    log_path: Path,
+    ports: tuple[int, int],
+    timeout: float,
+) -> tuple[ManagedProcess, JetstreamService]:
+    """Start Jetstream on ``ports`` (API, metrics) and wait until it answers; stopped again on failure."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    env = jetstream_environment(relay, data_dir=data_dir, port=ports[0], metrics_port=ports[1])
+    process = ManagedProcess.start(
+        [str(binary)],
+        log_path=log_path,
+        env={"PATH": os.environ.get("PATH", ""), "HOME": os.environ.get("HOME", ""), **env},
+        cwd=data_dir,
+        name="jetstream",
+    )
+    url = f"http://127.0.0.1:{ports[0]}"
+    try:
+        wait_until_healthy(
+            "Jetstream",
+            f"{url}/",
+            timeout=timeout,
+            log_tail=lambda: masker.mask(process.log_tail()),
+            alive=process.alive,
+        )
+    except BaseException:
+        process.stop(JETSTREAM_STOP_GRACE)
+        taken = port_taken(process, "Jetstream")
+        if taken is not None:
+            raise taken from None
+        raise
+    service = JetstreamService(
+        service_id, spec, url, f"http://127.0.0.1:{ports[1]}/metrics", data_dir, log_path, process.pid
+    )
+    return process, service

@@ -1,0 +1,85 @@
+"""Tap (indigo ``cmd/tap``) as a local process on the network's relay: its environment and its start.
+
+Tap follows the relay's firehose for the repositories it is told to track
+(``POST /repos/add``), backfills each one from its PDS (``getRepo``), and
+delivers verified record and identity events on ``/channel`` with acks. It is
+built with ``go install`` from the indigo version the relay comes from, runs
+unpatched, bound to 127.0.0.1, with HTTP basic auth (user ``admin``) on every
+route.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from ..masking import masker
+from ..protocol.http import basic_auth
+from .health import wait_until_healthy
+from .processes import ManagedProcess
+from .relay_local import port_taken
+from .specs import RelayService, TapService, TapSpec
+
+#: Seconds Tap gets to exit after SIGTERM before it is killed.
+TAP_STOP_GRACE = 2.0
+
+
+def tap_environment(spec: TapSpec, relay: RelayService, *, data_dir: Path, port: int) -> dict[str, str]:
+    """The ``TAP_*`` variables for a Tap reading ``relay`` and resolving DIDs in the relay's PLC."""
+    env = {
+        "TAP_RELAY_URL": relay.url,
+        "TAP_PLC_URL": relay.plc_url,
+        "TAP_BIND": f"127.0.0.1:{port}",
+        "TAP_DATABASE_URL": f"sqlite://{data_dir / 'tap.db'}",
+        "TAP_ADMIN_PASSWORD": spec.admin_password,
+        # One firehose worker: events are then handled in the relay's order, so the cursor Tap reports
+        # (/stats/cursors) proves every earlier relay event was handled - what "delivers no" checks rely on.
+        "TAP_FIREHOSE_PARALLELISM": "1",
+    }
+    if spec.collection_filters:
+        env["TAP_COLLECTION_FILTERS"] = ",".join(spec.collection_filters)
+    return env
+
+
+def launch_tap(
+    binary: Path,
+    spec: TapSpec,
+    relay: RelayService,
+    *,
+    service_id: str,
+    data_dir: Path,
+    log_path: Path,
+    port: int,
+    timeout: float,
+) -> tuple[ManagedProcess, TapService]:
+    """Start Tap on ``port`` and wait until ``/health`` answers; stopped again on failure.
+
+    It runs in its own empty data directory: Tap loads a ``.env`` file from its
+    working directory, and a stray one must not configure it.
+    """
+    data_dir.mkdir(parents=True, exist_ok=True)
+    env = tap_environment(spec, relay, data_dir=data_dir, port=port)
+    process = ManagedProcess.start(
+        [str(binary), "run"],
+        log_path=log_path,
+        env={"PATH": os.environ.get("PATH", ""), "HOME": os.environ.get("HOME", ""), **env},
+        cwd=data_dir,
+        name="tap",
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_healthy(
+            "Tap",
+            f"{url}/health",
+            timeout=timeout,
+            log_tail=lambda: masker.mask(process.log_tail()),
+            alive=process.alive,
+            headers=basic_auth("admin", spec.admin_password),
+        )
+    except BaseException:
+        process.stop(TAP_STOP_GRACE)
+        taken = port_taken(process, "Tap")
+        if taken is not None:
+            raise taken from None
+        raise
+    return process, TapService(service_id, spec, url, data_dir, log_path, process.pid)

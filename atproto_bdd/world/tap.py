@@ -1,0 +1,254 @@
+"""Tap in a world's network: tracking accounts, its delivered events, and checks by the relay's sequence.
+
+Tap hands each event to one consumer of ``/channel``. The world's recorder
+connects on the first check that reads deliveries (and acknowledges every
+event), so an app under test given ``${tap.url}`` and these checks would take
+events from each other: use one or the other on a network.
+
+Events are placed in the scenario's window by the PDS commit they carry on
+(the revision), as relay events are. "Delivers no" first proves Tap has
+handled everything up to the action: the relay has handled the account's
+latest event (the relay barrier); Tap's firehose cursor (``/stats/cursors``;
+one firehose worker, so it moves in the relay's order) has reached the relay's
+head; and, for an account Tap tracks, Tap has delivered the latest commit it
+keeps of that account (it delivers each account's events in order). Only then
+does the check judge.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from ..errors import TransportError, UsageError, XrpcError
+from ..protocol.firehose import FirehoseEvent
+from ..protocol.http import basic_auth, new_client
+from ..protocol.tap import TapRecorder
+from ..protocol.xrpc import error_from_response
+from ..services.network import ws_url
+from ..services.specs import TapService
+from ..waiting import poll
+from .events import EventQuery, describe_events, expect_event, expect_no_event
+
+if TYPE_CHECKING:
+    from .world import World
+
+#: Repository states of a finished backfill, and of one that failed (Tap's models.RepoState).
+SETTLED = ("active", "takendown", "suspended", "deactivated", "desynchronized", "error")
+
+
+def keeps(filters: tuple[str, ...], collection: str) -> bool:
+    """Whether Tap's collection filters keep ``collection`` (a trailing ``*`` matches a prefix)."""
+    if not filters:
+        return True
+    return any(collection.startswith(f[:-1]) if f.endswith("*") else collection == f for f in filters)
+
+
+class Tap:
+    """The network's Tap: ``url``, ``admin_password``, tracking, the delivered events, expectations."""
+
+    def __init__(self, world: World, service: TapService) -> None:
+        self._world = world
+        self.service = service
+        self.timeout = world.settings.request_timeout
+        self._http = new_client(base_url=service.url, timeout=self.timeout)
+        self._recorder: TapRecorder | None = None
+
+    @property
+    def url(self) -> str:
+        """Tap's URL, ``http://127.0.0.1:<port>`` (``/channel`` is its websocket)."""
+        return self.service.url
+
+    @property
+    def admin_password(self) -> str:
+        """The password of Tap's HTTP basic auth (user ``admin``), random per Tap."""
+        return self.service.spec.admin_password
+
+    @property
+    def recorder(self) -> TapRecorder:
+        """The recorded ``/channel`` (connected on first use; every event is acknowledged)."""
+        if self._recorder is None or self._recorder.closed:
+            self._recorder = TapRecorder(
+                f"{ws_url(self.url)}/channel",
+                name="Tap",
+                open_timeout=self.timeout,
+                headers=basic_auth("admin", self.admin_password),
+            ).start()
+        return self._recorder
+
+    @property
+    def events(self) -> list[FirehoseEvent]:
+        """Every event delivered to the recorder so far."""
+        return self.recorder.events
+
+    # -- the admin API -----------------------------------------------------------------
+
+    def _request(self, method: str, path: str, **kwargs: Any) -> Any:
+        headers = basic_auth("admin", self.admin_password)
+        try:
+            response = self._http.request(method, path, headers=headers, **kwargs)
+        except Exception as exc:  # httpx transport errors
+            raise TransportError(f"{method} {self.url}{path} failed: {exc}") from None
+        if response.status_code >= 400:
+            raise error_from_response(response, method=method, nsid=path)
+        return response.json() if response.content else None
+
+    def track(self, *dids: str) -> None:
+        """``POST /repos/add``, then wait until Tap has backfilled each repository (or failed to).
+
+        The recorder connects first: the steps that track accounts read the
+        deliveries, and events are placed by when they arrive when they carry
+        no PDS revision (identity events).
+        """
+        self.recorder  # noqa: B018 - connects
+        self._request("POST", "/repos/add", json={"dids": list(dids)})
+        for did in dids:
+            info = self.wait_settled(did)
+            if info.get("state") != "active":
+                name = self._world.name_of(did)
+                raise AssertionError(
+                    f"Tap could not backfill {name}: state {info.get('state')!r}, error {info.get('error')!r}"
+                )
+
+    def info(self, did: str) -> dict[str, Any] | None:
+        """``GET /info/<did>``: the repository's state, rev and record count; None if Tap does not track it."""
+        try:
+            return self._request("GET", f"/info/{did}")
+        except XrpcError as error:
+            if error.status_code == 404:
+                return None
+            raise
+
+    def wait_settled(self, did: str) -> dict[str, Any]:
+        """Wait (``relay_timeout``) until Tap's backfill of ``did`` finished or failed; its ``/info``."""
+        seen: dict[str, Any] = {}
+
+        def settled() -> bool:
+            seen.update(self.info(did) or {})
+            return seen.get("state") in SETTLED
+
+        timeout = self._world.settings.relay_timeout
+        poll(
+            settled,
+            timeout=timeout,
+            max_interval=0.05,
+            on_timeout=lambda: AssertionError(
+                f"Tap did not finish backfilling {self._world.name_of(did)} within {timeout:g}s (last info: {seen})"
+            ),
+        )
+        return seen
+
+    def firehose_cursor(self) -> int:
+        """The relay sequence number Tap's firehose reader has handled (``/stats/cursors``)."""
+        cursor = (self._request("GET", "/stats/cursors") or {}).get("firehose")
+        if not isinstance(cursor, int):
+            raise AssertionError(f"Tap's /stats/cursors has no firehose cursor: {cursor!r}")
+        return cursor
+
+    # -- expectations -------------------------------------------------------------------
+
+    def expect(self, query: EventQuery, *, whole: bool = False) -> FirehoseEvent:
+        """Wait (``firehose_timeout``) for a delivered event matching ``query``."""
+        world = self._world
+        world.start_crawled_recorders()
+        return expect_event(
+            self.recorder,
+            query,
+            timeout=world.settings.firehose_timeout,
+            in_window=world.relay_window(whole=whole),
+            names=world.name_of,
+            where="Tap",
+            whole_scenario_step=f"Tap has delivered {query.describe(world.name_of)}",
+        )
+
+    def expect_none(self, *queries: EventQuery) -> None:
+        """Fail if Tap delivered an event matching one of ``queries`` (about one account), once proved complete."""
+        world = self._world
+        did = queries[0].did
+        if did is None or any(query.did != did for query in queries):
+            raise UsageError("a 'delivers no' check on Tap names one account")
+        recorder = self.recorder
+        world.sync_relay(queries[0])
+        head = world.relay.firehose.last_seq
+        timeout = world.settings.relay_timeout
+        seen = {"cursor": -1}
+
+        def caught_up() -> bool:
+            seen["cursor"] = self.firehose_cursor()
+            return seen["cursor"] >= head
+
+        poll(
+            caught_up,
+            timeout=timeout,
+            max_interval=0.05,
+            on_timeout=lambda: AssertionError(
+                f"Tap could not be proved complete: its firehose cursor is {seen['cursor']}, "
+                f"the relay's head #{head}, after {timeout:g}s"
+            ),
+        )
+        if self.info(did) is not None:
+            self._wait_delivered(did, recorder)
+        for query in queries:
+            expect_no_event(recorder.events, query, in_window=world.relay_window(), names=world.name_of, where="Tap")
+
+    def _wait_delivered(self, did: str, recorder: TapRecorder) -> None:
+        """Wait until Tap delivered the latest relay commit of ``did`` it keeps (if any): the rest came before."""
+        filters = self.service.spec.collection_filters
+        kept = [
+            event
+            for event in self._world.relay.firehose.events
+            if event.did == did and event.type == "commit" and any(keeps(filters, op.collection) for op in event.ops)
+        ]
+        if not kept:
+            return
+        rev = kept[-1].body.get("rev")
+        timeout = self._world.settings.relay_timeout
+        if recorder.wait_for(lambda e: e.did == did and e.body.get("rev") == rev, timeout) is None:
+            names = self._world.name_of
+            raise AssertionError(
+                f"Tap could not be proved complete: within {timeout:g}s it did not deliver {names(did)}'s commit "
+                f"{rev} (relay #{kept[-1].seq}); it delivered:\n{describe_events(recorder.events, names)}"
+            )
+
+    def wait_backfilled(self, did: str, collection: str, count: int) -> list[FirehoseEvent]:
+        """The backfill's (``live: false``) record events of ``did`` in ``collection``, all of them delivered.
+
+        Waits until the backfill finished (``/info`` state) and the delivered
+        events account for every record of ``did`` Tap stored (``/info``
+        records; live events count too), at most ``firehose_timeout``; else the
+        error lists what came.
+        """
+        info = self.wait_settled(did)
+        stored = info.get("records")
+        recorder = self.recorder
+
+        def backfill() -> list[FirehoseEvent]:
+            return [e for e in recorder.events if e.did == did and e.type == "commit" and not e.body.get("live")]
+
+        def held() -> int:
+            """How many records of ``did`` the delivered events leave in place (live ones too)."""
+            paths: dict[str, str] = {}
+            for event in recorder.events:
+                if event.did == did and event.type == "commit":
+                    paths[event.ops[0].path] = event.ops[0].action
+            return sum(action != "delete" for action in paths.values())
+
+        timeout = self._world.settings.firehose_timeout
+        if not isinstance(stored, int):
+            raise AssertionError(f"Tap's /info for {self._world.name_of(did)} has no record count: {info}")
+        poll(
+            lambda: recorder.raise_failure() or held() >= stored,
+            timeout=timeout,
+            max_interval=0.05,
+            on_timeout=lambda: AssertionError(
+                f"Tap stored {stored} records of {self._world.name_of(did)} but delivered "
+                f"{len(backfill())} from its backfill within {timeout:g}s:\n"
+                f"{describe_events(recorder.events, self._world.name_of)}"
+            ),
+        )
+        return [e for e in backfill() if e.ops[0].collection == collection]
+
+    def close(self) -> None:
+        """Close the recorded channel and the HTTP client."""
+        if self._recorder is not None:
+            self._recorder.close()
+        self._http.close()

@@ -1,0 +1,239 @@
+"""Jetstream and Tap: strict parsing of their events (pure), and their processes in a real run."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from helpers import alive, write_hold_project
+
+from atproto_bdd.errors import UsageError
+from atproto_bdd.parallel import plan_units
+from atproto_bdd.protocol import jetstream, tap
+from atproto_bdd.protocol.firehose import FirehoseError
+from atproto_bdd.services import LocalRuntime
+from atproto_bdd.world import World
+from atproto_bdd.world.events import EventQuery
+from atproto_bdd.world.placeholders import known_placeholders, resolve_text
+from atproto_bdd.world.tap import keeps
+
+DID = "did:plc:abcdefghijklmnopqrstuvwx"
+COMMIT = {
+    "did": DID,
+    "time_us": 1733000000000001,
+    "kind": "commit",
+    "commit": {
+        "rev": "3kabc",
+        "operation": "create",
+        "collection": "app.bsky.feed.post",
+        "rkey": "3kxyz",
+        "record": {"$type": "app.bsky.feed.post", "text": "hi"},
+        "cid": "bafyreib",
+    },
+}
+
+
+def test_a_jetstream_commit_becomes_a_firehose_shaped_event() -> None:
+    event = jetstream.parse_event(json.dumps(COMMIT), 1.0)
+    assert (event.type, event.seq, event.did, event.body["rev"]) == ("commit", 1733000000000001, DID, "3kabc")
+    assert [(op.action, op.collection, op.rkey) for op in event.ops] == [("create", "app.bsky.feed.post", "3kxyz")]
+    assert EventQuery("commit", DID, action="create", collection="app.bsky.feed.post").matches(event)
+    assert not EventQuery("commit", DID, action="delete").matches(event)
+
+
+def test_jetstream_identity_and_account_events_keep_the_relay_seq() -> None:
+    identity = {"did": DID, "time_us": 5, "kind": "identity", "identity": {"did": DID, "seq": 7, "time": "t"}}
+    account = {"did": DID, "time_us": 6, "kind": "account", "account": {"did": DID, "active": False, "seq": 8,
+               "time": "t", "status": "deactivated"}}  # fmt: skip
+    assert jetstream.parse_event(json.dumps(identity)).body["seq"] == 7
+    event = jetstream.parse_event(json.dumps(account))
+    assert (event.type, event.status) == ("account", "deactivated")
+
+
+@pytest.mark.parametrize(
+    ("change", "why"),
+    [
+        (lambda e: e.update(kind="sync"), "unknown kind"),
+        (lambda e: e.update(time_us="1"), "'time_us' is str"),
+        (lambda e: e.update(time_us=True), "'time_us' is bool"),
+        (lambda e: e.update(did="alice.test"), "is not a DID"),
+        (lambda e: e["commit"].update(operation="upsert"), "unknown operation"),
+        (lambda e: e["commit"].pop("cid"), "lacks its record or CID"),
+        (lambda e: e["commit"].update(operation="delete"), "a delete carries"),
+        (lambda e: e["commit"].pop("rev"), "'rev' is NoneType"),
+    ],
+)
+def test_jetstream_events_that_break_the_format_are_errors(change, why: str) -> None:
+    data = json.loads(json.dumps(COMMIT))
+    change(data)
+    with pytest.raises(FirehoseError, match=why):
+        jetstream.parse_event(json.dumps(data))
+
+
+def test_jetstream_subscribe_urls() -> None:
+    assert jetstream.subscribe_url("ws://127.0.0.1:6008") == "ws://127.0.0.1:6008/subscribe"
+    url = jetstream.subscribe_url("http://127.0.0.1:6008", collections=["app.bsky.feed.like", "a.b.c"], cursor=1)
+    assert url == "ws://127.0.0.1:6008/subscribe?wantedCollections=app.bsky.feed.like&wantedCollections=a.b.c&cursor=1"
+
+
+def test_tap_record_and_identity_events() -> None:
+    record = {"id": 3, "type": "record", "record": {"live": False, "did": DID, "rev": "3k", "collection": "a.b.c",
+              "rkey": "r1", "action": "create", "record": {"x": 1}, "cid": "bafy"}}  # fmt: skip
+    event = tap.parse_event(json.dumps(record))
+    assert (event.type, event.seq, event.body["live"], event.ops[0].path) == ("commit", 3, False, "a.b.c/r1")
+    identity = {"id": 4, "type": "identity", "identity": {"did": DID, "handle": "alice.test", "is_active": True,
+                "status": "active"}}  # fmt: skip
+    assert tap.parse_event(json.dumps(identity)).body["handle"] == "alice.test"
+    with pytest.raises(FirehoseError, match="unknown event type"):
+        tap.parse_event(json.dumps({"id": 5, "type": "account"}))
+    with pytest.raises(FirehoseError, match="'is_active' is str"):
+        tap.parse_event(
+            json.dumps({"id": 5, "type": "identity", "identity": {**identity["identity"], "is_active": "y"}})
+        )
+    with pytest.raises(FirehoseError, match="not JSON"):
+        tap.parse_event("{")
+
+
+def test_tap_collection_filters_match_as_tap_does() -> None:
+    assert keeps((), "app.bsky.feed.post")
+    assert keeps(("app.bsky.feed.post",), "app.bsky.feed.post")
+    assert not keeps(("app.bsky.feed.post",), "app.bsky.feed.like")
+    assert keeps(("app.bsky.*",), "app.bsky.feed.like")
+    assert not keeps(("app.bsky.*",), "com.example.thing")
+
+
+class _Scope:
+    accounts: dict = {}
+    pdses: dict = {}
+    started = True
+    has_relay = True
+    has_jetstream = True
+    has_tap = False
+
+    class network:  # noqa: N801 - stands in for the world's attribute
+        class plc:  # noqa: N801
+            url = "http://127.0.0.1:1"
+
+    class relay:  # noqa: N801
+        url = "http://127.0.0.1:2"
+
+    class jetstream:  # noqa: N801
+        url = "ws://127.0.0.1:3"
+
+
+def test_placeholders_name_jetstream_and_tap_once_they_run() -> None:
+    assert resolve_text("${jetstream.url}/subscribe", _Scope()) == "ws://127.0.0.1:3/subscribe"
+    assert "${jetstream.url}" in known_placeholders(_Scope())
+    assert "${tap.url}" not in known_placeholders(_Scope())
+    with pytest.raises(UsageError, match=r"unknown placeholder \$\{tap.url\}"):
+        resolve_text("${tap.url}", _Scope())
+
+
+def test_parallel_runs_build_the_go_tools_their_steps_name(tmp_path: Path) -> None:
+    (tmp_path / "a.feature").write_text(
+        "Feature: a\n  Background:\n    Given a relay crawling PDS A\n"
+        "  Scenario: j\n    Given Jetstream on the relay\n  Scenario: t\n    Given Tap tracking alice.test\n"
+    )
+    (tmp_path / "b.feature").write_text("Feature: b\n  Scenario: plain\n    Given an account alice.test\n")
+    tools = {Path(u.target).name: sorted(u.go_tools) for u in plan_units([str(tmp_path)])}
+    assert tools == {"a.feature:4": ["jetstream", "relay"], "a.feature:6": ["relay", "tap"], "b.feature:2": []}
+
+
+# -- real processes ---------------------------------------------------------------------------
+
+HOLD_STEP = """
+import json, os, time
+from behave import when
+
+@when("the run holds")
+def hold(context):
+    world = context.atproto
+    info = {"jetstream": world.network.jetstream.pid, "tap": world.network.tap.pid,
+            "relay": world.network.relay.pid, "data": str(world.network.tap.data_dir)}
+    with open(os.environ["HOLD_MARKER"] + ".tmp", "w") as f:
+        json.dump(info, f)
+    os.replace(os.environ["HOLD_MARKER"] + ".tmp", os.environ["HOLD_MARKER"])
+    time.sleep(120)
+"""
+
+FEATURE = """Feature: hold
+  Scenario: hold Jetstream and Tap
+    Given a PDS named A
+    And a relay crawling PDS A
+    And an account alice.test on PDS A
+    And Jetstream on the relay
+    And Tap tracking alice.test
+    When the run holds
+"""
+
+
+def test_sigkill_of_behave_takes_jetstream_and_tap_down(tmp_path: Path) -> None:
+    write_hold_project(tmp_path, FEATURE, HOLD_STEP)
+    marker = tmp_path / "marker.json"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "behave", "--no-color", "-f", "plain", "-D", "report_dir="],
+        cwd=tmp_path,
+        env={**os.environ, "HOLD_MARKER": str(marker)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    deadline = time.monotonic() + 600  # first use builds Jetstream and Tap
+    while not marker.exists():
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            pytest.fail(f"behave never reached the holding step:\n{process.communicate()[0].decode()[-3000:]}")
+        time.sleep(0.05)
+    info = json.loads(marker.read_text())
+    pids = {name: int(info[name]) for name in ("jetstream", "tap", "relay")}
+    try:
+        assert all(alive(pid) for pid in pids.values())
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=10)
+        deadline = time.monotonic() + 3
+        while any(alive(pid) for pid in pids.values()) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        left = {name: pid for name, pid in pids.items() if alive(pid)}
+        assert not left, f"still running 3 s after SIGKILL: {left}"
+    finally:
+        for pid in pids.values():
+            if alive(pid):
+                os.kill(pid, signal.SIGKILL)
+
+
+def test_other_runtimes_refuse_jetstream_and_tap_with_the_reason() -> None:
+    from atproto_bdd.services.docker_runtime import DockerRuntime
+    from atproto_bdd.services.specs import JetstreamSpec, RelayService, RelaySpec, TapSpec
+
+    relay = RelayService(
+        "relay-1", RelaySpec(), "http://127.0.0.1:9", "http://127.0.0.1:8", (), Path("/nowhere"), (9, 10)
+    )
+    runtime = DockerRuntime.__new__(DockerRuntime)  # never started: the refusal needs no engine
+    with pytest.raises(UsageError, match="cannot run Jetstream.*runtime=local"):
+        runtime.start_jetstream(JetstreamSpec(), relay)
+    with pytest.raises(UsageError, match="cannot run Tap.*runtime=local"):
+        runtime.start_tap(TapSpec(), relay)
+
+
+def test_the_relay_cannot_crawl_more_pdses_under_jetstream_and_a_network_has_one_tap() -> None:
+    with LocalRuntime() as runtime:
+        world = World(runtime)
+        try:
+            world.ensure_pds("A")
+            world.ensure_pds("B")
+            with pytest.raises(UsageError, match="declare one first"):
+                world.add_jetstream()
+            world.add_relay("A")
+            world.add_jetstream()
+            with pytest.raises(UsageError, match="before `Given Jetstream on the relay`"):
+                world.add_relay("B")
+            world.add_tap()
+            with pytest.raises(UsageError, match="a network has one Tap"):
+                world.add_tap(("app.bsky.feed.like",))
+        finally:
+            world.close(wait=True)
