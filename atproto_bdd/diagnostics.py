@@ -1,8 +1,8 @@
 """Layer 5: what a failed scenario or test did, for both front ends (behave's hooks, the pytest plugin).
 
 :func:`diagnostic_sections` gives titled sections - the XRPC transcript, each
-service's last log lines (PLC, PDSes, relay, AppView, PostgreSQL), each app's
-log and the firehose events each recorder saw - all masked. behave prints them
+service's last log lines (PLC, PDSes, relay, Jetstream, Tap, AppView,
+PostgreSQL), each app's log and the events each recorder saw - all masked. behave prints them
 as one text (:func:`diagnostics`); pytest adds each to the test's report.
 """
 
@@ -32,6 +32,7 @@ def diagnostic_sections(world: World, log_lines: int = LOG_LINES) -> list[tuple[
     services = [("PLC directory", network.plc.id)] + [(f"PDS {name}", pds.id) for name, pds in network.pdses.items()]
     if network.relay is not None:
         services.append(("relay", network.relay.id))
+    services += [(label, tool.id) for label, tool in (("Jetstream", network.jetstream), ("Tap", network.tap)) if tool]
     if network.appview is not None:
         services.append(("AppView", network.appview.id))
     for label, service_id in services:
@@ -48,6 +49,12 @@ def diagnostic_sections(world: World, log_lines: int = LOG_LINES) -> list[tuple[
         if source.firehose_started:  # what was recorded; diagnostics never subscribe again
             events = describe_events(source.recorded_events, world.name_of)
             sections.append((f"{label} firehose events", "\n".join(line.strip() for line in events.splitlines())))
+    recorders = [("Jetstream", world.jetstream.recorder)] if world.has_jetstream else []
+    if world.has_tap and world.tap.recorder_started:
+        recorders.append(("Tap", world.tap.recorder))
+    for label, recorder in recorders:
+        events = describe_events(recorder.events, world.name_of)
+        sections.append((f"{label} events", "\n".join(line.strip() for line in events.splitlines())))
     return _masked(sections)
 
 

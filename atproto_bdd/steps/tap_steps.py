@@ -113,7 +113,7 @@ def then_tap_backfilled(context: Any, handle: str, count: int, collection: str) 
     """
     world = world_of(context)
     did = world.account(handle).did
-    events = world.tap.wait_backfilled(did, collection, count)
+    events = world.tap.wait_backfilled(did, collection)
     rkeys = sorted({event.ops[0].rkey for event in events})
     assert len(rkeys) == count, (
         f"Tap backfilled {len(rkeys)} {collection} records of {handle}, expected {count}: {rkeys}"

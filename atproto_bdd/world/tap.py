@@ -76,6 +76,11 @@ class Tap:
         return self._recorder
 
     @property
+    def recorder_started(self) -> bool:
+        """True once something read the channel (diagnostics never connect it)."""
+        return self._recorder is not None
+
+    @property
     def events(self) -> list[FirehoseEvent]:
         """Every event delivered to the recorder so far."""
         return self.recorder.events
@@ -209,7 +214,7 @@ class Tap:
                 f"{rev} (relay #{kept[-1].seq}); it delivered:\n{describe_events(recorder.events, names)}"
             )
 
-    def wait_backfilled(self, did: str, collection: str, count: int) -> list[FirehoseEvent]:
+    def wait_backfilled(self, did: str, collection: str) -> list[FirehoseEvent]:
         """The backfill's (``live: false``) record events of ``did`` in ``collection``, all of them delivered.
 
         Waits until the backfill finished (``/info`` state) and the delivered
