@@ -237,3 +237,31 @@ def test_the_relay_cannot_crawl_more_pdses_under_jetstream_and_a_network_has_one
                 world.add_tap(("app.bsky.feed.like",))
         finally:
             world.close(wait=True)
+
+
+def test_negative_checks_fail_when_the_event_came_and_pass_when_it_did_not() -> None:
+    with LocalRuntime() as runtime:
+        world = World(runtime)
+        try:
+            world.ensure_pds("A")
+            world.add_relay("A")
+            alice, bob = world.create_account("alice.test"), world.create_account("bob.test")
+            carol = world.create_account("carol.test")
+            jetstream = world.add_jetstream()
+            tap = world.add_tap()
+            tap.track(alice.did)
+            post = alice.post("like me")
+            world.open_window()
+            bob.like(post)
+            carol.post("untracked")
+            likes = ["app.bsky.feed.like"]
+            with pytest.raises(AssertionError, match="filtered to app.bsky.feed.like showed a commit by bob.test"):
+                jetstream.expect_none(world.event_query("commit", "bob.test"), collections=likes)
+            jetstream.expect_none(world.event_query("commit", "alice.test"), collections=likes)
+            tap.expect_none(world.event_query("commit", "carol.test"))
+            world.open_window()
+            alice.post("tracked")
+            with pytest.raises(AssertionError, match="Tap showed a commit by alice.test"):
+                tap.expect_none(world.event_query("commit", "alice.test"))
+        finally:
+            world.close(wait=True)

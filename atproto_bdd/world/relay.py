@@ -67,6 +67,10 @@ class Relay(FirehoseSource):
         seq = status.get("seq")
         return seq if isinstance(seq, int) else -1
 
+    def consumers(self) -> list[dict[str, Any]]:
+        """The relay's firehose subscribers (``/admin/consumers/list``): id, user agent, connection time."""
+        return list(self.admin_get("/admin/consumers/list") or [])
+
     def admin_get(self, path: str, params: dict[str, Any] | None = None) -> Any:
         """GET an admin endpoint (``/admin/...``) with the admin password."""
         return self._admin_request("GET", path, params=params)

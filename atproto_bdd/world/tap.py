@@ -10,7 +10,8 @@ Events are placed in the scenario's window by the PDS commit they carry on
 handled everything up to the action: the relay has handled the account's
 latest event (the relay barrier); Tap's firehose cursor (``/stats/cursors``;
 one firehose worker, so it moves in the relay's order) has reached the relay's
-head; and, for an account Tap tracks, Tap has delivered the latest commit it
+latest event of that account (unless that came before Tap subscribed to the
+relay, which the step starting Tap waits for); and, for an account Tap tracks, Tap has delivered the latest commit it
 keeps of that account (it delivers each account's events in order). Only then
 does the check judge.
 """
@@ -52,6 +53,35 @@ class Tap:
         self.timeout = world.settings.request_timeout
         self._http = new_client(base_url=service.url, timeout=self.timeout)
         self._recorder: TapRecorder | None = None
+        #: The relay's head when Tap subscribed (see :meth:`wait_subscribed`).
+        self.start_head = 0
+
+    def wait_subscribed(self, before: set[Any]) -> None:
+        """Wait until the relay lists Tap among its firehose consumers (not one of ``before``).
+
+        Tap follows the relay live, from when it connects: an event the relay
+        sends before that never reaches Tap's firehose reader, so the step that
+        starts Tap returns only once it is subscribed. ``start_head`` keeps the
+        relay's head then: Tap's cursor never covers what came before.
+        """
+        relay = self._world.relay
+        timeout = self._world.settings.service_timeout
+
+        def subscribed() -> bool:
+            return any(
+                c.get("id") not in before and not str(c.get("user_agent", "")).startswith("Python/")
+                for c in relay.consumers()
+            )
+
+        poll(
+            subscribed,
+            timeout=timeout,
+            max_interval=0.05,
+            on_timeout=lambda: AssertionError(
+                f"Tap did not subscribe to the relay within {timeout:g}s; the relay lists {relay.consumers()}"
+            ),
+        )
+        self.start_head = self._world.relay_head()
 
     @property
     def url(self) -> str:
@@ -173,7 +203,9 @@ class Tap:
             raise UsageError("a 'delivers no' check on Tap names one account")
         recorder = self.recorder
         world.sync_relay(queries[0])
-        head = world.relay.firehose.last_seq
+        # The relay's latest event of the account: Tap has handled it once its cursor is there (one firehose
+        # worker: in the relay's order). Events from before Tap subscribed never reach its firehose reader.
+        head = max((e.seq or 0 for e in world.relay.firehose.events if e.did == did), default=0)
         timeout = world.settings.relay_timeout
         seen = {"cursor": -1}
 
@@ -181,15 +213,16 @@ class Tap:
             seen["cursor"] = self.firehose_cursor()
             return seen["cursor"] >= head
 
-        poll(
-            caught_up,
-            timeout=timeout,
-            max_interval=0.05,
-            on_timeout=lambda: AssertionError(
-                f"Tap could not be proved complete: its firehose cursor is {seen['cursor']}, "
-                f"the relay's head #{head}, after {timeout:g}s"
-            ),
-        )
+        if head > self.start_head:
+            poll(
+                caught_up,
+                timeout=timeout,
+                max_interval=0.05,
+                on_timeout=lambda: AssertionError(
+                    f"Tap could not be proved complete: its firehose cursor is {seen['cursor']}, "
+                    f"the relay's latest event of {world.name_of(did)} #{head}, after {timeout:g}s"
+                ),
+            )
         if self.info(did) is not None:
             self._wait_delivered(did, recorder)
         for query in queries:

@@ -295,9 +295,11 @@ class World(FirehoseChecks):
     def add_tap(self, collection_filters: tuple[str, ...] = ()) -> Tap:
         """Start Tap on the network's relay (keeping only ``collection_filters`` if given); idempotent."""
         spec = TapSpec(collection_filters=collection_filters) if collection_filters or self._tap is None else None
+        before = {consumer.get("id") for consumer in self.relay.consumers()} if self._tap is None else set()
         service = self.network.add_tap(spec)
         if self._tap is None:
             self._tap = Tap(self, service)
+            self._tap.wait_subscribed(before)
         return self._tap
 
     # -- apps under test -----------------------------------------------------------
