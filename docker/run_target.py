@@ -34,6 +34,10 @@ ROOT = Path(__file__).resolve().parents[1]
 LOCAL_ONLY = {
     "features/appview.feature": "the AppView runs on the local runtime only (its official image cannot be pulled "
     "or proven here); on Docker `Given an AppView` fails at once, saying so (docker/test_docker_faults.py)",
+    "features/jetstream.feature": "Jetstream runs on the local runtime only (no official image can be pulled "
+    "here); on Docker `Given Jetstream on the relay` fails at once, saying so (docker/test_docker_faults.py)",
+    "features/tap.feature": "Tap runs on the local runtime only (no official image can be pulled here); on Docker "
+    "the Tap steps fail at once, saying so (docker/test_docker_faults.py)",
 }
 #: Every other feature: the Docker runtime runs the suite the embedded one does.
 FEATURES = sorted(

@@ -220,3 +220,16 @@ def test_an_appview_is_refused_at_once_with_the_reason(runtime) -> None:
     with pytest.raises(UsageError, match="the docker runtime cannot run an AppView"):
         world.add_appview()
     world.close()
+
+
+def test_jetstream_and_tap_are_refused_at_once_with_the_reason(runtime) -> None:
+    world = World(runtime)
+    try:
+        world.ensure_pds("A")
+        world.add_relay("A")
+        with pytest.raises(UsageError, match="the docker runtime cannot run Jetstream"):
+            world.add_jetstream()
+        with pytest.raises(UsageError, match="the docker runtime cannot run Tap"):
+            world.add_tap()
+    finally:
+        world.close()

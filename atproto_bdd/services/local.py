@@ -9,10 +9,10 @@ import shutil
 import signal
 import tempfile
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from ..errors import ServiceError
 from ..masking import masker
@@ -48,6 +48,8 @@ from .specs import (
 from .tap import launch_tap
 from .toolchain import tail
 
+T = TypeVar("T")
+
 
 class LocalRuntime(Runtime):
     """Runs PLC directories and PDSes inside a long-lived Node host on 127.0.0.1.
@@ -74,7 +76,7 @@ class LocalRuntime(Runtime):
         # parent-death signal ties them to this process; see processes.py.
         self._processes: dict[str, ManagedProcess] = {}
         self._stopping: list[ManagedProcess] = []
-        self._relay_ids = itertools.count(1)
+        self._program_ids = itertools.count(1)
         self._host_dead = False
         self._appviews: LocalAppViews | None = None
         self._appview_wanted = False
@@ -157,7 +159,7 @@ class LocalRuntime(Runtime):
         copy_database(template, data_dir / "relay.sqlite")
         hosts = tuple(hostname_of(pds.url) for pds in pdses)
         add_hosts(data_dir / "relay.sqlite", hosts)
-        service_id = f"{spec.name}-{next(self._relay_ids)}"
+        service_id = f"{spec.name}-{next(self._program_ids)}"
         return on_free_port(
             lambda api: self._launch_relay(
                 service_id, binary, spec, plc.url, data_dir, hosts, (api, free_port()), pdses
@@ -248,20 +250,24 @@ class LocalRuntime(Runtime):
     def start_jetstream(self, spec: JetstreamSpec, relay: RelayService) -> JetstreamService:
         """Build Jetstream (once, with a progress line) and start it on ``relay``."""
         binary = ensure_tool(self.settings.cache_dir, JETSTREAM, go=self.settings.go)
-        service_id = f"{spec.name}-{next(self._relay_ids)}"
+        service_id = f"{spec.name}-{next(self._program_ids)}"
         data_dir = self.host.run_dir / "data" / service_id
         log_path = self.host.run_dir / "logs" / f"{service_id}.log"
 
         def start(port: int) -> JetstreamService:
-            process, service = launch_jetstream(
+            process, service = self._run_program(
+                "Jetstream",
                 binary,
-                spec,
-                relay,
-                service_id=service_id,
-                data_dir=data_dir,
-                log_path=log_path,
-                ports=(port, free_port()),
-                timeout=self.settings.service_timeout,
+                lambda: launch_jetstream(
+                    binary,
+                    spec,
+                    relay,
+                    service_id=service_id,
+                    data_dir=data_dir,
+                    log_path=log_path,
+                    ports=(port, free_port()),
+                    timeout=self.settings.service_timeout,
+                ),
             )
             self._adopt(service_id, process, log_path, "Jetstream")
             return service
@@ -271,25 +277,37 @@ class LocalRuntime(Runtime):
     def start_tap(self, spec: TapSpec, relay: RelayService) -> TapService:
         """Build Tap (once, with a progress line) and start it on ``relay``."""
         binary = ensure_tool(self.settings.cache_dir, TAP, go=self.settings.go)
-        service_id = f"{spec.name}-{next(self._relay_ids)}"
+        service_id = f"{spec.name}-{next(self._program_ids)}"
         data_dir = self.host.run_dir / "data" / service_id
         log_path = self.host.run_dir / "logs" / f"{service_id}.log"
 
         def start(port: int) -> TapService:
-            process, service = launch_tap(
+            process, service = self._run_program(
+                "Tap",
                 binary,
-                spec,
-                relay,
-                service_id=service_id,
-                data_dir=data_dir,
-                log_path=log_path,
-                port=port,
-                timeout=self.settings.service_timeout,
+                lambda: launch_tap(
+                    binary,
+                    spec,
+                    relay,
+                    service_id=service_id,
+                    data_dir=data_dir,
+                    log_path=log_path,
+                    port=port,
+                    timeout=self.settings.service_timeout,
+                ),
             )
             self._adopt(service_id, process, log_path, "Tap")
             return service
 
         return on_free_port(start)
+
+    @staticmethod
+    def _run_program(what: str, binary: Path, launch: Callable[[], T]) -> T:
+        """``launch()``, with a binary that cannot be run at all named in a ServiceError."""
+        try:
+            return launch()
+        except OSError as exc:
+            raise ServiceError(f"could not start {what} ({binary}): {exc}") from None
 
     def _adopt(self, service_id: str, process: ManagedProcess, log_path: Path, what: str) -> None:
         """Keep a started program with the runtime's others; stop it if the host died meanwhile."""
