@@ -30,6 +30,7 @@ from .processes import ManagedProcess
 from .relay_config import relay_environment
 from .relay_db import add_hosts, copy_database
 from .relay_local import RELAY_STOP_GRACE, ensure_relay_template, launch_relay
+from .run_root import run_root
 from .runtime import Runtime
 from .specs import (
     AppViewService,
@@ -94,7 +95,7 @@ class LocalRuntime(Runtime):
         install = ensure_node_services(
             self.settings.cache_dir, line=self.settings.pds_version, node=self.settings.node, npm=self.settings.npm
         )
-        self.run_dir = Path(tempfile.mkdtemp(prefix="atproto-bdd-run-"))
+        self.run_dir = Path(tempfile.mkdtemp(prefix="atproto-bdd-run-", dir=run_root(self.settings.run_root)))
         host = NodeHost(
             install,
             self.run_dir,
