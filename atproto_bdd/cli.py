@@ -143,7 +143,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``atproto-bdd`` command."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    # What follows `--` goes to behave untouched. argparse would hand it to the `paths` positional
+    # (nargs="*" swallows arguments after `--` on Python 3.11), so it is split off first.
+    passed: list[str] = []
+    if "--" in argv:
+        at = argv.index("--")
+        argv, passed = argv[:at], argv[at + 1 :]
     args = build_parser().parse_args(argv)
+    if hasattr(args, "behave_args"):
+        args.behave_args = [*args.behave_args, *passed]
     try:
         return int(args.run(args))
     except AtprotoBddError as exc:

@@ -139,3 +139,16 @@ def test_a_failing_worker_fails_the_run(tmp_path: Path) -> None:
     assert (suite.get("tests"), suite.get("failures"), suite.get("skipped")) == ("2", "1", "0")
     page = (tmp_path / "reports" / "atproto-bdd.html").read_text()
     assert "1 passed" in page and "1 failed" in page and "alice.test has 1 app.bsky.feed.post record" in page
+
+
+def test_arguments_after_a_double_dash_go_to_behave_not_to_the_paths(monkeypatch) -> None:
+    from atproto_bdd import cli, parallel
+
+    seen = {}
+    monkeypatch.setattr(parallel, "run_parallel", lambda paths, **kwargs: seen.update(paths=paths, **kwargs) or 0)
+    argv = ["run", "-j", "2", "features/a.feature", "features/b.feature", "--", "-D", "x=1", "--no-color"]
+    assert cli.main(argv) == 0
+    assert seen["paths"] == ["features/a.feature", "features/b.feature"]
+    assert seen["behave_args"] == ["-D", "x=1", "--no-color"]
+    assert cli.main(["run", "--", "-D", "y=2"]) == 0
+    assert (seen["paths"], seen["behave_args"]) == (["features"], ["-D", "y=2"])

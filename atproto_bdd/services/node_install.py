@@ -47,6 +47,11 @@ class NodeInstall:
         """The ``node_modules`` directory to load packages from."""
         return self.root / "node_modules"
 
+    @property
+    def compile_cache(self) -> Path:
+        """V8's compile cache for this install's modules (``NODE_COMPILE_CACHE``; Node.js 22.1 and newer use it)."""
+        return self.root / "compile-cache"
+
 
 def lock_key(source_dir: Path, abi: str) -> str:
     """Cache key: hash of the project's package.json + lockfile, plus the Node ABI (``any``: no native code)."""
