@@ -111,6 +111,7 @@ def before_scenario(context: Any, scenario: Any) -> None:
 def before_step(context: Any, step: Any) -> None:
     """Remember the running step, so that failures can name it."""
     world = getattr(context, "atproto", None)
+    context.atproto_step = step  # steps may look ahead from it (consecutive accounts are created together)
     if isinstance(world, World):
         world.begin_step(f"{step.keyword} {step.name}", step.step_type)
 

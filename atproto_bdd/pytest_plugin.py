@@ -18,6 +18,7 @@ Fixtures:
   does in behave;
 * ``atproto_account(handle, pds=None)``: the account, created on first use
   (``pds`` names a PDS, created on first use too; default: the only one, ``A``);
+  ``atproto_accounts(*handles, pds=None)``: several, created at the same time;
 * ``atproto_app(name)``: an app declared in ``atproto-bdd.toml``, started;
   its ``scope`` ``feature`` lives for a module, ``run`` for the session;
 * ``atproto_relay`` (the network's relay crawling its PDSes),
@@ -302,6 +303,25 @@ def atproto_account(atproto_world: World) -> Callable[..., Account]:
         return atproto_world.ensure_account(handle, pds)
 
     return account
+
+
+@pytest.fixture
+def atproto_accounts(atproto_world: World) -> Callable[..., list[Account]]:
+    """A factory: ``alice, bob = atproto_accounts("alice.test", "bob.test", pds="A")``, created at the same time.
+
+    As consecutive ``Given an account ...`` steps do: the PDS hashes each
+    password off its event loop, so two accounts cost little more than one.
+    """
+
+    def accounts(*handles: str, pds: str | None = None) -> list[Account]:
+        if pds is not None:
+            atproto_world.ensure_pds(pds)
+        else:
+            atproto_world.default_pds()
+        atproto_world.prefetch_accounts([(handle, pds) for handle in handles])
+        return [atproto_world.ensure_account(handle, pds) for handle in handles]
+
+    return accounts
 
 
 @pytest.fixture

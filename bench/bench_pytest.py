@@ -45,10 +45,9 @@ def pytest_runtest_protocol(item, nextitem):
 """
 
 TEST = """
-def test_s{index}(atproto_world, atproto_account):
+def test_s{index}(atproto_world, atproto_accounts):
     atproto_world.ensure_pds("A")
-    alice = atproto_account("alice.test")
-    atproto_account("bob.test")
+    alice, _ = atproto_accounts("alice.test", "bob.test")  # together, as behave's consecutive account steps
     atproto_world.open_window()
     alice.post("one")
     alice.post("two")

@@ -51,6 +51,26 @@ Feature: Mistakes in feature files get a clear, one-line cause
       """
     And the output does not contain a traceback
 
+  Scenario: Consecutive accounts are created together, and a refused one fails its own step
+    Given a behave project with the feature:
+      """
+      Feature: together
+        Scenario: three accounts in a row
+          Given a PDS named A
+          And an account alice.test on PDS A
+          And an account bob.example on PDS A
+          And an account carol.test on PDS A
+      """
+    When behave runs on it
+    Then the run fails
+    And the output contains:
+      """
+      And an account alice.test on PDS A ... passed
+      And an account bob.example on PDS A ... failed
+      POST com.atproto.server.createAccount: 400 InvalidHandle
+      """
+    And the output does not contain a traceback
+
   Scenario: A missing Node.js is named, with what to install
     Given a behave project with the feature:
       """

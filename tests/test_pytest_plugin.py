@@ -70,10 +70,15 @@ def test_each_test_gets_a_fresh_network_and_the_factories_work(project: pytest.P
             assert list(atproto_world.pdses) == ["B"]
             assert "alice.test" not in atproto_world.accounts
             note(plc=atproto_world.network.plc.url, did=bob.did)
+
+        def test_together(atproto_world, atproto_accounts):
+            carol, dave = atproto_accounts("carol.test", "dave.test")
+            assert [carol.handle, dave.handle] == ["carol.test", "dave.test"] and carol.did != dave.did
+            assert list(atproto_world.pdses) == ["A"]
         """
     )
     result = project.runpytest_subprocess("-p", "no:cacheprovider")
-    result.assert_outcomes(passed=2)
+    result.assert_outcomes(passed=3)
     first, second = notes(project)
     assert first["did"] != second["did"]
     # The first network is gone: its PLC directory no longer answers.

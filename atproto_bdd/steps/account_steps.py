@@ -2,11 +2,41 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from behave import given, when
 
+from ..protocol.syntax import HANDLE_PATTERN
+from ..world import World
 from .support import atproto_step, table_rows, world_of
+from .types import PDS_NAME_PATTERN
+
+ACCOUNT_STEP = re.compile(rf"^an account ({HANDLE_PATTERN})(?: on PDS ({PDS_NAME_PATTERN}))?$")
+
+
+def _with_following_accounts(context: Any) -> World:
+    """The world, after creating the accounts of this and the directly following account steps at once.
+
+    Consecutive ``Given an account ...`` steps (background included) are
+    created together (:meth:`~atproto_bdd.world.World.prefetch_accounts`); each
+    step then finds its account, or fails with its own error.
+    """
+    world = world_of(context)
+    step, scenario = getattr(context, "atproto_step", None), getattr(context, "scenario", None)
+    steps = list(getattr(scenario, "all_steps", ()) or ())
+    index = next((i for i, candidate in enumerate(steps) if candidate is step), None)
+    if index is None:
+        return world
+    wanted: list[tuple[str, str | None]] = []
+    for following in steps[index:]:
+        match = ACCOUNT_STEP.match(following.name) if following.step_type == "given" else None
+        if match is None:
+            break
+        wanted.append((match[1], match[2]))
+    if len(wanted) > 1:
+        world.prefetch_accounts(wanted)
+    return world
 
 
 @given("an account {handle:Handle} on PDS {pds:PdsName}")
@@ -16,15 +46,16 @@ def given_account_on_pds(context: Any, handle: str, pds: str) -> None:
 
     The account gets a random password and the e-mail ``<handle>@example.com``.
     If it already exists on that PDS (a shared network) it is reused.
+    Consecutive account steps create their accounts at the same time.
     """
-    world_of(context).ensure_account(handle, pds)
+    _with_following_accounts(context).ensure_account(handle, pds)
 
 
 @given("an account {handle:Handle}")
 @atproto_step
 def given_account(context: Any, handle: str) -> None:
     """Creates the account HANDLE on the network's only PDS (PDS ``A`` is started if there is none)."""
-    world_of(context).ensure_account(handle)
+    _with_following_accounts(context).ensure_account(handle)
 
 
 @given("the following accounts:")

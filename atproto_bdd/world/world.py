@@ -12,7 +12,8 @@ API: pytest fixtures and scripts can use it the same way::
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from types import MappingProxyType
@@ -88,6 +89,8 @@ class World(FirehoseChecks):
         #: or "run" when the whole run (a pytest session) does.
         self.lifetime = "scenario"
         self._apps: dict[str, App] = {}
+        #: Errors of accounts :meth:`prefetch_accounts` could not create, raised when they are asked for.
+        self._prefetch_errors: dict[str, BaseException] = {}
 
     # -- the network, started on first use ----------------------------------------
 
@@ -404,8 +407,37 @@ class World(FirehoseChecks):
         target.accounts[key] = account
         return account
 
+    def prefetch_accounts(self, wanted: Sequence[tuple[str, str | None]]) -> None:
+        """Create the accounts of ``wanted`` (handle, PDS name or None) that do not exist yet, all at once.
+
+        The PDS hashes each password off its event loop, so two accounts take
+        little more than one. Only accounts on PDSes that already run are made
+        here; one that fails keeps its error, and :meth:`ensure_account` for that
+        handle raises it - so the step that asked for it fails, not the one that
+        happened to create it.
+        """
+        todo: dict[str, str | None] = {}
+        for handle, pds in wanted:
+            key = handle.lower()
+            if key in self._accounts or key in todo or key in self._prefetch_errors:
+                continue
+            if (pds is None and len(self._pdses) != 1) or (pds is not None and pds not in self._pdses):
+                continue
+            todo[key] = pds
+        if len(todo) < 2:
+            return
+        with ThreadPoolExecutor(max_workers=len(todo), thread_name_prefix="atproto-bdd-account") as pool:
+            futures = {key: pool.submit(self.create_account, key, pds) for key, pds in todo.items()}
+        for key, future in futures.items():
+            error = future.exception()
+            if error is not None:
+                self._prefetch_errors[key] = error
+
     def ensure_account(self, handle: str, pds: str | None = None) -> Account:
         """The account with ``handle``, created first if needed; it must be on ``pds`` if given."""
+        failed = self._prefetch_errors.pop(handle.lower(), None)
+        if failed is not None:
+            raise failed
         existing = self._accounts.get(handle.lower())
         if existing is None:
             return self.create_account(handle, pds)
