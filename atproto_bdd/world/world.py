@@ -118,6 +118,7 @@ class World(FirehoseChecks):
     def begin_scenario(self, name: str) -> None:
         """Reset what belongs to one scenario (transcript, last attempt); keep the network."""
         self.scenario = name
+        self._prefetch_errors.clear()  # an earlier scenario's failed account is that scenario's story
         self.transcript = []
         self.last_attempt = None
         self.current_step = ""
