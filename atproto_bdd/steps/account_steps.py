@@ -69,10 +69,17 @@ def given_accounts_table(context: Any) -> None:
           | handle     | pds |
           | alice.test | A   |
           | bob.test   | B   |
+
+    The accounts are created at the same time; the first row the PDS refuses fails the step.
     """
     world = world_of(context)
-    for row in table_rows(context, world, required=["handle"], optional=["pds"]):
-        world.ensure_account(row["handle"], row.get("pds") or None)
+    rows = [
+        (row["handle"], row.get("pds") or None)
+        for row in table_rows(context, world, required=["handle"], optional=["pds"])
+    ]
+    world.prefetch_accounts(rows)
+    for handle, pds in rows:
+        world.ensure_account(handle, pds)
 
 
 @when("{handle:Handle} tries to create an account on PDS {pds:PdsName}")
