@@ -130,10 +130,16 @@ class World(FirehoseChecks):
 
         Firehose expectations ("shows ...") look at events after each PDS's
         head at the start of the latest group of When-steps: the outcome of the
-        action, not history (see :mod:`atproto_bdd.world.windows`).
+        action, not history (see :mod:`atproto_bdd.world.windows`). With an
+        AppView, what the Given-steps wrote is indexed before the first When-step.
         """
         self.current_step = text
         if step_type == "when" and self._last_step_type != "when":
+            if self._appview is not None:
+                # The Given-state is indexed before the action: the AppView indexes each account's events
+                # on its own queue, so a reply written right after its parent could be indexed first and
+                # miss its notification - a race production does not have with posts that are not new.
+                self._appview.wait_indexed()
             self.open_window()
         self._last_step_type = step_type
 
