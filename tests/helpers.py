@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
+
+import pytest
 
 
 def alive(pid: int) -> bool:
@@ -22,3 +30,38 @@ def write_hold_project(root: Path, feature: str, hold_step: str) -> None:
     (root / "steps" / "atproto_steps.py").write_text("from atproto_bdd.steps import *\n")
     (root / "steps" / "hold_steps.py").write_text(hold_step)
     (root / "environment.py").write_text("from atproto_bdd.hooks import *\n")
+
+
+def hold_behave(root: Path, marker: Path, *, deadline_s: float = 180) -> tuple[subprocess.Popen[bytes], dict]:
+    """Run behave in ``root`` until its holding step wrote ``marker`` (JSON); the process and what it wrote."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "behave", "--no-color", "-f", "plain", "-D", "report_dir="],
+        cwd=root,
+        env={**os.environ, "HOLD_MARKER": str(marker)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    deadline = time.monotonic() + deadline_s
+    while not marker.exists():
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            pytest.fail(f"behave never reached the holding step:\n{process.communicate()[0].decode()[-3000:]}")
+        time.sleep(0.05)
+    return process, json.loads(marker.read_text())
+
+
+def sigkill_and_expect_gone(process: subprocess.Popen[bytes], pids: dict[str, int], within: float = 3) -> None:
+    """SIGKILL ``process`` (behave) and assert every one of ``pids`` is gone ``within`` seconds (killed if not)."""
+    try:
+        assert all(alive(pid) for pid in pids.values())
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=10)
+        deadline = time.monotonic() + within
+        while any(alive(pid) for pid in pids.values()) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        left = {name: pid for name, pid in pids.items() if alive(pid)}
+        assert not left, f"still running {within:g} s after SIGKILL: {left}"
+    finally:
+        for pid in pids.values():
+            if alive(pid):
+                os.kill(pid, signal.SIGKILL)

@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-import json
-import os
-import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
-from helpers import alive, write_hold_project
+from helpers import hold_behave, sigkill_and_expect_gone, write_hold_project
 
 from atproto_bdd.errors import UsageError
 from atproto_bdd.services import LocalRuntime
@@ -78,36 +73,9 @@ FEATURE = """Feature: hold
 
 def test_sigkill_of_behave_takes_the_appview_and_postgres_down(tmp_path: Path) -> None:
     write_hold_project(tmp_path, FEATURE, HOLD_STEP)
-    marker = tmp_path / "marker.json"
-    process = subprocess.Popen(
-        [sys.executable, "-m", "behave", "--no-color", "-f", "plain", "-D", "report_dir="],
-        cwd=tmp_path,
-        env={**os.environ, "HOLD_MARKER": str(marker)},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    deadline = time.monotonic() + 180
-    while not marker.exists():
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            pytest.fail(f"behave never reached the holding step:\n{process.communicate()[0].decode()[-3000:]}")
+    process, info = hold_behave(tmp_path, tmp_path / "marker.json")
+    sigkill_and_expect_gone(process, {"appview host": int(info["host"]), "postgres": int(info["postgres"])})
+    deadline = time.monotonic() + 5
+    while Path(info["data"]).exists() and time.monotonic() < deadline:
         time.sleep(0.05)
-    info = json.loads(marker.read_text())
-    pids = [int(info["host"]), int(info["postgres"])]
-    try:
-        assert all(alive(pid) for pid in pids)
-        process.send_signal(signal.SIGKILL)
-        process.wait(timeout=10)
-        deadline = time.monotonic() + 3
-        while any(alive(pid) for pid in pids) and time.monotonic() < deadline:
-            time.sleep(0.05)
-        left = {name: pid for name, pid in zip(("appview host", "postgres"), pids, strict=True) if alive(pid)}
-        assert not left, f"still running 3 s after SIGKILL: {left}"
-        deadline = time.monotonic() + 5
-        while Path(info["data"]).exists() and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert not Path(info["data"]).exists(), f"PostgreSQL's data {info['data']} was left behind"
-    finally:
-        for pid in pids:
-            if alive(pid):
-                os.kill(pid, signal.SIGKILL)
+    assert not Path(info["data"]).exists(), f"PostgreSQL's data {info['data']} was left behind"

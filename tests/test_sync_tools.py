@@ -3,15 +3,10 @@
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
-from helpers import alive, write_hold_project
+from helpers import hold_behave, sigkill_and_expect_gone, write_hold_project
 
 from atproto_bdd.errors import UsageError
 from atproto_bdd.parallel import plan_units
@@ -175,35 +170,8 @@ FEATURE = """Feature: hold
 
 def test_sigkill_of_behave_takes_jetstream_and_tap_down(tmp_path: Path) -> None:
     write_hold_project(tmp_path, FEATURE, HOLD_STEP)
-    marker = tmp_path / "marker.json"
-    process = subprocess.Popen(
-        [sys.executable, "-m", "behave", "--no-color", "-f", "plain", "-D", "report_dir="],
-        cwd=tmp_path,
-        env={**os.environ, "HOLD_MARKER": str(marker)},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    deadline = time.monotonic() + 600  # first use builds Jetstream and Tap
-    while not marker.exists():
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            pytest.fail(f"behave never reached the holding step:\n{process.communicate()[0].decode()[-3000:]}")
-        time.sleep(0.05)
-    info = json.loads(marker.read_text())
-    pids = {name: int(info[name]) for name in ("jetstream", "tap", "relay")}
-    try:
-        assert all(alive(pid) for pid in pids.values())
-        process.send_signal(signal.SIGKILL)
-        process.wait(timeout=10)
-        deadline = time.monotonic() + 3
-        while any(alive(pid) for pid in pids.values()) and time.monotonic() < deadline:
-            time.sleep(0.05)
-        left = {name: pid for name, pid in pids.items() if alive(pid)}
-        assert not left, f"still running 3 s after SIGKILL: {left}"
-    finally:
-        for pid in pids.values():
-            if alive(pid):
-                os.kill(pid, signal.SIGKILL)
+    process, info = hold_behave(tmp_path, tmp_path / "marker.json", deadline_s=600)  # first use builds the tools
+    sigkill_and_expect_gone(process, {name: int(info[name]) for name in ("jetstream", "tap", "relay")})
 
 
 def test_other_runtimes_refuse_jetstream_and_tap_with_the_reason() -> None:

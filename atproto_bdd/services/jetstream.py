@@ -8,14 +8,11 @@ relay's CBOR firehose into JSON events on ``/subscribe``. It is built with
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
-from ..masking import masker
-from .health import wait_until_healthy
 from .network import ws_url
 from .processes import ManagedProcess
-from .relay_local import port_taken
+from .relay_local import launch_program
 from .specs import JetstreamService, JetstreamSpec, RelayService
 
 #: Seconds Jetstream gets to exit after SIGTERM before it is killed.
@@ -51,29 +48,17 @@ def launch_jetstream(
 ) -> tuple[ManagedProcess, JetstreamService]:
     """Start Jetstream on ``ports`` (API, metrics) and wait until it answers; stopped again on failure."""
     data_dir.mkdir(parents=True, exist_ok=True)
-    env = jetstream_environment(relay, data_dir=data_dir, port=ports[0], metrics_port=ports[1])
-    process = ManagedProcess.start(
-        [str(binary)],
-        log_path=log_path,
-        env={"PATH": os.environ.get("PATH", ""), "HOME": os.environ.get("HOME", ""), **env},
-        cwd=data_dir,
-        name="jetstream",
-    )
     url = f"http://127.0.0.1:{ports[0]}"
-    try:
-        wait_until_healthy(
-            "Jetstream",
-            f"{url}/",
-            timeout=timeout,
-            log_tail=lambda: masker.mask(process.log_tail()),
-            alive=process.alive,
-        )
-    except BaseException:
-        process.stop(JETSTREAM_STOP_GRACE)
-        taken = port_taken(process, "Jetstream")
-        if taken is not None:
-            raise taken from None
-        raise
+    process = launch_program(
+        [str(binary)],
+        jetstream_environment(relay, data_dir=data_dir, port=ports[0], metrics_port=ports[1]),
+        cwd=data_dir,
+        log_path=log_path,
+        health_url=f"{url}/",
+        what="Jetstream",
+        timeout=timeout,
+        grace=JETSTREAM_STOP_GRACE,
+    )
     service = JetstreamService(
         service_id, spec, url, f"http://127.0.0.1:{ports[1]}/metrics", data_dir, log_path, process.pid
     )

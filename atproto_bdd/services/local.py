@@ -19,7 +19,7 @@ from ..masking import masker
 from ..settings import Settings
 from ..waiting import poll
 from .appview_local import LocalAppViews
-from .go_install import JETSTREAM, TAP, ensure_relay, ensure_tool
+from .go_install import JETSTREAM, TAP, GoTool, ensure_relay, ensure_tool
 from .health import wait_until_healthy
 from .jetstream import launch_jetstream
 from .mail import Mailbox, MailCapture
@@ -250,65 +250,66 @@ class LocalRuntime(Runtime):
 
     def start_jetstream(self, spec: JetstreamSpec, relay: RelayService) -> JetstreamService:
         """Build Jetstream (once, with a progress line) and start it on ``relay``."""
-        binary = ensure_tool(self.settings.cache_dir, JETSTREAM, go=self.settings.go)
-        service_id = f"{spec.name}-{next(self._program_ids)}"
-        data_dir = self.host.run_dir / "data" / service_id
-        log_path = self.host.run_dir / "logs" / f"{service_id}.log"
-
-        def start(port: int) -> JetstreamService:
-            process, service = self._run_program(
-                "Jetstream",
+        return self._start_program(
+            JETSTREAM,
+            spec.name,
+            "Jetstream",
+            lambda binary, service_id, data_dir, log_path, port: launch_jetstream(
                 binary,
-                lambda: launch_jetstream(
-                    binary,
-                    spec,
-                    relay,
-                    service_id=service_id,
-                    data_dir=data_dir,
-                    log_path=log_path,
-                    ports=(port, free_port()),
-                    timeout=self.settings.service_timeout,
-                ),
-            )
-            self._adopt(service_id, process, log_path, "Jetstream")
-            return service
-
-        return on_free_port(start)
+                spec,
+                relay,
+                service_id=service_id,
+                data_dir=data_dir,
+                log_path=log_path,
+                ports=(port, free_port()),
+                timeout=self.settings.service_timeout,
+            ),
+        )
 
     def start_tap(self, spec: TapSpec, relay: RelayService) -> TapService:
         """Build Tap (once, with a progress line) and start it on ``relay``."""
-        binary = ensure_tool(self.settings.cache_dir, TAP, go=self.settings.go)
-        service_id = f"{spec.name}-{next(self._program_ids)}"
+        return self._start_program(
+            TAP,
+            spec.name,
+            "Tap",
+            lambda binary, service_id, data_dir, log_path, port: launch_tap(
+                binary,
+                spec,
+                relay,
+                service_id=service_id,
+                data_dir=data_dir,
+                log_path=log_path,
+                port=port,
+                timeout=self.settings.service_timeout,
+            ),
+        )
+
+    def _start_program(
+        self,
+        tool: GoTool,
+        name: str,
+        what: str,
+        launch: Callable[[Path, str, Path, Path, int], tuple[ManagedProcess, T]],
+    ) -> T:
+        """Build ``tool`` if needed, then ``launch(binary, service_id, data_dir, log_path, port)`` on a free port.
+
+        Its data and log go into the run directory; the started program is kept
+        with the runtime's others (stopped with them, and if the host dies).
+        """
+        binary = ensure_tool(self.settings.cache_dir, tool, go=self.settings.go)
+        service_id = f"{name}-{next(self._program_ids)}"
         data_dir = self.host.run_dir / "data" / service_id
         log_path = self.host.run_dir / "logs" / f"{service_id}.log"
 
-        def start(port: int) -> TapService:
-            process, service = self._run_program(
-                "Tap",
-                binary,
-                lambda: launch_tap(
-                    binary,
-                    spec,
-                    relay,
-                    service_id=service_id,
-                    data_dir=data_dir,
-                    log_path=log_path,
-                    port=port,
-                    timeout=self.settings.service_timeout,
-                ),
-            )
-            self._adopt(service_id, process, log_path, "Tap")
+        def start(port: int) -> T:
+            try:
+                process, service = launch(binary, service_id, data_dir, log_path, port)
+            except OSError as exc:  # the binary could not be run at all
+                raise ServiceError(f"could not start {what} ({binary}): {exc}") from None
+            self._adopt(service_id, process, log_path, what)
             return service
 
         return on_free_port(start)
-
-    @staticmethod
-    def _run_program(what: str, binary: Path, launch: Callable[[], T]) -> T:
-        """``launch()``, with a binary that cannot be run at all named in a ServiceError."""
-        try:
-            return launch()
-        except OSError as exc:
-            raise ServiceError(f"could not start {what} ({binary}): {exc}") from None
 
     def _adopt(self, service_id: str, process: ManagedProcess, log_path: Path, what: str) -> None:
         """Keep a started program with the runtime's others; stop it if the host died meanwhile."""

@@ -31,6 +31,52 @@ def port_taken(process: ManagedProcess, what: str) -> ServiceError | None:
     return None
 
 
+def launch_program(
+    argv: list[str],
+    env: Mapping[str, str],
+    *,
+    cwd: Path,
+    log_path: Path,
+    health_url: str,
+    what: str,
+    timeout: float,
+    grace: float,
+    headers: dict[str, str] | None = None,
+    ready: Callable[[ManagedProcess], None] = lambda process: None,
+) -> ManagedProcess:
+    """Start a program of our own (the relay, Jetstream, Tap) in ``cwd``; wait until healthy and ``ready``.
+
+    Only ``PATH`` and ``HOME`` of our environment are passed on, plus ``env``.
+    On any failure the program is stopped first (``grace`` seconds after
+    SIGTERM); one that exited because a port was taken raises an error
+    :func:`~.ports.is_address_in_use` recognises.
+    """
+    process = ManagedProcess.start(
+        argv,
+        log_path=log_path,
+        env={"PATH": os.environ.get("PATH", ""), "HOME": os.environ.get("HOME", ""), **env},
+        cwd=cwd,
+        name=Path(argv[0]).name,
+    )
+    try:
+        wait_until_healthy(
+            what,
+            health_url,
+            timeout=timeout,
+            log_tail=lambda: masker.mask(process.log_tail()),
+            alive=process.alive,
+            headers=headers,
+        )
+        ready(process)
+    except BaseException:
+        process.stop(grace)
+        taken = port_taken(process, what)
+        if taken is not None:
+            raise taken from None
+        raise
+    return process
+
+
 def launch_relay(
     binary: Path,
     env: Mapping[str, str],
@@ -42,34 +88,18 @@ def launch_relay(
     timeout: float,
     ready: Callable[[ManagedProcess], None] = lambda process: None,
 ) -> ManagedProcess:
-    """Start ``binary serve`` in ``data_dir`` and wait until it is healthy and ``ready(process)`` returns.
-
-    On any failure the relay is stopped first; a relay that exited because a
-    port was taken raises an error :func:`~.ports.is_address_in_use` recognises.
-    """
-    process = ManagedProcess.start(
+    """Start ``binary serve`` in ``data_dir`` and wait until it is healthy and ``ready(process)`` returns."""
+    return launch_program(
         [str(binary), "serve"],
-        log_path=log_path,
-        env={"PATH": os.environ.get("PATH", ""), "HOME": os.environ.get("HOME", ""), **env},
+        env,
         cwd=data_dir,
-        name="relay",
+        log_path=log_path,
+        health_url=f"{api_url}/xrpc/_health",
+        what=what,
+        timeout=timeout,
+        grace=RELAY_STOP_GRACE,
+        ready=ready,
     )
-    try:
-        wait_until_healthy(
-            what,
-            f"{api_url}/xrpc/_health",
-            timeout=timeout,
-            log_tail=lambda: masker.mask(process.log_tail()),
-            alive=process.alive,
-        )
-        ready(process)
-    except BaseException:
-        process.stop(RELAY_STOP_GRACE)
-        taken = port_taken(process, what)
-        if taken is not None:
-            raise taken from None
-        raise
-    return process
 
 
 def ensure_relay_template(binary: Path, cache_dir: Path, *, timeout: float) -> Path:

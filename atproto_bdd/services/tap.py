@@ -10,14 +10,11 @@ route.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
-from ..masking import masker
 from ..protocol.http import basic_auth
-from .health import wait_until_healthy
 from .processes import ManagedProcess
-from .relay_local import port_taken
+from .relay_local import launch_program
 from .specs import RelayService, TapService, TapSpec
 
 #: Seconds Tap gets to exit after SIGTERM before it is killed.
@@ -58,28 +55,16 @@ def launch_tap(
     working directory, and a stray one must not configure it.
     """
     data_dir.mkdir(parents=True, exist_ok=True)
-    env = tap_environment(spec, relay, data_dir=data_dir, port=port)
-    process = ManagedProcess.start(
-        [str(binary), "run"],
-        log_path=log_path,
-        env={"PATH": os.environ.get("PATH", ""), "HOME": os.environ.get("HOME", ""), **env},
-        cwd=data_dir,
-        name="tap",
-    )
     url = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_healthy(
-            "Tap",
-            f"{url}/health",
-            timeout=timeout,
-            log_tail=lambda: masker.mask(process.log_tail()),
-            alive=process.alive,
-            headers=basic_auth("admin", spec.admin_password),
-        )
-    except BaseException:
-        process.stop(TAP_STOP_GRACE)
-        taken = port_taken(process, "Tap")
-        if taken is not None:
-            raise taken from None
-        raise
+    process = launch_program(
+        [str(binary), "run"],
+        tap_environment(spec, relay, data_dir=data_dir, port=port),
+        cwd=data_dir,
+        log_path=log_path,
+        health_url=f"{url}/health",
+        what="Tap",
+        timeout=timeout,
+        grace=TAP_STOP_GRACE,
+        headers=basic_auth("admin", spec.admin_password),
+    )
     return process, TapService(service_id, spec, url, data_dir, log_path, process.pid)
