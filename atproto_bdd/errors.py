@@ -35,6 +35,10 @@ class InstallError(AtprotoBddError):
     """A tool or package the services need is missing or failed to install."""
 
 
+class NotInstalled(InstallError):
+    """Something is not in the cache yet, and the caller asked not to install it (``install=False``)."""
+
+
 class ServiceError(AtprotoBddError):
     """A service failed to start, became unhealthy or died."""
 

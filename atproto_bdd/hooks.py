@@ -9,7 +9,9 @@ or by calling them from your own hooks (``atproto_bdd.hooks.before_all(context)`
 Lifecycle:
 
 * ``before_all`` installs the services if needed and starts the runtime (for
-  the local runtime: one Node host process).
+  the local runtime: one Node host process, launched already while behave
+  loaded the steps and features when the services were installed: the
+  ``prestart`` setting).
 * ``before_scenario`` gives every scenario a fresh, isolated network (its own
   PLC directory and PDSes) as ``context.atproto``. Features tagged
   ``@network:feature`` share one network across their scenarios instead
@@ -25,6 +27,13 @@ Lifecycle:
 """
 
 from __future__ import annotations
+
+# behave imports this module (through environment.py) before it loads the step modules and parses the
+# features: launch the Node host now, so that its start overlaps with that work. Only the small modules
+# the host needs are imported before this call (services/host_prestart.py).
+from .services.host_prestart import prestart_for_behave
+
+prestart_for_behave()
 
 import os
 import sys

@@ -31,7 +31,11 @@ def fake_nodes(monkeypatch: pytest.MonkeyPatch, versions: dict[str, str]) -> lis
     """Pretend the executables in ``versions`` exist with those versions; record managed installs."""
     managed: list[str] = []
     monkeypatch.setattr(node_runtime.shutil, "which", lambda name: f"/bin/{name}" if name in versions else None)
-    monkeypatch.setattr(node_runtime, "node_version", lambda path: versions[Path(path).name])
+    monkeypatch.setattr(
+        node_runtime,
+        "probe_node",
+        lambda path, cache_dir, managed=False: NodeRuntime(path, versions[Path(path).name], managed=managed),
+    )
     monkeypatch.setattr(
         node_runtime,
         "managed_node",
@@ -143,3 +147,22 @@ def test_activating_and_taking_down_at_once(line_world) -> None:
     }
     found = error_of(lambda: world.pds("A").admin_post("com.atproto.admin.updateSubjectStatus", body))
     assert found == {"0.4": None, "0.5": (400, "InvalidRequest")}[line]
+
+
+def test_node_probes_are_remembered_per_binary(tmp_path: Path) -> None:
+    system = node_runtime.shutil.which("node")
+    assert system, "the tests need a node on PATH"
+    first = node_runtime.probe_node(system, tmp_path)
+    assert first.version.startswith("v") and first.abi.isdigit()
+    memo = tmp_path / "node-probes.json"
+    remembered = json.loads(memo.read_text())
+    assert list(remembered.values()) == [[first.version, first.abi]]
+    # The memo answers from now on: a planted answer shows it was read, not asked again.
+    key = next(iter(remembered))
+    memo.write_text(json.dumps({key: ["v99.0.0", "999"]}))
+    assert node_runtime.probe_node(system, tmp_path).version == "v99.0.0"
+    # A binary that changed (another inode, size or time) is asked again; a broken memo is asked again too.
+    memo.write_text(json.dumps({key + "0": ["v99.0.0", "999"]}))
+    assert node_runtime.probe_node(system, tmp_path) == first
+    memo.write_text("{not json")
+    assert node_runtime.probe_node(system, tmp_path) == first

@@ -21,6 +21,7 @@ from ..waiting import poll
 from .appview_local import LocalAppViews
 from .go_install import JETSTREAM, TAP, GoTool, ensure_relay, ensure_tool
 from .health import wait_until_healthy
+from .host_prestart import claim as claim_prestarted
 from .jetstream import launch_jetstream
 from .mail import Mailbox, MailCapture
 from .node_host import NodeHost
@@ -81,6 +82,8 @@ class LocalRuntime(Runtime):
         self._host_dead = False
         self._appviews: LocalAppViews | None = None
         self._appview_wanted = False
+        #: Whether the host was launched while behave loaded (``prestart``), not by :meth:`start`.
+        self.prestarted = False
 
     def expect_appview(self) -> None:
         """Say an AppView will be needed: the next :meth:`start` prepares it in parallel with the network host."""
@@ -95,14 +98,20 @@ class LocalRuntime(Runtime):
         install = ensure_node_services(
             self.settings.cache_dir, line=self.settings.pds_version, node=self.settings.node, npm=self.settings.npm
         )
-        self.run_dir = Path(tempfile.mkdtemp(prefix="atproto-bdd-run-", dir=run_root(self.settings.run_root)))
-        host = NodeHost(
-            install,
-            self.run_dir,
-            log_level=self.settings.log_level,
-            remove_run_dir=not self.settings.keep_run_dir,
-            on_exit=self._host_exited,
-        )
+        prestarted = claim_prestarted(self.settings, install)  # launched while behave loaded (host_prestart.py)
+        self.prestarted = prestarted is not None
+        if prestarted is not None:
+            self.run_dir, host = prestarted.run_dir, prestarted.host
+            host.on_exit = self._host_exited
+        else:
+            self.run_dir = Path(tempfile.mkdtemp(prefix="atproto-bdd-run-", dir=run_root(self.settings.run_root)))
+            host = NodeHost(
+                install,
+                self.run_dir,
+                log_level=self.settings.log_level,
+                remove_run_dir=not self.settings.keep_run_dir,
+                on_exit=self._host_exited,
+            )
         self._host_dead = False
         self._host = host
         atexit.register(self.close)

@@ -60,7 +60,9 @@ class NodeHost:
         self._write_lock = threading.Lock()
         self._reader: threading.Thread | None = None
         self._dead_reason = ""
-        self._on_exit = on_exit
+        self._started: tuple[Future[dict[str, Any]], Future[dict[str, Any]]] | None = None  # hello, warm
+        #: Told why, when the host exits on its own (set by whoever runs services in it).
+        self.on_exit = on_exit
 
     @property
     def pid(self) -> int | None:
@@ -68,7 +70,20 @@ class NodeHost:
         return self._process.pid if self._process else None
 
     def start(self, timeout: float) -> dict[str, Any]:
-        """Start the host and load the service modules; returns versions it reports."""
+        """Start the host (unless :meth:`spawn` did) and wait until it has loaded the service modules.
+
+        Returns the versions it reports.
+        """
+        if self._started is None:
+            self.spawn()
+        assert self._started is not None
+        hello, warm = self._started
+        hello_reply = self._result("hello", hello, timeout)
+        self._result("warm", warm, timeout)
+        return hello_reply
+
+    def spawn(self) -> None:
+        """Launch the host and ask it to load the service modules, without waiting (:meth:`start` waits)."""
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         read_fd, write_fd = os.pipe()
         # A PDS_* variable in the caller's shell must not leak into every PDS.
@@ -114,13 +129,13 @@ class NodeHost:
             target=self._read_replies, args=(os.fdopen(read_fd, "rb"),), name="atproto-bdd-host-reader", daemon=True
         )
         self._reader.start()
-        hello = self.call("hello", timeout=timeout)
-        self.call("warm", timeout=timeout)
-        return hello
+        self._started = (self.submit("hello"), self.submit("warm"))
 
     def call(self, cmd: str, args: dict[str, Any] | None = None, *, timeout: float) -> dict[str, Any]:
         """Send a command and wait for its result, at most ``timeout`` seconds."""
-        future = self.submit(cmd, args)
+        return self._result(cmd, self.submit(cmd, args), timeout)
+
+    def _result(self, cmd: str, future: Future[dict[str, Any]], timeout: float) -> dict[str, Any]:
         try:
             return future.result(timeout=timeout)
         except FutureTimeout:
@@ -177,6 +192,18 @@ class NodeHost:
             self._reader.join(timeout=timeout)
         self._process = None
 
+    def kill(self, timeout: float = 10.0) -> None:
+        """End a host that runs no services yet at once (SIGKILL), instead of waiting for it to shut down."""
+        process = self._process
+        if process is None:
+            return
+        if process.poll() is None:
+            process.kill()
+            process.wait(timeout=timeout)
+        if self._reader:
+            self._reader.join(timeout=timeout)
+        self._process = None
+
     def _read_replies(self, stream: Any) -> None:
         with stream:
             for raw in stream:
@@ -199,4 +226,4 @@ class NodeHost:
             pending, self._pending = self._pending, {}
         for future in pending.values():
             future.set_exception(ServiceError(f"{self._dead_reason}; its log ends with:\n{self.log_tail()}"))
-        self._on_exit(self._dead_reason)
+        self.on_exit(self._dead_reason)

