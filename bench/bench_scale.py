@@ -13,6 +13,8 @@ Run with ``./dev bench scale``. Side by side, in one run on this machine:
   (networks stopped in the background, after_all waits for them) and waiting for
   each network to stop, and dev-env with only its PDS/PLC modules required (the
   whole package for reference); per-scenario times include the hooks;
+* the -j curve: the generated suite through ``atproto-bdd run -j 1/2/4`` (wall clock and
+  the peak RSS of the whole process tree: workers, hosts);
 * memory: RSS of the Node host running 1, 5 and 20 PDSes.
 
 Targets: a generated scenario <= 0.5 s median; -j 2 speedup >= 1.6x; the
@@ -106,13 +108,13 @@ def after_scenario(context, scenario):
 """
 
 
-def project(features: dict[str, str]) -> Path:
-    """A throw-away behave project with the given feature files."""
+def project(features: dict[str, str], environment: str = TIMED_ENVIRONMENT) -> Path:
+    """A throw-away behave project with the given feature files (and the timed environment.py)."""
     root = Path(tempfile.mkdtemp(dir=_SCRATCH.name))
     (root / "features").mkdir()
     (root / "steps").mkdir()
     (root / "steps" / "lib.py").write_text("from atproto_bdd.steps import *\n")
-    (root / "environment.py").write_text(TIMED_ENVIRONMENT)
+    (root / "environment.py").write_text(environment)
     for name, text in features.items():
         (root / "features" / name).write_text(text)
     return root
@@ -291,6 +293,74 @@ def generated_vs_devenv(count: int, rounds: int) -> dict[str, Any]:
     return result
 
 
+def tree_rss_mib(root_pid: int) -> float:
+    """Resident memory of ``root_pid`` and all its descendants, in MiB (from /proc)."""
+    parents: dict[int, int] = {}
+    rss: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            status = (entry / "status").read_text()
+        except OSError:  # exited while we looked
+            continue
+        pid = int(entry.name)
+        parents[pid] = int(stat.rsplit(") ", 1)[1].split()[1])
+        rss[pid] = next((int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS")), 0)
+    tree, frontier = {root_pid}, [root_pid]
+    while frontier:
+        parent = frontier.pop()
+        children = [pid for pid, ppid in parents.items() if ppid == parent and pid not in tree]
+        tree.update(children)
+        frontier.extend(children)
+    return sum(rss.get(pid, 0) for pid in tree) / 1024
+
+
+def run_with_peak_rss(argv: list[str], cwd: Path) -> tuple[float, float]:
+    """Run ``argv``: its wall clock (s) and the peak RSS of its process tree (MiB, sampled every 0.1 s)."""
+    started = time.perf_counter()
+    process = subprocess.Popen(argv, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    peak = 0.0
+    while process.poll() is None:
+        peak = max(peak, tree_rss_mib(process.pid))
+        time.sleep(0.1)
+    elapsed = time.perf_counter() - started
+    if process.returncode != 0:
+        raise RuntimeError(f"{' '.join(argv)} failed with exit code {process.returncode}")
+    return elapsed, peak
+
+
+def j_curve(count: int, rounds: int, workers: tuple[int, ...] = (1, 2, 4)) -> dict[str, Any]:
+    """The generated scenarios through ``atproto-bdd run -j N``: wall clock and peak memory per worker count."""
+    root = project({"g.feature": generated_feature(count)}, "from atproto_bdd.hooks import *  # noqa: F401,F403\n")
+    walls: dict[int, list[float]] = {n: [] for n in workers}
+    peaks: dict[int, list[float]] = {n: [] for n in workers}
+    load_start = load_average()
+    for _ in range(rounds):  # interleaved
+        for n in workers:
+            argv = [sys.executable, "-m", "atproto_bdd.cli", "run", "-j", str(n), "--reports", str(root / f"r{n}")]
+            elapsed, peak = run_with_peak_rss(argv + ["features"], root)
+            walls[n].append(elapsed)
+            peaks[n].append(peak)
+    one = statistics.median(walls[workers[0]])
+    return {
+        "scenarios": count,
+        "rounds": rounds,
+        "load_start": load_start,
+        "load_end": load_average(),
+        "workers": {
+            str(n): {
+                "wall_median_s": round(statistics.median(walls[n]), 2),
+                "speedup": round(one / statistics.median(walls[n]), 2),
+                "peak_rss_mib": round(statistics.median(peaks[n])),
+                "walls_s": [round(t, 2) for t in walls[n]],
+            }
+            for n in workers
+        },
+    }
+
+
 def host_rss(counts: tuple[int, ...]) -> dict[str, Any]:
     """Resident memory (MiB) of a fresh Node host after starting N PDSes."""
     results: dict[str, Any] = {"load_start": load_average()}
@@ -308,7 +378,7 @@ def host_rss(counts: tuple[int, ...]) -> dict[str, Any]:
     return results
 
 
-MEASURES = ("suite", "isolation", "generated_vs_dev_env", "host_rss")
+MEASURES = ("suite", "isolation", "generated_vs_dev_env", "j_curve", "host_rss")
 
 
 def main() -> None:
@@ -319,6 +389,7 @@ def main() -> None:
     parser.add_argument("--generated-rounds", type=int, default=5)
     parser.add_argument("--isolation", type=int, default=20)
     parser.add_argument("--isolation-rounds", type=int, default=3)
+    parser.add_argument("--j-rounds", type=int, default=3, help="rounds of the -j 1/2/4 curve")
     parser.add_argument("--only", nargs="+", choices=MEASURES, default=list(MEASURES), help="measures to run")
     args = parser.parse_args()
     with LocalRuntime(Settings.load()) as runtime:
@@ -328,11 +399,14 @@ def main() -> None:
         "suite": lambda: suite_sequential_vs_parallel(args.rounds),
         "isolation": lambda: isolation(args.isolation, args.isolation_rounds),
         "generated_vs_dev_env": lambda: generated_vs_devenv(args.generated, args.generated_rounds),
+        "j_curve": lambda: j_curve(args.generated, args.j_rounds),
         "host_rss": lambda: host_rss((1, 5, 20)),
     }
     results: dict[str, Any] = {"versions": versions}
     results.update({name: measure() for name, measure in measures.items() if name in args.only})
-    path = write_results(results_name("scale" if len(args.only) == len(MEASURES) else "scale-partial"), results)
+    path = write_results(
+        results_name("scale" if len(args.only) == len(MEASURES) else "scale-" + "-".join(args.only)), results
+    )
     print(f"\nwrote {path}\n")
     print(f"versions: {json.dumps(versions)}")
     for name in MEASURES:
@@ -354,6 +428,14 @@ def main() -> None:
         )
     if "generated_vs_dev_env" in results:
         _print_generated(results["generated_vs_dev_env"], args.generated_rounds)
+    if "j_curve" in results:
+        curve = results["j_curve"]
+        cells = "; ".join(
+            f"-j {n}: {entry['wall_median_s']} s ({entry['speedup']}x), peak {entry['peak_rss_mib']} MiB"
+            for n, entry in curve["workers"].items()
+        )
+        what = f"{curve['scenarios']} generated scenarios through atproto-bdd run (median of {args.j_rounds})"
+        print(f"| {what} | {cells} | |")
     if "host_rss" in results:
         rss = results["host_rss"]
         print(

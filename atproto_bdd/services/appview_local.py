@@ -8,7 +8,9 @@ for an AppView. Each AppView gets:
 * a did:plc in its network's PLC directory, made here (one secp256k1 key for
   ``#atproto``, services ``#bsky_appview`` and ``#bsky_notif`` at its URL);
 * a database of its own, cloned (``CREATE DATABASE ... TEMPLATE``) from one
-  that bsky's migrations ran on once per run;
+  that bsky's migrations ran on once per run; the clone takes about 150 ms of
+  PostgreSQL's time, so the next network's database is cloned in the
+  background as soon as one is taken (never used before: a fresh copy);
 * a repo subscription per PDS of the network, whose cursor and
   ``processAll()`` tell when what a PDS sequenced is indexed.
 """
@@ -69,6 +71,9 @@ class LocalAppViews:
         self._key = ""
         self._prefix = ""  # this run's network databases: atproto_bdd_<host pid>_<n>
         self._made_template = False
+        self._spares: list[str] = []  # cloned databases no AppView has used yet
+        self._cloning: threading.Thread | None = None
+        self._closing = False
         self._prepare_error: BaseException | None = None
         self.versions: dict[str, Any] = {}
 
@@ -87,6 +92,8 @@ class LocalAppViews:
                 self._ready()
             except BaseException as exc:  # raised again where an AppView is asked for
                 self._prepare_error = exc
+                return
+            self._clone_next()  # the first network's database is ready before it asks
 
         # Forks (the host, PostgreSQL) go through processes.spawn, whose long-lived thread keeps
         # their parent-death signal tied to this process, not to this short-lived thread.
@@ -179,8 +186,8 @@ class LocalAppViews:
     def start(self, spec: AppViewSpec, plc: PlcService, sources: Sequence[str]) -> AppViewService:
         """Start an AppView indexing ``sources`` (PDS websocket URLs), with its DID in ``plc``."""
         host, postgres = self._ready()
-        database = f"{self._prefix}{next(self._numbers)}"
-        db_url = postgres.create_database(database, template=self._template)
+        database = self._take_database(postgres)
+        db_url = postgres.database_url(database)
         key = SigningKey.from_hex(spec.signing_key_hex)
 
         def launch(port: int) -> AppViewService:
@@ -221,6 +228,37 @@ class LocalAppViews:
         self._databases[service.id] = database
         self._log_paths[service.id] = service.log_path or Path()
         return service
+
+    def _take_database(self, postgres: Postgres) -> str:
+        """A fresh clone of the template: one cloned in the background, else one cloned now."""
+        with self._lock:
+            database = self._spares.pop() if self._spares else None
+        if database is None:
+            database = f"{self._prefix}{next(self._numbers)}"
+            postgres.create_database(database, template=self._template)
+        self._clone_next()
+        return database
+
+    def _clone_next(self) -> None:
+        """Clone the next network's database on a thread, unless one is ready or on its way."""
+        with self._lock:
+            busy = self._cloning is not None and self._cloning.is_alive()
+            if self._closing or busy or self._spares or self.postgres is None:
+                return
+            postgres, name = self.postgres, f"{self._prefix}{next(self._numbers)}"
+
+            def clone() -> None:
+                try:
+                    postgres.create_database(name, template=self._template)
+                except ServiceError:  # the next AppView clones its own, and reports a real problem
+                    return
+                with self._lock:
+                    if not self._closing:
+                        self._spares.append(name)
+                # Closing: close() waits for this thread, then drops every database of the run.
+
+            self._cloning = threading.Thread(target=clone, name="atproto-bdd-appview-database", daemon=True)
+            self._cloning.start()
 
     def subscribe(self, appview: AppViewService, source: str) -> None:
         """Make the AppView index ``source`` (a PDS's websocket URL) too."""
@@ -276,6 +314,11 @@ class LocalAppViews:
 
     def close(self) -> None:
         """Stop the AppView host and PostgreSQL (their data goes with them)."""
+        with self._lock:
+            self._closing = True
+            cloning = self._cloning
+        if cloning is not None:  # its database is one of the run's, dropped below
+            cloning.join(timeout=self.settings.service_timeout)
         host, self.host = self.host, None
         if host is not None:
             host.close(timeout=self.settings.service_timeout)
