@@ -52,6 +52,19 @@ def test_a_postgres_url_is_used_instead_of_the_embedded_server_and_left_clean(tm
         Postgres.external("mysql://localhost/x", settings.cache_dir)
 
 
+def test_the_host_reads_a_pds_head_as_the_firehose_proves_it() -> None:
+    with LocalRuntime() as runtime:
+        world = World(runtime)
+        pds = world.add_pds("A")
+        alice = world.create_account("alice.test")
+        alice.post("one")
+        alice.post("two")
+        head = runtime.pds_head(pds.service)
+        # The firehose way: a FutureCursor probe just past what the recorder holds.
+        assert head is not None and head > 0 and head == world.pds_head("A")
+        world.close(wait=True)
+
+
 def test_the_next_networks_database_is_cloned_ahead_and_fresh() -> None:
     with LocalRuntime() as runtime:
         first = World(runtime)

@@ -391,6 +391,10 @@ class LocalRuntime(Runtime):
             with self._lock:
                 self._pending_stops = [f for f in self._pending_stops if not f.done()] + [future]
 
+    def pds_head(self, pds: PdsService) -> int | None:
+        """The PDS's latest sequence number, from its sequencer in the host (one round trip, no subscription)."""
+        return int(self.host.call("pds.head", {"id": pds.id}, timeout=self.settings.request_timeout)["seq"])
+
     def log_tail(self, service_id: str, lines: int = 20) -> str:
         """The last lines of a service's access log."""
         if self._appviews is not None and self._appviews.owns(service_id):

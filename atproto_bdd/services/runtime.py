@@ -107,6 +107,13 @@ class Runtime(ABC):
     def stop(self, service_id: str, *, wait: bool = True) -> None:
         """Stop a service; with ``wait=False`` return at once and finish in the background."""
 
+    def pds_head(self, pds: PdsService) -> int | None:
+        """The PDS's latest sequence number, read from the PDS itself; None if this runtime cannot.
+
+        Callers then read it through the firehose (a ``FutureCursor`` probe).
+        """
+        return None
+
     @abstractmethod
     def log_tail(self, service_id: str, lines: int = 20) -> str:
         """The last lines of a service's log (secrets masked)."""

@@ -213,7 +213,7 @@ async function startPds(args) {
         await log.close()
         fs.rmSync(dataDir, { recursive: true, force: true })
       }
-      services.set(id, { kind: 'pds', name: args.name, url, stop, log, subscribers })
+      services.set(id, { kind: 'pds', name: args.name, url, stop, log, subscribers, instance })
       return { id, url, port, did: env.serviceDid, dataDir, log: log.file }
     } catch (err) {
       lastErr = err
@@ -426,6 +426,12 @@ const commands = {
     const service = services.get(args.id)
     if (!service) throw new Error(`no service ${args.id}`)
     return { subscribers: [...(service.subscribers || [])] }
+  },
+  // A PDS's latest sequence number, as its sequencer reads it (what its FutureCursor check compares with).
+  'pds.head': async (args) => {
+    const service = services.get(args.id)
+    if (!service || service.kind !== 'pds') throw new Error(`no PDS ${args.id}`)
+    return { seq: (await service.instance.ctx.sequencer.curr()) ?? 0 }
   },
   'service.list': async () => ({
     services: [...services.entries()].map(([id, s]) => ({ id, kind: s.kind, name: s.name, url: s.url })),
