@@ -200,6 +200,8 @@ class NodeHost:
         if process.poll() is None:
             process.kill()
             process.wait(timeout=timeout)
+        if process.stdin:
+            process.stdin.close()
         if self._reader:
             self._reader.join(timeout=timeout)
         self._process = None

@@ -73,24 +73,36 @@ def probe_node(path: str, cache_dir: Path, *, managed: bool = False) -> NodeRunt
     stat = os.stat(real)
     key = f"{real}:{stat.st_ino}:{stat.st_size}:{stat.st_mtime_ns}"
     memo_path = cache_dir / "node-probes.json"
-    try:
-        memo = json.loads(memo_path.read_text())
-        version, abi = memo[key]
-    except (OSError, ValueError, KeyError, TypeError):
-        version, abi = capture([path, "-e", _PROBE]).split()
-        try:
-            memo = json.loads(memo_path.read_text()) if memo_path.exists() else {}
-        except (OSError, ValueError):
-            memo = {}
-        memo = {**(memo if isinstance(memo, dict) else {}), key: [version, abi]}
-        try:  # a memo that cannot be written only costs the next run the probe
-            memo_path.parent.mkdir(parents=True, exist_ok=True)
-            partial = memo_path.with_name(f"{memo_path.name}.{os.getpid()}")
-            partial.write_text(json.dumps(memo))
-            partial.replace(memo_path)
-        except OSError:
-            pass
+    memo = _read_memo(memo_path)
+    known = memo.get(key)
+    if isinstance(known, list) and len(known) == 2:
+        return NodeRuntime(path, str(known[0]), managed=managed, abi=str(known[1]))
+    version, abi = _ask_node(path)
+    try:  # a memo that cannot be written only costs the next run the probe
+        memo_path.parent.mkdir(parents=True, exist_ok=True)
+        partial = memo_path.with_name(f"{memo_path.name}.{os.getpid()}")
+        partial.write_text(json.dumps({**_read_memo(memo_path), key: [version, abi]}))
+        partial.replace(memo_path)
+    except OSError:
+        pass
     return NodeRuntime(path, version, managed=managed, abi=abi)
+
+
+def _read_memo(path: Path) -> dict[str, object]:
+    try:
+        memo = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+    return memo if isinstance(memo, dict) else {}
+
+
+def _ask_node(path: str) -> tuple[str, str]:
+    """Version and module ABI, from the Node.js at ``path`` itself."""
+    answer = capture([path, "-e", _PROBE])
+    parts = answer.split()
+    if len(parts) != 2 or not parts[0].startswith("v") or not parts[1].isdigit():
+        raise InstallError(f"{path} does not answer like Node.js (asked for its version, it printed {answer!r})")
+    return parts[0], parts[1]
 
 
 def resolve_node(
