@@ -16,9 +16,10 @@ and cached, and reads timestamps its environment writes:
 * ``start_to_first_step``: spawn -> first step running, the issue's measure;
   ``start_to_network``: spawn -> the first step done (a network ready).
 
-Sides, interleaved: the ``prestart`` setting on (the default) and off; with
-``--node PATH`` two more sides run the host on that Node.js (for the 0.4
-line, Node.js 22 with its V8 compile cache against the system's Node.js 20).
+Sides, interleaved: ``default``; ``no_prestart`` (the ``prestart`` setting
+off); ``no_load_cache`` (``ATPROTO_BDD_LOAD_CACHE=0``: the host's memo of
+module resolution and code cache off). With ``--node PATH`` each side runs
+again with the host on that Node.js (``_node``). ``--sides`` picks some.
 """
 
 from __future__ import annotations
@@ -86,13 +87,19 @@ def project(root: Path) -> Path:
     return root
 
 
-def one_run(root: Path, prestart: bool, node: str = "") -> dict[str, float]:
-    """Spawn behave once; the phases in ms."""
+# Each side's environment on top of the caller's.
+SIDES: dict[str, dict[str, str]] = {
+    "default": {},
+    "no_prestart": {"ATPROTO_BDD_PRESTART": "false"},
+    "no_load_cache": {"ATPROTO_BDD_LOAD_CACHE": "0"},
+}
+
+
+def one_run(root: Path, side_env: dict[str, str]) -> dict[str, float]:
+    """Spawn behave once with ``side_env`` added to the environment; the phases in ms."""
     marks_file = root / "marks.json"
     marks_file.unlink(missing_ok=True)
-    env = {**os.environ, "BENCH_MARKS": str(marks_file), "ATPROTO_BDD_PRESTART": "true" if prestart else "false"}
-    if node:
-        env["ATPROTO_BDD_NODE"] = node
+    env = {**os.environ, "BENCH_MARKS": str(marks_file), **side_env}
     started = time.time()
     result = subprocess.run(
         [sys.executable, "-m", "behave", "-f", "null", "-D", "report_dir="],
@@ -125,20 +132,21 @@ def main() -> None:
     """Interleave the sides, write results/start.json and print the table."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rounds", type=int, default=7)
-    parser.add_argument("--node", default="", help="also run the host on this Node.js (the node setting)")
+    parser.add_argument("--node", default="", help="also run each side with the host on this Node.js")
+    parser.add_argument("--sides", nargs="+", choices=sorted(SIDES), default=list(SIDES))
     args = parser.parse_args()
-    sides = {"prestart": (True, ""), "no_prestart": (False, "")}
+    sides = {side: SIDES[side] for side in args.sides}
     if args.node:
-        sides.update({"prestart_node": (True, args.node), "no_prestart_node": (False, args.node)})
+        sides.update({f"{side}_node": {**env, "ATPROTO_BDD_NODE": args.node} for side, env in list(sides.items())})
     with tempfile.TemporaryDirectory(prefix="atproto-bdd-bench-start-") as scratch:
         root = project(Path(scratch))
-        for prestart, node in sides.values():  # warm the page cache and the compile caches; not counted
-            one_run(root, prestart, node)
+        for side_env in sides.values():  # warm the page cache and the load caches; not counted
+            one_run(root, side_env)
         runs: dict[str, list[dict[str, float]]] = {side: [] for side in sides}
         load_start = load_average()
         for _ in range(args.rounds):
-            for side, (prestart, node) in sides.items():
-                runs[side].append(one_run(root, prestart, node))
+            for side, side_env in sides.items():
+                runs[side].append(one_run(root, side_env))
     results: dict[str, Any] = {
         "rounds": args.rounds,
         "node": args.node or "the default (the node setting)",
@@ -153,7 +161,7 @@ def main() -> None:
     print(f"\nwrote {path}; load average {results['load_start']} -> {results['load_end']}\n")
     print(f"| phase (median ms of {args.rounds}) | " + " | ".join(sides) + " |")
     print("|---" * (len(sides) + 1) + "|")
-    for phase in runs["prestart"][0]:
+    for phase in next(iter(runs.values()))[0]:
         print(f"| {phase} | " + " | ".join(str(results[side][phase]) for side in sides) + " |")
 
 

@@ -63,6 +63,8 @@ class NodeHost:
         self._started: tuple[Future[dict[str, Any]], Future[dict[str, Any]]] | None = None  # hello, warm
         #: Told why, when the host exits on its own (set by whoever runs services in it).
         self.on_exit = on_exit
+        #: How the host's load cache served its start (hits and misses, ``load_cache.js``); None when it is off.
+        self.load_cache_stats: dict[str, int] | None = None
 
     @property
     def pid(self) -> int | None:
@@ -79,7 +81,7 @@ class NodeHost:
         assert self._started is not None
         hello, warm = self._started
         hello_reply = self._result("hello", hello, timeout)
-        self._result("warm", warm, timeout)
+        self.load_cache_stats = self._result("warm", warm, timeout).get("loadCache")
         return hello_reply
 
     def spawn(self) -> None:
@@ -100,6 +102,9 @@ class NodeHost:
                 # compiling them (0.5 line: first step 1.70 -> 1.50 s here, bench/README.md). Older Node.js
                 # ignores it. Keyed by the install, so an upgrade starts afresh; Node checks each entry itself.
                 "NODE_COMPILE_CACHE": str(self.install.compile_cache),
+                # The host's own memo of module resolution and code cache, which Node.js 20 lacks and which
+                # holds more than Node.js 22's (load_cache.js); ATPROTO_BDD_LOAD_CACHE=0 turns it off.
+                "ATPROTO_BDD_LOAD_CACHE_DIR": str(self.install.load_cache),
                 # The services' pino loggers read these at require() time.
                 "LOG_ENABLED": "true",
                 "LOG_LEVEL": self._log_level,

@@ -52,6 +52,11 @@ class NodeInstall:
         """V8's compile cache for this install's modules (``NODE_COMPILE_CACHE``; Node.js 22.1 and newer use it)."""
         return self.root / "compile-cache"
 
+    @property
+    def load_cache(self) -> Path:
+        """The host's memo of module resolution and V8 code cache for this install (``load_cache.js``)."""
+        return self.root / "load-cache"
+
 
 def lock_key(source_dir: Path, abi: str) -> str:
     """Cache key: hash of the project's package.json + lockfile, plus the Node ABI (``any``: no native code)."""

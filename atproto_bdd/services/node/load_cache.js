@@ -1,0 +1,182 @@
+'use strict'
+// A faster start for a host: the service packages load about 2,600 CommonJS modules, and Node.js
+// spends most of that time resolving their require() requests and compiling them. Both results
+// depend only on the files, and an install never changes once verified (its directory is named
+// after its lockfile), so this module keeps them in one file beside the install:
+//   - a memo of Module._resolveFilename: (requiring directory, request) -> file;
+//   - a V8 code cache per module, made after the modules ran, so it also holds the functions
+//     their loading compiled (Node.js 22's NODE_COMPILE_CACHE keeps only each top level, and
+//     Node.js 20 has none).
+// The file is read once at start-up and written once (save()), when something was missing or
+// V8 rejected an entry; a write goes to a temporary file renamed into place, so hosts of parallel
+// workers never read half a file. Only files inside the install are cached; anything else (and
+// every module whose compilation fails here, e.g. ES module syntax in a .js file, which Node.js
+// then loads its own way) goes through Node.js unchanged. ATPROTO_BDD_LOAD_CACHE=0 turns it off.
+
+const fs = require('node:fs')
+const path = require('node:path')
+const vm = require('node:vm')
+const Module = require('node:module')
+const zlib = require('node:zlib')
+
+const FORMAT = 1
+// V8 checks a cache entry against its source's length only, so each entry also keeps a checksum of
+// the source: an edited module is compiled afresh even when its length did not change.
+const checksum = zlib.crc32
+const DYNAMIC_IMPORT = /\bimport\s*\(/
+// Node.js marks a CommonJS module while its body runs (require(esm) uses it to detect cycles); the
+// symbol is internal, so take it from a module Node.js compiled itself: this one.
+const kIsExecuting = Object.getOwnPropertySymbols(module).find((s) => s.description === 'kIsExecuting')
+
+/**
+ * Install the memo and the code cache for modules under ``root`` (a node_modules directory), kept in
+ * ``file``. Returns ``{ save, stats }``: save() writes the file if this process learned something
+ * (save(true): in any case, e.g. again once requests compiled more of the modules' functions);
+ * null on a Node.js without what it needs (zlib.crc32 and the main context's loader for import() in
+ * a vm.Script: 20.15 and newer), which then loads modules its own way.
+ */
+function installLoadCache(root, file) {
+  if (typeof checksum !== 'function' || !vm.constants || vm.constants.USE_MAIN_CONTEXT_DEFAULT_LOADER === undefined) {
+    return null
+  }
+  const prefix = root.endsWith(path.sep) ? root : root + path.sep
+  const inside = (p) => typeof p === 'string' && p.startsWith(prefix)
+  const stored = read(file, root)
+  const resolved = stored.resolve // "dir\0request" (dir relative to root) -> file relative to root
+  const code = stored.code // file relative to root -> { sum, data }
+  const scripts = new Map() // file relative to root -> vm.Script compiled in this process
+  // codeStale: an entry whose module changed since (counted among the misses too).
+  const stats = { resolveHits: 0, resolveMisses: 0, codeHits: 0, codeMisses: 0, codeStale: 0, codeRejected: 0, fallbacks: 0, dynamicImport: 0 }
+
+  const resolveFilename = Module._resolveFilename
+  Module._resolveFilename = function (request, parent, isMain, options) {
+    const from = parent && parent.filename
+    if (options !== undefined || isMain || !inside(from) || Module.isBuiltin(request)) {
+      return resolveFilename.call(this, request, parent, isMain, options)
+    }
+    const key = path.dirname(from).slice(prefix.length) + '\0' + request
+    const hit = resolved[key]
+    if (hit !== undefined) {
+      stats.resolveHits++
+      return prefix + hit
+    }
+    const found = resolveFilename.call(this, request, parent, isMain, options)
+    if (inside(found)) {
+      resolved[key] = found.slice(prefix.length)
+      stats.resolveMisses++
+    }
+    return found
+  }
+
+  const compile = Module.prototype._compile
+  Module.prototype._compile = function (content, filename, format) {
+    if ((format !== undefined && format !== 'commonjs') || !inside(filename) || !/\.c?js$/.test(filename)) {
+      return compile.apply(this, arguments)
+    }
+    // A script made from cached data loses its import() loader (ERR_VM_DYNAMIC_IMPORT_CALLBACK_MISSING
+    // on Node.js 20.20), so a module that may call import() is left to Node.js.
+    if (DYNAMIC_IMPORT.test(content)) {
+      stats.dynamicImport++
+      return compile.apply(this, arguments)
+    }
+    const rel = filename.slice(prefix.length)
+    const sum = checksum(content)
+    const entry = code.get(rel)
+    const cachedData = entry && entry.sum === sum ? entry.data : undefined
+    if (entry && cachedData === undefined) stats.codeStale++
+    let script
+    try {
+      script = new vm.Script(Module.wrap(content), {
+        filename,
+        cachedData,
+        importModuleDynamically: vm.constants.USE_MAIN_CONTEXT_DEFAULT_LOADER,
+      })
+    } catch {
+      // Not CommonJS after all (Node.js may load it as an ES module), or a real syntax error:
+      // either way Node.js's own loader does what it would have done and says what it says.
+      stats.fallbacks++
+      return compile.apply(this, arguments)
+    }
+    if (cachedData === undefined) stats.codeMisses++
+    else if (script.cachedDataRejected) stats.codeRejected++
+    else stats.codeHits++
+    scripts.set(rel, { script, sum })
+    const wrapper = script.runInThisContext({ displayErrors: true })
+    const mod = this
+    // What Node.js's makeRequireFunction gives a module.
+    const require = function require(id) {
+      return mod.require(id)
+    }
+    require.resolve = (request, options) => Module._resolveFilename(request, mod, false, options)
+    require.resolve.paths = (request) => Module._resolveLookupPaths(request, mod)
+    require.main = process.mainModule
+    require.extensions = Module._extensions
+    require.cache = Module._cache
+    if (kIsExecuting) this[kIsExecuting] = true
+    try {
+      return wrapper.call(this.exports, this.exports, require, this, filename, path.dirname(filename))
+    } finally {
+      if (kIsExecuting) this[kIsExecuting] = false
+    }
+  }
+
+  // ``always``: write even when nothing was missing (the scripts now hold functions compiled since).
+  function save(always = false) {
+    if (!always && !stats.resolveMisses && !stats.codeMisses && !stats.codeRejected) return false
+    const index = {}
+    const blobs = []
+    let offset = 0
+    for (const [rel, { sum, data }] of code) {
+      if (!scripts.has(rel)) add(rel, sum, data) // learned by an earlier process, not used by this one
+    }
+    for (const [rel, { script, sum }] of scripts) add(rel, sum, script.createCachedData())
+    function add(rel, sum, data) {
+      index[rel] = [offset, data.length, sum]
+      offset += data.length
+      blobs.push(data)
+    }
+    const header = Buffer.from(JSON.stringify({ format: FORMAT, node: process.version, root, resolve: resolved, code: index }))
+    const length = Buffer.alloc(4)
+    length.writeUInt32LE(header.length)
+    const temporary = `${file}.${process.pid}.tmp`
+    try {
+      fs.mkdirSync(path.dirname(file), { recursive: true })
+      fs.writeFileSync(temporary, Buffer.concat([length, header, ...blobs]))
+      fs.renameSync(temporary, file)
+      return true
+    } catch {
+      fs.rmSync(temporary, { force: true }) // a read-only or full cache: start the slow way next time
+      return false
+    }
+  }
+
+  return { save, stats }
+}
+
+// The stored memo and code cache, or empty ones when the file is missing, damaged or made for
+// another install or Node.js.
+function read(file, root) {
+  const empty = { resolve: Object.create(null), code: new Map() }
+  let buffer
+  try {
+    buffer = fs.readFileSync(file)
+  } catch {
+    return empty
+  }
+  try {
+    const length = buffer.readUInt32LE(0)
+    const header = JSON.parse(buffer.subarray(4, 4 + length).toString('utf8'))
+    if (header.format !== FORMAT || header.node !== process.version || header.root !== root) return empty
+    const code = new Map()
+    const base = 4 + length
+    for (const [rel, [offset, size, sum]] of Object.entries(header.code)) {
+      if (base + offset + size > buffer.length) return empty
+      code.set(rel, { sum, data: buffer.subarray(base + offset, base + offset + size) })
+    }
+    return { resolve: Object.assign(Object.create(null), header.resolve), code }
+  } catch {
+    return empty
+  }
+}
+
+module.exports = { installLoadCache }
