@@ -184,3 +184,23 @@ def test_two_suites_at_the_same_time_both_pass(tmp_path: Path) -> None:
     ]
     outputs = [run.communicate(timeout=300)[0].decode() for run in runs]
     assert [run.returncode for run in runs] == [0, 0], "\n\n".join(outputs)
+
+
+def test_host_closed_with_a_tiny_timeout_raises_nothing(tmp_path: Path) -> None:
+    """A missed service_timeout while the host loads must surface as that error, not as the clean-up's.
+
+    close() with a deadline shorter than a killed process takes to be reaped used to raise
+    subprocess.TimeoutExpired, which hid the ServiceError the caller was raising.
+    """
+    from atproto_bdd.services.node_host import NodeHost
+    from atproto_bdd.services.node_install import ensure_node_services
+    from atproto_bdd.settings import Settings
+
+    settings = Settings.load()
+    host = NodeHost(ensure_node_services(settings.cache_dir, line=settings.pds_version), tmp_path / "run")
+    host.spawn()  # loading its modules: it cannot answer "shutdown" within 1 ms
+    pid = host.pid
+    assert pid is not None
+    host.close(timeout=0.001)
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)

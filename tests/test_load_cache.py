@@ -180,3 +180,12 @@ def test_real_host_second_start_is_served_from_the_cache(tmp_path: Path) -> None
 def test_real_host_without_the_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ATPROTO_BDD_LOAD_CACHE", "0")
     assert _start_host(tmp_path, "off") is None
+
+
+def test_root_reached_through_a_symlink_is_cached(project: tuple[Path, Path], tmp_path: Path) -> None:
+    # Node.js names modules by their real path; a cache directory behind a symlink must still be served.
+    root, cache_file = project
+    link = tmp_path / "linked_modules"
+    link.symlink_to(root)
+    load(link, cache_file)
+    assert load(link, cache_file)["stats"]["codeHits"] == 3

@@ -31,6 +31,10 @@ from .processes import parent_death_preexec, spawn
 from .toolchain import tail
 
 
+# How long a SIGKILLed host may take to be reaped, whatever the caller's timeout.
+KILLED_EXIT_S = 10.0
+
+
 class NodeHost:
     """A running ``host.js`` process and the request/reply channel to it."""
 
@@ -192,7 +196,9 @@ class NodeHost:
                 process.wait(timeout=timeout)
             except subprocess.TimeoutExpired:
                 process.kill()
-                process.wait(timeout=timeout)
+                # A killed process is gone within moments, but not always within a tiny service_timeout:
+                # waiting too little here would replace the caller's error with a TimeoutExpired.
+                process.wait(timeout=max(timeout, KILLED_EXIT_S))
         if self._reader:
             self._reader.join(timeout=timeout)
         self._process = None

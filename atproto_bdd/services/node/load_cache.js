@@ -7,9 +7,9 @@
 //   - a V8 code cache per module, made after the modules ran, so it also holds the functions
 //     their loading compiled (Node.js 22's NODE_COMPILE_CACHE keeps only each top level, and
 //     Node.js 20 has none).
-// The file is read once at start-up and written once (save()), when something was missing or
-// V8 rejected an entry; a write goes to a temporary file renamed into place, so hosts of parallel
-// workers never read half a file. Only files inside the install are cached; anything else (and
+// The file is read once at start-up. A host that found something missing (or an entry V8
+// rejected) writes it after loading the modules and again when it stops (see host.js); a write goes
+// to a temporary file renamed into place, so hosts of parallel workers never read half a file. Only files inside the install are cached; anything else (and
 // every module whose compilation fails here, e.g. ES module syntax in a .js file, which Node.js
 // then loads its own way) goes through Node.js unchanged. ATPROTO_BDD_LOAD_CACHE=0 turns it off.
 
@@ -32,11 +32,14 @@ const kIsExecuting = Object.getOwnPropertySymbols(module).find((s) => s.descript
  * Install the memo and the code cache for modules under ``root`` (a node_modules directory), kept in
  * ``file``. Returns ``{ save, stats }``: save() writes the file if this process learned something
  * (save(true): in any case, e.g. again once requests compiled more of the modules' functions);
- * null on a Node.js without what it needs (zlib.crc32 and the main context's loader for import() in
- * a vm.Script: 20.15 and newer), which then loads modules its own way.
+ * null on a Node.js without zlib.crc32 (before 20.15), which then loads modules its own way.
  */
 function installLoadCache(root, file) {
-  if (typeof checksum !== 'function' || !vm.constants || vm.constants.USE_MAIN_CONTEXT_DEFAULT_LOADER === undefined) {
+  if (typeof checksum !== 'function') return null
+  // Node.js names modules by their real path: a cache directory reached through a symlink must match.
+  try {
+    root = fs.realpathSync(root)
+  } catch {
     return null
   }
   const prefix = root.endsWith(path.sep) ? root : root + path.sep
@@ -44,7 +47,7 @@ function installLoadCache(root, file) {
   const stored = read(file, root)
   const resolved = stored.resolve // "dir\0request" (dir relative to root) -> file relative to root
   const code = stored.code // file relative to root -> { sum, data }
-  const scripts = new Map() // file relative to root -> vm.Script compiled in this process
+  const scripts = new Map() // file relative to root -> { script, sum } compiled in this process
   // codeStale: an entry whose module changed since (counted among the misses too).
   const stats = { resolveHits: 0, resolveMisses: 0, codeHits: 0, codeMisses: 0, codeStale: 0, codeRejected: 0, fallbacks: 0, dynamicImport: 0 }
 
@@ -73,8 +76,8 @@ function installLoadCache(root, file) {
     if ((format !== undefined && format !== 'commonjs') || !inside(filename) || !/\.c?js$/.test(filename)) {
       return compile.apply(this, arguments)
     }
-    // A script made from cached data loses its import() loader (ERR_VM_DYNAMIC_IMPORT_CALLBACK_MISSING
-    // on Node.js 20.20), so a module that may call import() is left to Node.js.
+    // A module that may call import() is left to Node.js: a vm.Script's import() needs a loader, and
+    // one made from cached data loses it (ERR_VM_DYNAMIC_IMPORT_CALLBACK_MISSING on Node.js 20.20).
     if (DYNAMIC_IMPORT.test(content)) {
       stats.dynamicImport++
       return compile.apply(this, arguments)
@@ -86,11 +89,8 @@ function installLoadCache(root, file) {
     if (entry && cachedData === undefined) stats.codeStale++
     let script
     try {
-      script = new vm.Script(Module.wrap(content), {
-        filename,
-        cachedData,
-        importModuleDynamically: vm.constants.USE_MAIN_CONTEXT_DEFAULT_LOADER,
-      })
+      // No import() loader is given: modules that may call import() never get here (see above).
+      script = new vm.Script(Module.wrap(content), { filename, cachedData })
     } catch {
       // Not CommonJS after all (Node.js may load it as an ES module), or a real syntax error:
       // either way Node.js's own loader does what it would have done and says what it says.
