@@ -30,7 +30,6 @@ from .node_install import HOST_SCRIPT, NodeInstall
 from .processes import parent_death_preexec, spawn
 from .toolchain import tail
 
-
 # How long a SIGKILLed host may take to be reaped, whatever the caller's timeout.
 KILLED_EXIT_S = 10.0
 
