@@ -1,6 +1,7 @@
 """The host's module load cache (``services/node/load_cache.js``): a memo of module resolution and a V8
-code cache beside an install. These run Node.js on small made-up packages: what is under test is the
-loader logic (same results as Node.js's own loading, stale entries never used), not a service.
+code cache beside an install. Most run Node.js on small made-up packages: what is under test there is
+the loader logic (same results as Node.js's own loading, stale entries never used), not a service. The
+last ones start the real network host and check its second start is served from the cache.
 """
 
 from __future__ import annotations
