@@ -12,6 +12,10 @@ from pathlib import Path
 
 import pytest
 
+from atproto_bdd.services.node_host import NodeHost
+from atproto_bdd.services.node_install import ensure_node_services
+from atproto_bdd.settings import Settings
+
 
 def alive(pid: int) -> bool:
     """Whether ``pid`` runs (a zombie has exited)."""
@@ -65,3 +69,9 @@ def sigkill_and_expect_gone(process: subprocess.Popen[bytes], pids: dict[str, in
         for pid in pids.values():
             if alive(pid):
                 os.kill(pid, signal.SIGKILL)
+
+
+def network_host(run_dir: Path) -> NodeHost:
+    """A NodeHost (not started) on the installed PLC and PDS of the configured line, running in ``run_dir``."""
+    settings = Settings.load()
+    return NodeHost(ensure_node_services(settings.cache_dir, line=settings.pds_version), run_dir)

@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 import pytest
-from helpers import write_hold_project
+from helpers import network_host, write_hold_project
 
 from atproto_bdd.services import LocalRuntime, Network, PdsSpec
 
@@ -192,12 +192,7 @@ def test_host_closed_with_a_tiny_timeout_raises_nothing(tmp_path: Path) -> None:
     close() with a deadline shorter than a killed process takes to be reaped used to raise
     subprocess.TimeoutExpired, which hid the ServiceError the caller was raising.
     """
-    from atproto_bdd.services.node_host import NodeHost
-    from atproto_bdd.services.node_install import ensure_node_services
-    from atproto_bdd.settings import Settings
-
-    settings = Settings.load()
-    host = NodeHost(ensure_node_services(settings.cache_dir, line=settings.pds_version), tmp_path / "run")
+    host = network_host(tmp_path / "run")
     host.spawn()  # loading its modules: it cannot answer "shutdown" within 1 ms
     pid = host.pid
     assert pid is not None

@@ -12,6 +12,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from helpers import network_host
 
 from atproto_bdd.services.node_host import HOST_SCRIPT
 
@@ -156,13 +157,7 @@ def test_syntax_error_is_nodes_own(project: tuple[Path, Path]) -> None:
 
 def _start_host(tmp_path: Path, name: str) -> dict[str, int] | None:
     """Start a real network host on the installed services, return its load-cache counts, stop it."""
-    from atproto_bdd.services.node_host import NodeHost
-    from atproto_bdd.services.node_install import ensure_node_services
-    from atproto_bdd.settings import Settings
-
-    settings = Settings.load()
-    install = ensure_node_services(settings.cache_dir, line=settings.pds_version)
-    host = NodeHost(install, tmp_path / name)
+    host = network_host(tmp_path / name)
     try:
         host.start(timeout=120)
         return host.load_cache_stats

@@ -107,7 +107,9 @@ class NodeHost:
                 "NODE_COMPILE_CACHE": str(self.install.compile_cache),
                 # The host's own memo of module resolution and code cache, which Node.js 20 lacks and which
                 # holds more than Node.js 22's (load_cache.js); ATPROTO_BDD_LOAD_CACHE=0 turns it off.
-                "ATPROTO_BDD_LOAD_CACHE_DIR": str(self.install.load_cache),
+                "ATPROTO_BDD_LOAD_CACHE_DIR": ""
+                if env.get("ATPROTO_BDD_LOAD_CACHE") == "0"
+                else str(self.install.load_cache),
                 # The services' pino loggers read these at require() time.
                 "LOG_ENABLED": "true",
                 "LOG_LEVEL": self._log_level,

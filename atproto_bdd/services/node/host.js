@@ -37,8 +37,8 @@ if (!NODE_MODULES || !RUN_DIR) {
 fs.mkdirSync(LOG_DIR, { recursive: true })
 
 // The memo of module resolution and the V8 code cache of the services' modules (load_cache.js), kept
-// beside the install; ATPROTO_BDD_LOAD_CACHE=0 in the caller's environment turns them off.
-const LOAD_CACHE_DIR = process.env.ATPROTO_BDD_LOAD_CACHE === '0' ? '' : process.env.ATPROTO_BDD_LOAD_CACHE_DIR
+// beside the install; empty when turned off (node_host.py decides).
+const LOAD_CACHE_DIR = process.env.ATPROTO_BDD_LOAD_CACHE_DIR
 const loadCache = LOAD_CACHE_DIR
   ? require('./load_cache').installLoadCache(NODE_MODULES, path.join(LOAD_CACHE_DIR, `${process.version}-${process.arch}.bin`))
   : null

@@ -8,10 +8,11 @@
 //     their loading compiled (Node.js 22's NODE_COMPILE_CACHE keeps only each top level, and
 //     Node.js 20 has none).
 // The file is read once at start-up. A host that found something missing (or an entry V8
-// rejected) writes it after loading the modules and again when it stops (see host.js); a write goes
-// to a temporary file renamed into place, so hosts of parallel workers never read half a file. Only files inside the install are cached; anything else (and
-// every module whose compilation fails here, e.g. ES module syntax in a .js file, which Node.js
-// then loads its own way) goes through Node.js unchanged. ATPROTO_BDD_LOAD_CACHE=0 turns it off.
+// rejected) writes it after loading the modules and again when it stops (see host.js); a write
+// goes to a temporary file renamed into place, so hosts of parallel workers never read half a
+// file. Only files inside the install are cached; anything else (and every module whose
+// compilation fails here, e.g. ES module syntax in a .js file, which Node.js then loads its own
+// way) goes through Node.js unchanged. ATPROTO_BDD_LOAD_CACHE=0 turns it off (node_host.py).
 
 const fs = require('node:fs')
 const path = require('node:path')
