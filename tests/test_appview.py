@@ -115,7 +115,13 @@ FEATURE = """Feature: hold
 """
 
 
+def posix_shared_memory() -> set[str]:
+    """PostgreSQL's POSIX shared memory segments (``/dev/shm/PostgreSQL.*``)."""
+    return {path.name for path in Path("/dev/shm").glob("PostgreSQL.*")}
+
+
 def test_sigkill_of_behave_takes_the_appview_and_postgres_down(tmp_path: Path) -> None:
+    segments_before = posix_shared_memory()
     write_hold_project(tmp_path, FEATURE, HOLD_STEP)
     process, info = hold_behave(tmp_path, tmp_path / "marker.json")
     sigkill_and_expect_gone(process, {"appview host": int(info["host"]), "postgres": int(info["postgres"])})
@@ -123,3 +129,5 @@ def test_sigkill_of_behave_takes_the_appview_and_postgres_down(tmp_path: Path) -
     while Path(info["data"]).exists() and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not Path(info["data"]).exists(), f"PostgreSQL's data {info['data']} was left behind"
+    # A killed server cleans nothing up: its dynamic shared memory must have lived in its data directory.
+    assert posix_shared_memory() - segments_before == set(), "PostgreSQL left shared memory in /dev/shm"

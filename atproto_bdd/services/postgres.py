@@ -46,6 +46,9 @@ SERVER_OPTIONS = (
     "full_page_writes=off",
     "max_connections=300",
     "shared_buffers=64MB",
+    # Dynamic shared memory as files in the data directory, not POSIX segments in /dev/shm: a server killed
+    # with its parent (SIGKILL, no clean-up of its own) would leave those behind; the data directory is removed.
+    "dynamic_shared_memory_type=mmap",
 )
 DATABASE_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 _STALE_PREFIX = "atproto-bdd-pg-"
