@@ -20,11 +20,15 @@ if TYPE_CHECKING:
 
 #: How many lines of each log the diagnostics show.
 LOG_LINES = 15
+#: What a restored world's transcript says about the Background's calls at its top.
+RESTORED_NOTE = "its calls ran once, in the feature's first scenario; -D background_snapshots=false runs it every time"
 
 
 def diagnostic_sections(world: World, log_lines: int = LOG_LINES) -> list[tuple[str, str]]:
     """``(title, text)`` pairs: the transcript, each service's and app's last log lines, the events seen."""
     transcript = "\n".join(exchange.summary() for exchange in world.transcript) or "(no XRPC calls)"
+    if world.restored:  # the Background's calls above were made once, by an earlier scenario (background_snapshots)
+        transcript = f"(this network was restored from a snapshot of the Background: {RESTORED_NOTE})\n{transcript}"
     sections = [("XRPC transcript", transcript)]
     if not world.started:
         return [*_masked(sections), ("network", "(no network was started)")]

@@ -41,6 +41,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from .background_snapshots import BackgroundSnapshots
 from .diagnostics import diagnostics, save_diagnostics
 from .errors import AtprotoBddError, UsageError
 from .interrupts import sigterm_as_keyboard_interrupt
@@ -64,6 +65,7 @@ __all__ = [
 ]
 
 _FEATURE_WORLD = "_atproto_feature_world"
+_SNAPSHOTS = "_atproto_background_snapshots"
 
 
 def before_all(context: Any) -> None:
@@ -89,8 +91,14 @@ def before_all(context: Any) -> None:
 
 
 def before_feature(context: Any, feature: Any) -> None:
-    """Prepare for a feature (a shared network is created on first use)."""
+    """Prepare for a feature (a shared network is created on first use; Background snapshots when taken)."""
     setattr(context, _FEATURE_WORLD, None)
+    settings: Settings | None = getattr(context, "atproto_settings", None)
+    runtime: Runtime | None = getattr(context, "atproto_runtime", None)
+    snapshots = None
+    if settings is not None and runtime is not None and settings.background_snapshots:
+        snapshots = BackgroundSnapshots(runtime, getattr(getattr(context, "_runner", None), "step_registry", None))
+    setattr(context, _SNAPSHOTS, snapshots)
 
 
 def before_scenario(context: Any, scenario: Any) -> None:
@@ -112,6 +120,9 @@ def before_scenario(context: Any, scenario: Any) -> None:
     world.app_config = getattr(context, "atproto_apps", world.app_config)
     world.app_scopes = getattr(context, "atproto_app_scopes", None)
     world.begin_scenario(scenario.name)
+    snapshots: BackgroundSnapshots | None = getattr(context, _SNAPSHOTS, None)
+    if snapshots is not None and world.lifetime == "scenario":  # a shared network runs its Background anyway
+        snapshots.begin_scenario(world, scenario)
     context.atproto = world
     if "appview" in scenario.effective_tags:  # the AppView comes before any PDS the scenario declares
         world.add_appview()
@@ -121,6 +132,9 @@ def before_step(context: Any, step: Any) -> None:
     """Remember the running step, so that failures can name it."""
     world = getattr(context, "atproto", None)
     context.atproto_step = step  # steps may look ahead from it (consecutive accounts are created together)
+    snapshots: BackgroundSnapshots | None = getattr(context, _SNAPSHOTS, None)
+    if snapshots is not None and isinstance(world, World):
+        snapshots.before_step(world, context.scenario, step)  # after the Background: its snapshot, if due
     if isinstance(world, World):
         world.begin_step(f"{step.keyword} {step.name}", step.step_type)
 
@@ -182,10 +196,14 @@ def _mask_formatter_output(context: Any) -> None:
 def after_feature(context: Any, feature: Any) -> None:
     """Stop the feature's shared network, if it had one, and the apps with ``scope = "feature"``."""
     world = getattr(context, _FEATURE_WORLD, None)
+    snapshots: BackgroundSnapshots | None = getattr(context, _SNAPSHOTS, None)
     try:
         if world is not None:
             world.close()
             setattr(context, _FEATURE_WORLD, None)
+        if snapshots is not None:
+            setattr(context, _SNAPSHOTS, None)
+            snapshots.close()
     finally:
         scopes: AppScopes | None = getattr(context, "atproto_app_scopes", None)
         if scopes is not None:

@@ -3,8 +3,9 @@
 Run with ``./dev bench scale``. Side by side, in one run on this machine:
 
 * the acceptance suite (``features/``): sequential behave vs ``atproto-bdd run -j 2``;
-* isolation cost: 20 scenarios with a fresh network each vs one network shared
-  by the feature (``@network:feature``);
+* isolation cost: 20 scenarios with a fresh network each (their Background restored
+  from its snapshot, the default, or run every time) vs one network shared by the
+  feature (``@network:feature``);
 * a generated 50-scenario suite (2 accounts, 3 posts, one firehose assertion
   per scenario, each on a fresh network) on atproto-bdd vs the same scenarios
   against @atproto/dev-env with its own network per scenario (devenv/scenarios.js),
@@ -12,7 +13,8 @@ Run with ``./dev bench scale``. Side by side, in one run on this machine:
   (start, hooks, teardown and exit included), with atproto-bdd both as it runs
   (networks stopped in the background, after_all waits for them) and waiting for
   each network to stop, and dev-env with only its PDS/PLC modules required (the
-  whole package for reference); per-scenario times include the hooks;
+  whole package for reference); per-scenario times include the hooks; the same work
+  with the PDS and accounts in a Background (restored per scenario) as a fifth side;
 * the -j curve: the generated suite through ``atproto-bdd run -j 1/2/4`` (wall clock and
   the peak RSS of the whole process tree: workers, hosts);
 * memory: RSS of the Node host running 1, 5 and 20 PDSes.
@@ -120,20 +122,21 @@ def project(features: dict[str, str], environment: str = TIMED_ENVIRONMENT) -> P
     return root
 
 
-def behave_scenarios(root: Path, *, wait_teardown: bool = False) -> dict[str, Any]:
+def behave_scenarios(root: Path, *args: str, wait_teardown: bool = False) -> dict[str, Any]:
     """One behave run of ``root``: its process wall clock and each scenario's times.
 
     ``wall``: the behave process from spawn to exit (Python start, the host's start,
     every hook, after_all's clean-up). ``scenarios``: per scenario, before_scenario's
     start to after_scenario's end (see TIMED_ENVIRONMENT). ``steps``: per scenario, the
-    sum of its steps' durations in behave's JSON report (hooks not included).
+    sum of its steps' durations in behave's JSON report (hooks not included). ``args``:
+    more behave arguments (``-D background_snapshots=false``).
     """
     times = root / f"times-{time.monotonic_ns()}.jsonl"
     report = root / "report.json"
     env = {**os.environ, "BENCH_TIMES": str(times), "BENCH_WAIT_TEARDOWN": "1" if wait_teardown else "0"}
     started = time.perf_counter()
     subprocess.run(
-        [sys.executable, "-m", "behave", "-f", "json", "-o", str(report), "-D", "report_dir="],
+        [sys.executable, "-m", "behave", "-f", "json", "-o", str(report), "-D", "report_dir=", *args],
         cwd=root,
         env=env,
         check=True,
@@ -157,7 +160,8 @@ def median_ms(samples: list[float]) -> float:
 
 
 def isolation(count: int, rounds: int) -> dict[str, Any]:
-    """Per-scenario cost with a fresh network each vs one shared network, interleaved."""
+    """Per-scenario cost with a fresh network each (restored from the Background's snapshot, the default; or
+    the Background run every time) vs one shared network, interleaved."""
     lines = [
         "Feature: isolation",
         "  Background:",
@@ -174,10 +178,11 @@ def isolation(count: int, rounds: int) -> dict[str, Any]:
     text = "\n".join(lines) + "\n"
     fresh_root = project({"f.feature": text})
     shared_root = project({"f.feature": "@network:feature\n" + text})
-    runs: dict[str, list[dict[str, Any]]] = {"fresh": [], "shared": []}
+    runs: dict[str, list[dict[str, Any]]] = {"fresh": [], "fresh_no_snapshots": [], "shared": []}
     load_start = load_average()
-    for _ in range(rounds):  # ABAB...
+    for _ in range(rounds):  # ABCABC...
         runs["fresh"].append(behave_scenarios(fresh_root))
+        runs["fresh_no_snapshots"].append(behave_scenarios(fresh_root, "-D", "background_snapshots=false"))
         runs["shared"].append(behave_scenarios(shared_root))
     result: dict[str, Any] = {
         "scenarios": count,
@@ -215,15 +220,20 @@ def devenv_scenarios(count: int, devenv: NodeInstall, mode: str) -> dict[str, An
     }
 
 
-def generated_feature(count: int) -> str:
-    """The generated suite: ``count`` scenarios of a fresh network, 2 accounts, 3 posts, one firehose check."""
-    lines = ["Feature: generated"]
+GENERATED_GIVEN = ["    Given a PDS named A", "    And an account alice.test", "    And an account bob.test"]
+
+
+def generated_feature(count: int, *, background: bool = False) -> str:
+    """The generated suite: ``count`` scenarios of a fresh network, 2 accounts, 3 posts, one firehose check.
+
+    ``background``: the PDS and the accounts declared once, in a Background (each scenario still gets a
+    network of its own: restored from the Background's snapshot).
+    """
+    lines = ["Feature: generated"] + (["  Background:", *GENERATED_GIVEN] if background else [])
     for index in range(count):
         lines += [
             f"  Scenario: s{index}",
-            "    Given a PDS named A",
-            "    And an account alice.test",
-            "    And an account bob.test",
+            *([] if background else GENERATED_GIVEN),
             '    When alice.test posts "one"',
             '    And alice.test posts "two"',
             '    And alice.test posts "three"',
@@ -235,22 +245,26 @@ def generated_feature(count: int) -> str:
 def generated_vs_devenv(count: int, rounds: int) -> dict[str, Any]:
     """The same generated scenarios on atproto-bdd and on @atproto/dev-env, interleaved.
 
-    Four sides per round: atproto-bdd as it runs (networks stopped in the background),
-    atproto-bdd waiting for each network to stop in after_scenario, dev-env with only its
-    PDS/PLC modules required, dev-env with the whole package required. dev-env always
-    awaits ``network.close()`` inside each scenario.
+    Five sides per round: atproto-bdd as it runs (networks stopped in the background),
+    atproto-bdd waiting for each network to stop in after_scenario, atproto-bdd with the
+    PDS and accounts in a Background (the same work per scenario, each on a network of its
+    own restored from the Background's snapshot), dev-env with only its PDS/PLC modules
+    required, dev-env with the whole package required. dev-env always awaits
+    ``network.close()`` inside each scenario.
     """
     root = project({"g.feature": generated_feature(count)})
+    background_root = project({"g.feature": generated_feature(count, background=True)})
     devenv = devenv_install()
     sides: dict[str, Callable[[], dict[str, Any]]] = {
         "atproto_bdd": lambda: behave_scenarios(root),
         "atproto_bdd_awaited_teardown": lambda: behave_scenarios(root, wait_teardown=True),
+        "atproto_bdd_background": lambda: behave_scenarios(background_root),
         "dev_env_pds_only": lambda: devenv_scenarios(count, devenv, "pds"),
         "dev_env_full": lambda: devenv_scenarios(count, devenv, "full"),
     }
     runs: dict[str, list[dict[str, Any]]] = {side: [] for side in sides}
     load_start = load_average()
-    for _ in range(rounds):  # ABCDABCD...
+    for _ in range(rounds):  # ABCDEABCDE...
         for side, run in sides.items():
             runs[side].append(run())
     result: dict[str, Any] = {
@@ -283,6 +297,7 @@ def generated_vs_devenv(count: int, rounds: int) -> dict[str, Any]:
         "atproto_bdd_vs_pds_only": paired("atproto_bdd", "dev_env_pds_only"),
         "awaited_vs_pds_only": paired("atproto_bdd_awaited_teardown", "dev_env_pds_only"),
         "atproto_bdd_vs_full": paired("atproto_bdd", "dev_env_full"),
+        "background_vs_pds_only": paired("atproto_bdd_background", "dev_env_pds_only"),
     }
     ours = result["atproto_bdd"]["wall_median_s"]
     result["ratio_vs_pds_only"] = round(ours / result["dev_env_pds_only"]["wall_median_s"], 3)
@@ -290,6 +305,9 @@ def generated_vs_devenv(count: int, rounds: int) -> dict[str, Any]:
         result["atproto_bdd_awaited_teardown"]["wall_median_s"] / result["dev_env_pds_only"]["wall_median_s"], 3
     )
     result["ratio_vs_full"] = round(ours / result["dev_env_full"]["wall_median_s"], 3)
+    result["ratio_background_vs_pds_only"] = round(
+        result["atproto_bdd_background"]["wall_median_s"] / result["dev_env_pds_only"]["wall_median_s"], 3
+    )
     return result
 
 
@@ -423,8 +441,10 @@ def main() -> None:
     if "isolation" in results:
         iso = results["isolation"]
         print(
-            f"| isolation, {iso['scenarios']} scenarios: fresh network vs shared (median per scenario, hooks "
-            f"included) | {iso['fresh']['scenario_median_ms']} ms vs {iso['shared']['scenario_median_ms']} ms | |"
+            f"| isolation, {iso['scenarios']} scenarios: fresh network (restored from the Background's snapshot) vs "
+            f"the Background run every time vs shared (median per scenario, hooks included) | "
+            f"{iso['fresh']['scenario_median_ms']} ms vs {iso['fresh_no_snapshots']['scenario_median_ms']} ms vs "
+            f"{iso['shared']['scenario_median_ms']} ms | |"
         )
     if "generated_vs_dev_env" in results:
         _print_generated(results["generated_vs_dev_env"], args.generated_rounds)
@@ -458,6 +478,12 @@ def _print_generated(gen: dict[str, Any], rounds: int) -> None:
         f"ratio {gen['ratio_awaited_vs_pds_only']} | |"
     )
     print(f"| same, dev-env whole package | {full['wall_median_s']} s (atproto-bdd ratio {gen['ratio_vs_full']}) | |")
+    background = gen["atproto_bdd_background"]
+    print(
+        f"| same work, the PDS and accounts in a Background (restored per scenario) | "
+        f"{background['wall_median_s']} s, ratio {gen['ratio_background_vs_pds_only']}; a scenario "
+        f"{background['scenario_median_ms']} ms | <= 0.7; <= 150 ms |"
+    )
     print(
         "| one generated scenario, median, hooks and teardown included | "
         f"{ours['scenario_median_ms']} ms (teardown in background), {awaited['scenario_median_ms']} ms (awaited); "

@@ -33,6 +33,7 @@ from .relay_db import add_hosts, copy_database
 from .relay_local import RELAY_STOP_GRACE, ensure_relay_template, launch_relay
 from .run_root import run_root
 from .runtime import Runtime
+from .snapshots import NetworkSnapshot, PdsSnapshot
 from .specs import (
     AppViewService,
     AppViewSpec,
@@ -133,7 +134,10 @@ class LocalRuntime(Runtime):
 
     def start_plc(self) -> PlcService:
         """Start an empty in-memory PLC directory inside the host."""
-        result = self._call("plc.start", {})
+        return self._start_plc({})
+
+    def _start_plc(self, args: dict[str, Any]) -> PlcService:
+        result = self._call("plc.start", args, what="the PLC directory")
         self._log_paths[result["id"]] = Path(result["log"])
         service = PlcService(id=result["id"], url=result["url"])
         self._wait_healthy("the PLC directory", f"{service.url}/_health", service.id)
@@ -141,11 +145,14 @@ class LocalRuntime(Runtime):
 
     def start_pds(self, spec: PdsSpec, plc: PlcService) -> PdsService:
         """Start a PDS inside the host with its data in the run directory."""
+        return self._start_pds(spec, plc, {})
+
+    def _start_pds(self, spec: PdsSpec, plc: PlcService, more: dict[str, Any]) -> PdsService:
         host = self.host
         data_dir = host.run_dir / "data" / f"{spec.name}-{os.urandom(4).hex()}"
         result = self._call(
             "pds.start",
-            {"name": spec.name, "dataDir": str(data_dir), "env": spec.environment(plc.service_url)},
+            {"name": spec.name, "dataDir": str(data_dir), "env": spec.environment(plc.service_url), **more},
             what=f"PDS {spec.name}",
         )
         log_path = Path(result["log"])
@@ -391,6 +398,51 @@ class LocalRuntime(Runtime):
             with self._lock:
                 self._pending_stops = [f for f in self._pending_stops if not f.done()] + [future]
 
+    # -- snapshots (services/snapshots.py) --------------------------------------------
+
+    supports_snapshots = True
+
+    def snapshot(self, plc: PlcService, pdses: Sequence[PdsService]) -> NetworkSnapshot:
+        """Copy the PLC's operations (kept in the host) and each PDS's data directory (into the run directory)."""
+        root = self.host.run_dir / "snapshots" / os.urandom(4).hex()
+        copies = [PdsSnapshot(pds, root / pds.name) for pds in pdses]
+        result = self.host.call(
+            "snapshot.take",
+            {"plc": plc.id, "pdses": [{"id": c.service.id, "dir": str(c.data_dir)} for c in copies]},
+            timeout=self.settings.service_timeout,
+        )
+        return NetworkSnapshot(id=str(result["id"]), pdses=tuple(copies))
+
+    def restore_plc(self, snapshot: NetworkSnapshot) -> PlcService:
+        """A new in-memory PLC directory holding a copy of the snapshot's operations."""
+        return self._start_plc({"snapshot": snapshot.id})
+
+    def restore_pds(self, snapshot: PdsSnapshot, plc: PlcService) -> PdsService:
+        """A new PDS on a copy of the snapshot's data directory, on its port, with its spec (and secrets).
+
+        The PDSes of the scenario before stop in the background; they are
+        waited for here, since one of them may still hold the port.
+        """
+        self.settle_stops()
+        return self._start_pds(
+            snapshot.service.spec, plc, {"port": snapshot.service.port, "copyFrom": str(snapshot.data_dir)}
+        )
+
+    def drop_snapshot(self, snapshot: NetworkSnapshot) -> None:
+        """Forget the snapshot's PLC operations and remove its copied data directories."""
+        if self._host is not None:
+            self._host.call("snapshot.drop", {"id": snapshot.id}, timeout=self.settings.service_timeout)
+
+    def settle_stops(self) -> None:
+        """Wait for the services stopping in the background (a stop that failed has nothing left to wait for)."""
+        with self._lock:
+            pending, self._pending_stops = self._pending_stops, []
+        for future in pending:
+            try:
+                future.result(timeout=self.settings.service_timeout)
+            except Exception:  # the service is gone either way; a restore that needs its port says so
+                pass
+
     def pds_head(self, pds: PdsService) -> int | None:
         """The PDS's latest sequence number, from its sequencer in the host (one round trip, no subscription)."""
         return int(self.host.call("pds.head", {"id": pds.id}, timeout=self.settings.request_timeout)["seq"])
@@ -414,13 +466,7 @@ class LocalRuntime(Runtime):
         host, self._host = self._host, None
         if host is None:
             return
-        with self._lock:
-            pending, self._pending_stops = self._pending_stops, []
-        for future in pending:
-            try:
-                future.result(timeout=self.settings.service_timeout)
-            except Exception:  # the host is going down anyway; shutdown stops what is left
-                pass
+        self.settle_stops()  # the host is going down anyway; its shutdown stops what is left
         host.close(timeout=self.settings.service_timeout)
         if self.run_dir is not None and not self.settings.keep_run_dir:
             shutil.rmtree(self.run_dir, ignore_errors=True)

@@ -7,6 +7,7 @@ from types import TracebackType
 
 from ..errors import UsageError
 from .runtime import Runtime
+from .snapshots import NetworkSnapshot
 from .specs import (
     AppViewService,
     AppViewSpec,
@@ -35,9 +36,9 @@ class Network:
     the network stops everything in it; the runtime keeps running.
     """
 
-    def __init__(self, runtime: Runtime) -> None:
+    def __init__(self, runtime: Runtime, plc: PlcService | None = None) -> None:
         self.runtime = runtime
-        self.plc: PlcService = runtime.start_plc()
+        self.plc: PlcService = plc or runtime.start_plc()
         self.pdses: dict[str, PdsService] = {}
         self.relay: RelayService | None = None
         self.appview: AppViewService | None = None
@@ -56,6 +57,26 @@ class Network:
         if self.appview is not None:
             self.runtime.appview_subscribe(self.appview, ws_url(service.url))
         return service
+
+    @classmethod
+    def restored(cls, runtime: Runtime, snapshot: NetworkSnapshot) -> Network:
+        """A new network in the state of ``snapshot``: its PLC's operations, its PDSes on copies of their data."""
+        network = cls(runtime, runtime.restore_plc(snapshot))
+        try:
+            for pds in snapshot.pdses:
+                network.pdses[pds.service.name] = runtime.restore_pds(pds, network.plc)
+        except BaseException:
+            network.close(wait=True)
+            raise
+        return network
+
+    def snapshot(self) -> NetworkSnapshot:
+        """Copy the state of the PLC and the PDSes (a network with nothing else in it)."""
+        others = {"a relay": self.relay, "an AppView": self.appview, "Jetstream": self.jetstream, "Tap": self.tap}
+        for what, service in others.items():
+            if service is not None:
+                raise UsageError(f"a snapshot holds a PLC directory and PDSes only; this network also has {what}")
+        return self.runtime.snapshot(self.plc, list(self.pdses.values()))
 
     def add_appview(self, spec: AppViewSpec | None = None) -> AppViewService:
         """Start the network's AppView; it must come before the PDSes, which are configured with it."""

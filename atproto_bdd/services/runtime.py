@@ -11,6 +11,7 @@ from ..errors import UsageError
 from .app_config import AppSpec
 from .app_process import AppProcess
 from .mail import Mailbox
+from .snapshots import NetworkSnapshot, PdsSnapshot
 from .specs import (
     AppViewService,
     AppViewSpec,
@@ -113,6 +114,25 @@ class Runtime(ABC):
         Callers then read it through the firehose (a ``FutureCursor`` probe).
         """
         return None
+
+    #: Whether :meth:`snapshot` and the restores work here (the local runtime's in-memory PLC and PDSes).
+    supports_snapshots: bool = False
+
+    def snapshot(self, plc: PlcService, pdses: Sequence[PdsService]) -> NetworkSnapshot:
+        """Copy the state of a PLC directory and its PDSes (see :mod:`atproto_bdd.services.snapshots`)."""
+        raise UsageError(f"the {self.name} runtime cannot take snapshots of a network")
+
+    def restore_plc(self, snapshot: NetworkSnapshot) -> PlcService:
+        """A new PLC directory holding the snapshot's operations."""
+        raise UsageError(f"the {self.name} runtime cannot restore snapshots of a network")
+
+    def restore_pds(self, snapshot: PdsSnapshot, plc: PlcService) -> PdsService:
+        """A new PDS on a copy of the snapshot's data, on the snapshot PDS's port, pointed at ``plc``."""
+        raise UsageError(f"the {self.name} runtime cannot restore snapshots of a network")
+
+    def drop_snapshot(self, snapshot: NetworkSnapshot) -> None:
+        """Forget a snapshot and remove its copies."""
+        raise UsageError(f"the {self.name} runtime cannot take snapshots of a network")
 
     @abstractmethod
     def log_tail(self, service_id: str, lines: int = 20) -> str:

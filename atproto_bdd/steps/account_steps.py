@@ -9,7 +9,7 @@ from behave import given, when
 
 from ..protocol.syntax import HANDLE_PATTERN
 from ..world import World
-from .support import atproto_step, table_rows, world_of
+from .support import atproto_step, snapshot_safe, table_rows, world_of
 from .types import PDS_NAME_PATTERN
 
 ACCOUNT_STEP = re.compile(rf"^an account ({HANDLE_PATTERN})(?: on PDS ({PDS_NAME_PATTERN}))?$")
@@ -40,6 +40,7 @@ def _with_following_accounts(context: Any) -> World:
 
 
 @given("an account {handle:Handle} on PDS {pds:PdsName}")
+@snapshot_safe
 @atproto_step
 def given_account_on_pds(context: Any, handle: str, pds: str) -> None:
     """Creates the account HANDLE on PDS PDS with ``com.atproto.server.createAccount``.
@@ -52,6 +53,7 @@ def given_account_on_pds(context: Any, handle: str, pds: str) -> None:
 
 
 @given("an account {handle:Handle}")
+@snapshot_safe
 @atproto_step
 def given_account(context: Any, handle: str) -> None:
     """Creates the account HANDLE on the network's only PDS (PDS ``A`` is started if there is none)."""
@@ -59,6 +61,7 @@ def given_account(context: Any, handle: str) -> None:
 
 
 @given("the following accounts:")
+@snapshot_safe
 @atproto_step
 def given_accounts_table(context: Any) -> None:
     """Creates every account in the table; columns ``handle`` and optionally ``pds``.

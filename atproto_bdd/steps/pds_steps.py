@@ -6,10 +6,11 @@ from typing import Any
 
 from behave import given
 
-from .support import atproto_step, world_of
+from .support import atproto_step, snapshot_safe, world_of
 
 
 @given("a PDS named {name:PdsName}")
+@snapshot_safe
 @atproto_step
 def given_a_pds(context: Any, name: str) -> None:
     """Starts a fresh PDS called NAME (``@atproto/pds``) in the scenario's network.
@@ -34,6 +35,7 @@ def given_a_pds_capturing_email(context: Any, name: str) -> None:
 
 
 @given("a PDS named {name:PdsName} with rate limits")
+@snapshot_safe
 @atproto_step
 def given_a_pds_with_rate_limits(context: Any, name: str) -> None:
     """Starts PDS NAME with its rate limits on, as in production.

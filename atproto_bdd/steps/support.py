@@ -60,6 +60,23 @@ def atproto_step(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+#: The attribute :func:`snapshot_safe` sets on a step function.
+SNAPSHOT_SAFE = "atproto_snapshot_safe"
+
+
+def snapshot_safe(func: F) -> F:
+    """Mark a Given-step a Background snapshot can stand in for (put it under ``@given``).
+
+    Its whole effect must live in the network's PLC and PDSes and in the
+    world's PDSes and accounts, which a snapshot holds, and running it again
+    on the restored state must change nothing (it finds its PDS or account and
+    reuses it). A Background made only of such steps runs once per feature;
+    see :mod:`atproto_bdd.background_snapshots`.
+    """
+    setattr(func, SNAPSHOT_SAFE, True)
+    return func
+
+
 def world_of(context: Any) -> World:
     """The scenario's world (``context.atproto``), or a clear error if the hooks are not wired."""
     world = getattr(context, "atproto", None)

@@ -70,6 +70,11 @@ class OAuthMixin(RecordsMixin):
         return self._oauth
 
     @property
+    def has_oauth_session(self) -> bool:
+        """True once the account has signed in with OAuth."""
+        return self._oauth is not None
+
+    @property
     def oauth(self) -> OAuthSession:
         """The account's latest OAuth session."""
         if self._oauth is None:

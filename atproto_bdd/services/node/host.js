@@ -134,7 +134,9 @@ async function startPlc(args) {
   const plc = loadPlc()
   const id = `plc-${nextServiceId++}`
   const log = openLog(id)
-  const server = plc.PlcServer.create({ db: plc.Database.mock(), port: 0, version: 'atproto-bdd' })
+  const db = plc.Database.mock()
+  if (args.snapshot) db.contents = cloneOperations(snapshotOf(args.snapshot).plc) // a copy: this one will change
+  const server = plc.PlcServer.create({ db, port: 0, version: 'atproto-bdd' })
   const httpServer = http.createServer(server.app)
   attachAccessLog(httpServer, log)
   httpServer.listen(args.port || 0, '127.0.0.1')
@@ -147,8 +149,55 @@ async function startPlc(args) {
     await new Promise((resolve) => httpServer.close(() => resolve()))
     await log.close()
   }
-  services.set(id, { kind: 'plc', name: args.name || 'plc', url, stop, log })
+  services.set(id, { kind: 'plc', name: args.name || 'plc', url, stop, log, db })
   return { id, url, port, log: log.file }
+}
+
+// -- Background snapshots: a network's state copied once, restored for each scenario ------------------
+// The in-memory PLC's operations (its mock database keeps them per DID, in `contents`) are kept here;
+// each PDS's data directory is copied to a directory the caller names, and a restored PDS starts on a
+// copy of it, on the same port (the DID documents in the PLC name that URL), with the same secrets.
+const snapshots = new Map() // id -> { plc: contents, dirs: [snapshot directories] }
+let nextSnapshotId = 1
+
+function cloneOperations(contents) {
+  // Each operation is a new entry in its DID's list; only `nullified` is ever changed in place.
+  return Object.fromEntries(Object.entries(contents).map(([did, ops]) => [did, ops.map((op) => ({ ...op }))]))
+}
+
+function snapshotOf(id) {
+  const snapshot = snapshots.get(id)
+  if (!snapshot) throw new Error(`no snapshot ${id}`)
+  return snapshot
+}
+
+function serviceOf(id, kind) {
+  const service = services.get(id)
+  if (!service || service.kind !== kind) throw new Error(`no ${kind.toUpperCase()} ${id}`)
+  return service
+}
+
+// SQLite's shared-memory index (-shm) is left out: a copy opened later rebuilds it from the WAL file,
+// which holds every committed transaction.
+const copyData = (from, to) => fs.cpSync(from, to, { recursive: true, filter: (source) => !source.endsWith('-shm') })
+
+async function takeSnapshot(args) {
+  const plc = serviceOf(args.plc, 'plc')
+  const pdses = args.pdses.map(({ id, dir }) => ({ service: serviceOf(id, 'pds'), dir }))
+  // Work the PDSes queued after answering (none of it may land after the copy) is done first; the
+  // requests that wrote the state were all answered, and their transactions committed, before this.
+  await Promise.all(pdses.map(({ service }) => service.instance.ctx.backgroundQueue.processAll()))
+  for (const { service, dir } of pdses) copyData(service.dataDir, dir)
+  const id = `snapshot-${nextSnapshotId++}`
+  snapshots.set(id, { plc: cloneOperations(plc.db.contents), dirs: pdses.map(({ dir }) => dir) })
+  return { id }
+}
+
+async function dropSnapshot(args) {
+  const snapshot = snapshots.get(args.id)
+  snapshots.delete(args.id)
+  for (const dir of snapshot ? snapshot.dirs : []) fs.rmSync(dir, { recursive: true, force: true })
+  return {}
 }
 
 // The PDS is configured with the same PDS_* variables as its Docker image:
@@ -174,6 +223,7 @@ async function startPds(args) {
   const id = `pds-${nextServiceId++}`
   const log = openLog(id)
   const dataDir = args.dataDir
+  if (args.copyFrom) copyData(args.copyFrom, dataDir) // a restored snapshot
   fs.mkdirSync(dataDir, { recursive: true })
   let lastErr = null
   for (let attempt = 0; attempt < 5; attempt++) {
@@ -221,7 +271,7 @@ async function startPds(args) {
         await log.close()
         fs.rmSync(dataDir, { recursive: true, force: true })
       }
-      services.set(id, { kind: 'pds', name: args.name, url, stop, log, subscribers, instance })
+      services.set(id, { kind: 'pds', name: args.name, url, stop, log, subscribers, instance, dataDir })
       return { id, url, port, did: env.serviceDid, dataDir, log: log.file }
     } catch (err) {
       lastErr = err
@@ -432,6 +482,8 @@ const commands = {
   },
   'plc.start': startPlc,
   'pds.start': startPds,
+  'snapshot.take': takeSnapshot,
+  'snapshot.drop': dropSnapshot,
   'service.stop': stopService,
   'service.subscribers': async (args) => {
     const service = services.get(args.id)
