@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from atproto_bdd.background_snapshots import BackgroundSnapshots, background_key
-from atproto_bdd.errors import AtprotoBddError, UsageError
+from atproto_bdd.errors import AtprotoBddError, ServiceError, UsageError
 from atproto_bdd.services import LocalRuntime
 from atproto_bdd.services.network import Network
 from atproto_bdd.services.specs import PlcService
@@ -73,14 +73,16 @@ def test_a_restore_whose_port_is_taken_fails_and_leaves_nothing_running() -> Non
         port = first.pds("A").service.port
         first.close(wait=True)
         services_before = runtime.host.call("service.list", {}, timeout=10)["services"]
+        data_before = sorted((runtime.host.run_dir / "data").iterdir())
         with socket.socket() as squatter:
             squatter.bind(("127.0.0.1", port))
             squatter.listen()
             world = World(runtime)
-            with pytest.raises(AtprotoBddError, match="PDS A"):
+            with pytest.raises(AtprotoBddError, match="could not start PDS A: listen EADDRINUSE"):
                 world.restore(snapshot)
             assert not world.started and not world.restored  # a Background can still run in this world
         assert runtime.host.call("service.list", {}, timeout=10)["services"] == services_before
+        assert sorted((runtime.host.run_dir / "data").iterdir()) == data_before  # no copy left behind
         world.close()
 
 
@@ -210,3 +212,18 @@ def before_scenario(context, scenario):
 """
     (root / "environment.py").write_text(ENVIRONMENT + hook)
     assert behave_restored(root) == [False, False, False]
+
+
+def test_a_failed_restore_runs_the_background_and_says_why(capfd: pytest.CaptureFixture[str]) -> None:
+    class RefusingWorld:
+        def restore(self, snapshot: object) -> None:
+            raise ServiceError("could not start PDS A: listen EADDRINUSE")
+
+    step = FakeStep("a PDS named A", 3)
+    snapshots = BackgroundSnapshots(FakeRuntime(), FakeRegistry({"a PDS named A"}))  # type: ignore[arg-type]
+    snapshots._snapshots[(("f.feature", 3),)] = object()  # type: ignore[assignment]
+    assert snapshots.begin_scenario(RefusingWorld(), FakeScenario([step])) is False  # type: ignore[arg-type]
+    assert snapshots._due is None  # the snapshot stays; the Background simply runs in this scenario
+    assert "could not restore the Background's snapshot (could not start PDS A: listen EADDRINUSE)" in (
+        capfd.readouterr().err
+    )

@@ -126,6 +126,14 @@ async function freePort() {
   return port
 }
 
+// A clean-up call while another error is being reported: it may return a promise or nothing (some close()
+// methods are synchronous), and whatever it throws is dropped so that the first error is the one reported.
+async function quietly(call) {
+  try {
+    await call()
+  } catch {}
+}
+
 function isAddrInUse(err) {
   return err && (err.code === 'EADDRINUSE' || /EADDRINUSE/.test(String(err.message)))
 }
@@ -276,14 +284,15 @@ async function startPds(args) {
     } catch (err) {
       lastErr = err
       if (instance) {
-        await instance.ctx.sequencer.destroy().catch(() => {})
-        await instance.ctx.accountManager.close().catch(() => {})
+        await quietly(() => instance.ctx.sequencer.destroy())
+        await quietly(() => instance.ctx.accountManager.close())
       }
       if (!isAddrInUse(err) || args.port) break
       log.line(`port ${port} was taken, retrying on another port`)
     }
   }
   await log.close()
+  if (args.copyFrom) fs.rmSync(dataDir, { recursive: true, force: true }) // a copy that never ran: nothing to read
   throw lastErr
 }
 
@@ -376,7 +385,7 @@ async function startAppview(args) {
       await server.start()
     } catch (err) {
       lastErr = err
-      await server.destroy().catch(() => {})
+      await quietly(() => server.destroy())
       if (!isAddrInUse(err) || args.port) break
       log.line(`port ${port} was taken, retrying on another port`)
       continue
@@ -398,19 +407,19 @@ async function startAppview(args) {
     const stop = async () => {
       server.server?.closeAllConnections?.()
       await Promise.allSettled([...subs.values()].map((sub) => sub.destroy()))
-      await bsyncSub.destroy().catch(() => {})
-      await server.destroy().catch(() => {})
-      await bsyncService.destroy().catch(() => {})
-      await dataplane.destroy().catch(() => {})
-      await db.close().catch(() => {})
+      await quietly(() => bsyncSub.destroy())
+      await quietly(() => server.destroy())
+      await quietly(() => bsyncService.destroy())
+      await quietly(() => dataplane.destroy())
+      await quietly(() => db.close())
       await log.close()
     }
     services.set(id, { kind: 'appview', name: args.name, url, stop, log, subs, subscribe, bsyncSub, bsyncService })
     return { id, url, port, log: log.file }
   }
-  await dataplane.destroy().catch(() => {})
-  await bsyncService.destroy().catch(() => {})
-  await db.close().catch(() => {})
+  await quietly(() => dataplane.destroy())
+  await quietly(() => bsyncService.destroy())
+  await quietly(() => db.close())
   await log.close()
   throw lastErr
 }
