@@ -26,6 +26,15 @@ def alive(pid: int) -> bool:
         return False
 
 
+def interruptible() -> None:
+    """``preexec_fn`` for a child the test will interrupt: SIGINT back to its default action.
+
+    A shell starts background jobs with SIGINT ignored, and children inherit that: a test
+    suite launched that way (``bash .ci/run &``) would see Ctrl-C ignored by the run it tests.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def write_hold_project(root: Path, feature: str, hold_step: str) -> None:
     """A behave project in ``root``: one feature, our steps and hooks, and a step that holds a scenario."""
     (root / "features").mkdir()

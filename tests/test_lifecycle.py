@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 import pytest
-from helpers import network_host, write_hold_project
+from helpers import interruptible, network_host, write_hold_project
 
 from atproto_bdd.services import LocalRuntime, Network, PdsSpec
 
@@ -73,6 +73,7 @@ def held_run(tmp_path: Path):
         env={**os.environ, "HOLD_MARKER": str(marker)},
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
+        preexec_fn=interruptible,
     )
     deadline = time.monotonic() + 120
     while not marker.exists():

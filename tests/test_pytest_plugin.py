@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 import pytest
-from helpers import alive
+from helpers import alive, interruptible
 
 from atproto_bdd.settings import Settings
 from atproto_bdd.waiting import poll
@@ -301,6 +301,7 @@ def start_holding(project: pytest.Pytester, args: list[str], holders: int) -> tu
             env=os.environ.copy(),
             stdout=log,
             stderr=subprocess.STDOUT,
+            preexec_fn=interruptible,
         )
     held = poll(lambda: run.poll() is not None or len(notes(project)) == holders, timeout=90, on_timeout=None)
     if not held or run.poll() is not None:
