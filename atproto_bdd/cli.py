@@ -20,29 +20,52 @@ OPTIONAL_SERVICES = {
 
 
 def _install(args: argparse.Namespace) -> int:
-    from .services.go_install import JETSTREAM, TAP, ensure_relay, ensure_tool
-    from .services.node_install import ensure_node_services
-    from .services.relay_local import ensure_relay_template
+    """Install the PDS lines and the optional services asked for, in two lanes at the same time.
+
+    The Node.js lane (npm installs, native modules) and the Go lane (``go install``) wait on
+    different things (the registry, compilers), so on a fresh machine they overlap.
+    """
+    from concurrent.futures import ThreadPoolExecutor
 
     settings = Settings.load()
     lines = list(PDS_VERSIONS) if args.all else args.pds_versions or [settings.pds_version]
-    for line in dict.fromkeys(lines):
-        install = ensure_node_services(settings.cache_dir, line=line, node=settings.node, npm=settings.npm)
-        print(f"PLC and PDS {line} ready in {install.root} (Node.js {install.node})")
     wanted = set(OPTIONAL_SERVICES) if args.all else set(args.with_services or ())
-    if "relay" in wanted:
-        binary = ensure_relay(settings.cache_dir, go=settings.go)
-        ensure_relay_template(binary, settings.cache_dir, timeout=settings.service_timeout)
-        print(f"relay ready: {binary}")
-    for tool in (JETSTREAM, TAP):
-        if tool.binary in wanted:
-            print(f"{tool.title} ready: {ensure_tool(settings.cache_dir, tool, go=settings.go)}")
+    lanes = [lambda: _install_node(settings, list(dict.fromkeys(lines)), wanted), lambda: _install_go(settings, wanted)]
+    with ThreadPoolExecutor(max_workers=len(lanes), thread_name_prefix="atproto-bdd-install") as pool:
+        futures = [pool.submit(lane) for lane in lanes]
+    for future in futures:
+        future.result()  # the first lane's error first; both lanes ran to their end
+    return 0
+
+
+def _install_node(settings: Settings, lines: list[str], wanted: set[str]) -> None:
+    """The PDS lines, then the AppView (npm, Node.js 22, PostgreSQL)."""
+    from .services.node_install import ensure_node_services
+    from .services.progress import announce
+
+    for line in lines:
+        install = ensure_node_services(settings.cache_dir, line=line, node=settings.node, npm=settings.npm)
+        announce(f"PLC and PDS {line} ready in {install.root} (Node.js {install.node})")
     if "appview" in wanted:
         from .services.appview_local import ensure_appview
 
         install, postgres_bin = ensure_appview(settings)
-        print(f"AppView ready in {install.root} (Node.js {install.node}); PostgreSQL in {postgres_bin}")
-    return 0
+        announce(f"AppView ready in {install.root} (Node.js {install.node}); PostgreSQL in {postgres_bin}")
+
+
+def _install_go(settings: Settings, wanted: set[str]) -> None:
+    """The relay (and its template database), Jetstream, Tap: ``go install`` each."""
+    from .services.go_install import JETSTREAM, TAP, ensure_relay, ensure_tool
+    from .services.progress import announce
+    from .services.relay_local import ensure_relay_template
+
+    if "relay" in wanted:
+        binary = ensure_relay(settings.cache_dir, go=settings.go)
+        ensure_relay_template(binary, settings.cache_dir, timeout=settings.service_timeout)
+        announce(f"relay ready: {binary}")
+    for tool in (JETSTREAM, TAP):
+        if tool.binary in wanted:
+            announce(f"{tool.title} ready: {ensure_tool(settings.cache_dir, tool, go=settings.go)}")
 
 
 def _catalog(args: argparse.Namespace) -> int:

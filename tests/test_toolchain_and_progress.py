@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from atproto_bdd.errors import InstallError
-from atproto_bdd.services.progress import Progress
+from atproto_bdd.services.progress import Progress, announce
 from atproto_bdd.services.toolchain import require_tool, run_logged, tail
 
 
@@ -53,6 +53,26 @@ def test_progress_reports_failure() -> None:
         with Progress("npm ci", stream=stream):
             raise RuntimeError("x")
     assert "npm ci ... FAILED in" in stream.getvalue()
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_steps_at_the_same_time_share_one_terminal_line() -> None:
+    terminal = Terminal()
+    with Progress("npm ci", stream=terminal):
+        with Progress("go install relay", stream=terminal):
+            announce("relay ready", stream=terminal)
+        # a finished step gets a line of its own; the running one stays on the shared line
+    frames = terminal.getvalue().split("\r\x1b[2K")
+    assert "atproto-bdd: npm ci ... 0s | go install relay ... 0s" in frames
+    finished = [frame for frame in frames if frame.endswith("\n")]
+    assert finished[0] == "relay ready\n"
+    assert finished[1].startswith("atproto-bdd: go install relay ... done in ")
+    assert finished[2].startswith("atproto-bdd: npm ci ... done in ")
+    assert terminal.getvalue().endswith("done in 0s\n")  # nothing is left running on the line
 
 
 def test_relay_build_without_go_says_what_is_needed(tmp_path: Path) -> None:
@@ -123,5 +143,27 @@ def test_install_builds_optional_services_only_when_asked(
     monkeypatch.setattr(relay_local, "ensure_relay_template", lambda *a, **k: tmp_path / "template")
     assert cli.main(argv) == 0
     lines = ["pds 0.4", "pds 0.5"] if "--all" in argv else ["pds 0.5"] if "0.5" in argv else ["pds 0.4"]
-    optional = ["relay", "appview"] if "--all" in argv else ["relay"] if relay_built else []
-    assert built == lines + optional
+    node_lane = [item for item in built if item != "relay"]  # the Go lane runs beside it
+    assert node_lane == lines + (["appview"] if "--all" in argv else [])
+    assert built.count("relay") == (1 if relay_built else 0)
+
+
+def test_install_builds_the_go_tools_while_npm_installs(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    import threading
+
+    from atproto_bdd import cli
+    from atproto_bdd.services import go_install, node_install, relay_local
+    from atproto_bdd.services.node_install import NodeInstall
+
+    relay_building = threading.Event()
+    overlapped: list[bool] = []
+
+    def npm_install(*args: object, line: str, **kwargs: object) -> NodeInstall:
+        overlapped.append(relay_building.wait(timeout=10))  # sequential lanes would wait here in vain
+        return NodeInstall(tmp_path, "node")
+
+    monkeypatch.setattr(node_install, "ensure_node_services", npm_install)
+    monkeypatch.setattr(go_install, "ensure_relay", lambda *a, **k: relay_building.set() or tmp_path / "relay")
+    monkeypatch.setattr(relay_local, "ensure_relay_template", lambda *a, **k: tmp_path / "template")
+    assert cli.main(["install", "--with", "relay"]) == 0
+    assert overlapped == [True]
