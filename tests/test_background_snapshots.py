@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from atproto_bdd.background_snapshots import BackgroundSnapshots, background_key
+from atproto_bdd.diagnostics import RESTORED_NOTE, diagnostics
 from atproto_bdd.errors import AtprotoBddError, ServiceError, UsageError
 from atproto_bdd.services import LocalRuntime
 from atproto_bdd.services.network import Network
@@ -48,6 +49,8 @@ def test_a_restored_world_has_the_snapshot_state_and_nothing_done_after_it() -> 
             try:
                 world.restore(snapshot)
                 assert world.restored and sorted(world.accounts) == ["alice.test", "bob.test"]
+                # a failure's diagnostics say where the Background's calls (kept in the transcript) were made
+                assert RESTORED_NOTE in diagnostics(world) and "createAccount" in diagnostics(world)
                 restored = world.account("alice.test")
                 assert (restored.did, world.pds("A").url) == (did, url)  # same DID, same PDS URL
                 texts = [record.value["text"] for record in restored.list_records(POST)]
