@@ -27,7 +27,7 @@ from ..services.app_config import AppConfig
 from ..services.mail import Mailbox
 from ..services.network import Network
 from ..services.runtime import Runtime
-from ..services.specs import PdsSpec, TapSpec
+from ..services.specs import PdsService, PdsSpec, TapSpec
 from ..settings import Settings
 from . import placeholders
 from .account import Account
@@ -179,9 +179,12 @@ class World(FirehoseChecks):
         smtp_url = self.runtime.mail_capture().smtp_url if capture_email else None
         spec = PdsSpec(name=name, rate_limits=rate_limits, smtp_url=smtp_url, extra_env=dict(extra_env or {}))
         service = self.network.add_pds(spec)
-        mail = self.runtime.mail_capture() if capture_email else None
+        return self._adopt_pds(service, self.runtime.mail_capture() if capture_email else None)
+
+    def _adopt_pds(self, service: PdsService, mail: Mailbox | None = None) -> Pds:
+        """The world's client of a running PDS, known by its name from now on."""
         pds = Pds(service, timeout=self.settings.request_timeout, recorder=self._record, mail=mail)
-        self._pdses[name] = pds
+        self._pdses[service.name] = pds
         return pds
 
     def ensure_pds(self, name: str, *, rate_limits: bool = False, capture_email: bool = False) -> Pds:
@@ -413,8 +416,12 @@ class World(FirehoseChecks):
             headers=target.internal_headers(),
         )
         account = Account(target, output["handle"], output["did"], password, email, Session.from_output(output))
+        return self._adopt_account(key, account)
+
+    def _adopt_account(self, key: str, account: Account) -> Account:
+        """Know ``account`` by ``key`` (its lower-case handle), in the world and on its PDS."""
         self._accounts[key] = account
-        target.accounts[key] = account
+        account.pds.accounts[key] = account
         return account
 
     def prefetch_accounts(self, wanted: Sequence[tuple[str, str | None]]) -> None:
@@ -578,15 +585,14 @@ class World(FirehoseChecks):
         if self._network is not None:
             raise UsageError("a snapshot is restored into a new world, before its network starts")
         self._network = Network.restored(self.runtime, snapshot.network)
-        for name, service in self._network.pdses.items():
-            self._pdses[name] = Pds(service, timeout=self.settings.request_timeout, recorder=self._record)
+        for service in self._network.pdses.values():
+            self._adopt_pds(service)
         for state in snapshot.accounts:
             pds = self._pdses[state.pds]
             account = Account(pds, state.handle, state.did, state.password, state.email, state.session())
             account.records.extend(state.records)
             account.blobs.extend(state.blobs)
-            self._accounts[state.handle.lower()] = account
-            pds.accounts[state.handle.lower()] = account
+            self._adopt_account(state.handle.lower(), account)
         self.transcript.extend(snapshot.transcript)
         self.restored = True
 

@@ -72,6 +72,14 @@ if (ROLE === 'appview') {
 
 const services = new Map() // id -> { kind, name, url, stop: async () => void, log, subscribers? }
 let nextServiceId = 1
+const KIND_NAMES = { plc: 'PLC directory', pds: 'PDS', appview: 'AppView' }
+
+// The running service ``id``, which must be of ``kind`` ("plc", "pds", "appview").
+function serviceOf(id, kind) {
+  const service = services.get(id)
+  if (!service || service.kind !== kind) throw new Error(`no ${KIND_NAMES[kind]} ${id}`)
+  return service
+}
 let shuttingDown = false
 
 function reply(message) {
@@ -177,12 +185,6 @@ function snapshotOf(id) {
   const snapshot = snapshots.get(id)
   if (!snapshot) throw new Error(`no snapshot ${id}`)
   return snapshot
-}
-
-function serviceOf(id, kind) {
-  const service = services.get(id)
-  if (!service || service.kind !== kind) throw new Error(`no ${kind.toUpperCase()} ${id}`)
-  return service
 }
 
 // SQLite's shared-memory index (-shm) is left out: a copy opened later rebuilds it from the WAL file,
@@ -424,12 +426,6 @@ async function startAppview(args) {
   throw lastErr
 }
 
-function appviewOf(id) {
-  const service = services.get(id)
-  if (!service || service.kind !== 'appview') throw new Error(`no AppView ${id}`)
-  return service
-}
-
 async function stopService(args) {
   const service = services.get(args.id)
   if (!service) return { stopped: false }
@@ -474,17 +470,17 @@ const commands = {
   'appview.migrate': migrateAppview,
   'appview.start': startAppview,
   'appview.subscribe': async (args) => {
-    appviewOf(args.id).subscribe(args.service)
+    serviceOf(args.id, 'appview').subscribe(args.service)
     return {}
   },
   // Where each repo subscription has got to (the PDS or relay sequence number it processed).
   'appview.cursors': async (args) => {
-    const { subs } = appviewOf(args.id)
+    const { subs } = serviceOf(args.id, 'appview')
     return { cursors: Object.fromEntries([...subs.entries()].map(([service, sub]) => [service, sub.getCursor() ?? 0])) }
   },
   // Waits until what every subscription has read is indexed (dev-env's processAll()).
   'appview.processAll': async (args) => {
-    const { subs, bsyncSub, bsyncService } = appviewOf(args.id)
+    const { subs, bsyncSub, bsyncService } = serviceOf(args.id, 'appview')
     await Promise.all([...subs.values()].map((sub) => sub.processAll()))
     await bsyncSub.processAll(await bsyncHeads(bsyncService))
     return {}
@@ -501,8 +497,7 @@ const commands = {
   },
   // A PDS's latest sequence number, as its sequencer reads it (what its FutureCursor check compares with).
   'pds.head': async (args) => {
-    const service = services.get(args.id)
-    if (!service || service.kind !== 'pds') throw new Error(`no PDS ${args.id}`)
+    const service = serviceOf(args.id, 'pds')
     return { seq: (await service.instance.ctx.sequencer.curr()) ?? 0 }
   },
   'service.list': async () => ({
