@@ -35,6 +35,7 @@ from .node_runtime import resolve_node
 from .ports import on_free_port
 from .postgres import VERSION as POSTGRES_VERSION
 from .postgres import Postgres, ensure_postgres
+from .run_root import run_root
 from .specs import AppViewService, AppViewSpec, PlcService
 
 APPVIEW_PROJECT = NODE_PACKAGE_DIR / "appview"
@@ -66,7 +67,9 @@ class LocalAppViews:
         self._databases: dict[str, str] = {}  # AppView id -> its database
         self._log_paths: dict[str, Path] = {}
         self._numbers = itertools.count(1)
-        self._lock = threading.Lock()
+        # Re-entrant: when a start fails, _ready() calls close() while it holds the lock (with a plain lock
+        # that hung for good).
+        self._lock = threading.RLock()
         self._preparing: threading.Thread | None = None
         self._key = ""
         self._prefix = ""  # this run's network databases: atproto_bdd_<host pid>_<n>
@@ -110,7 +113,7 @@ class LocalAppViews:
                 install, _ = ensure_appview(settings)
                 self._key = install.root.name.split("-")[0][:12]  # the lockfile's hash: the template's name
                 # PostgreSQL starts on its own thread while the AppView host loads its modules.
-                root = None if settings.postgres_url else Postgres.new_data_root()
+                root = None if settings.postgres_url else Postgres.new_data_root(run_root(settings.run_root))
                 server: Future[Postgres] = Future()
 
                 def start_postgres() -> None:
@@ -230,7 +233,13 @@ class LocalAppViews:
         return service
 
     def _take_database(self, postgres: Postgres) -> str:
-        """A fresh clone of the template: one cloned in the background, else one cloned now."""
+        """A fresh clone of the template: the one cloned in the background (waiting for it), else one cloned now."""
+        with self._lock:
+            cloning = self._cloning
+        if cloning is not None:
+            # Waiting for it beats cloning another now: that one would queue behind it (a clone needs the
+            # template to itself), so a scenario that came too early paid for two clones.
+            cloning.join(timeout=self.settings.service_timeout)
         with self._lock:
             database = self._spares.pop() if self._spares else None
         if database is None:
