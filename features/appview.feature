@@ -21,6 +21,10 @@ Feature: What a Bluesky client shows, from the AppView
     And bob.test's profile shows 1 follows
     And alice.test's profile shows 1 post
 
+  Scenario: Profiles show the handles the AppView verified with their PDS
+    Then bob.test finds alice.test's profile by its handle
+    And alice.test finds carol.test's profile by its handle
+
   Scenario: Likes, reposts and replies are counted and notified
     Given alice.test posts "count me"
     When bob.test likes alice.test's latest post

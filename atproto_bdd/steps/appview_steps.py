@@ -148,6 +148,24 @@ def then_profile_shows(context: Any, handle: str, count: int, what: str) -> None
     )
 
 
+@then("{viewer:Handle} finds {handle:Handle}'s profile by its handle")
+@atproto_step
+def then_profile_by_handle(context: Any, viewer: str, handle: str) -> None:
+    """Asks ``getProfile`` with the handle HANDLE (as VIEWER) until it names HANDLE's DID and shows HANDLE.
+
+    The AppView shows a handle only once it has verified it with the PDS that
+    hosts it; an unverified one shows as ``handle.invalid``.
+    """
+    world = world_of(context)
+    account = world.account(handle)
+    world.appview.expect(
+        lambda: world.appview.profile_by_handle(account.handle, world.account(viewer)),
+        lambda profile: profile.get("did") == account.did and profile.get("handle") == account.handle,
+        f"{handle}'s profile, found by its handle, is {account.did}'s",
+        lambda profile: f"did {profile.get('did')!r}, handle {profile.get('handle')!r}",
+    )
+
+
 @then("{handle:Handle}'s latest post has {count:Count} {what:Word}")
 @atproto_step
 def then_post_has(context: Any, handle: str, count: int, what: str) -> None:

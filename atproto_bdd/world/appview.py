@@ -128,6 +128,14 @@ class AppView:
         """``account``'s profile (``app.bsky.actor.getProfile``), as ``viewer`` (default: the account)."""
         return (viewer or account).xrpc_get("app.bsky.actor.getProfile", {"actor": account.did})
 
+    def profile_by_handle(self, handle: str, viewer: Account) -> dict[str, Any]:
+        """The profile ``getProfile`` finds for ``handle`` (a handle, not a DID), as ``viewer``.
+
+        The AppView knows a handle once it has verified it: it asks the PDS
+        that hosts it (``/.well-known/atproto-did``), as the HTTPS method would.
+        """
+        return viewer.xrpc_get("app.bsky.actor.getProfile", {"actor": handle})
+
     def post(self, uri: str, viewer: Account) -> dict[str, Any] | None:
         """The post view of ``uri`` (``app.bsky.feed.getPosts``), or None if the AppView has none."""
         posts = viewer.xrpc_get("app.bsky.feed.getPosts", {"uris": [uri]}).get("posts", [])

@@ -405,6 +405,9 @@ async function startAppview(args) {
       log.line(`indexing ${service}`)
     }
     for (const service of args.subscribe || []) subscribe(service)
+    const resolveHandle = pdsHandleResolver(() => subs.keys())
+    dataplane.idResolver.handle.resolve = resolveHandle // indexing (an actor's handle) and the dataplane's lookups
+    server.ctx.idResolver.handle.resolve = resolveHandle // the API's own
     log.line(`AppView ${args.name} listening on ${url} as ${args.did}`)
     const stop = async () => {
       server.server?.closeAllConnections?.()
@@ -424,6 +427,33 @@ async function startAppview(args) {
   await quietly(() => db.close())
   await log.close()
   throw lastErr
+}
+
+// How an AppView resolves a handle to a DID. In production: DNS (TXT `_atproto.<handle>`) or HTTPS
+// (`https://<handle>/.well-known/atproto-did`). The test network has no DNS names, and its PDSes serve plain
+// HTTP on loopback: left as it was, every handle failed to resolve (the AppView showed `handle.invalid` and
+// found no profile by handle), after DNS queries that left the machine. Here every PDS the AppView indexes
+// (its sources, ws:// URLs) is asked at its real /.well-known/atproto-did with the handle as Host, which is
+// where the HTTPS method would reach it (dev-env's mockResolvers does the same); the PDS answers with the DID
+// for a handle it hosts. A handle no PDS hosts does not resolve.
+function pdsHandleResolver(sources) {
+  const ask = (source, handle) =>
+    new Promise((resolve) => {
+      const url = new URL('/.well-known/atproto-did', source.replace(/^ws/, 'http'))
+      const request = http.get(url, { headers: { host: handle }, timeout: 5000 }, (res) => {
+        let body = ''
+        res.setEncoding('utf8')
+        res.on('data', (chunk) => (body += chunk))
+        res.on('end', () => resolve(res.statusCode === 200 && body.trim().startsWith('did:') ? body.trim() : undefined))
+        res.on('error', () => resolve(undefined))
+      })
+      request.on('timeout', () => request.destroy())
+      request.on('error', () => resolve(undefined))
+    })
+  return async (handle) => {
+    const found = await Promise.all([...sources()].map((source) => ask(source, handle)))
+    return found.find((did) => did !== undefined)
+  }
 }
 
 async function stopService(args) {
