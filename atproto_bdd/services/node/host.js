@@ -439,7 +439,8 @@ async function startAppview(args) {
 function pdsHandleResolver(sources) {
   const ask = (source, handle) =>
     new Promise((resolve) => {
-      const url = new URL('/.well-known/atproto-did', source.replace(/^ws/, 'http'))
+      const url = new URL('/.well-known/atproto-did', source.replace(/^ws:/, 'http:'))
+      if (url.protocol !== 'http:') return resolve(undefined) // a source of ours is always ws:// on loopback
       const request = http.get(url, { headers: { host: handle }, timeout: 5000 }, (res) => {
         let body = ''
         res.setEncoding('utf8')
