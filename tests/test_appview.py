@@ -72,6 +72,31 @@ def test_the_host_reads_a_pds_head_as_the_firehose_proves_it() -> None:
         world.close(wait=True)
 
 
+def test_waiting_for_indexing_ends_at_the_head_or_fails_at_its_deadline_naming_the_lag(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    with LocalRuntime(Settings.load({"appview_timeout": 0.5})) as runtime:
+        world = World(runtime)
+        appview = world.add_appview()
+        pds = world.add_pds("A")
+        world.create_account("alice.test").post("indexed")
+        head = runtime.pds_head(pds.service)
+        assert head is not None
+        source = next(iter(runtime.appview_cursors(appview.service)))
+        caught_up, cursors = runtime.appview_wait_indexed(appview.service, {source: head}, 10)
+        assert caught_up and cursors[source] >= head, cursors
+        # A head the AppView can never reach: the wait ends at its deadline and says where it got to.
+        monkeypatch.setattr(type(world), "sequenced_head", lambda self, name: 10**9)
+        started = time.monotonic()
+        with pytest.raises(AssertionError) as failure:
+            appview.wait_indexed()
+        assert 0.5 <= time.monotonic() - started < 5
+        assert str(failure.value) == (
+            f"the AppView did not index within 0.5s (PDS A: read up to #{cursors[source]}, the PDS is at #{10**9})"
+        )
+        world.close(wait=True)
+
+
 def test_the_next_networks_database_is_cloned_ahead_and_fresh() -> None:
     with LocalRuntime() as runtime:
         first = World(runtime)

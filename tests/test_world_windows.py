@@ -7,6 +7,7 @@ import itertools
 import pytest
 
 from atproto_bdd.protocol.firehose import FirehoseEvent
+from atproto_bdd.services import LocalRuntime
 from atproto_bdd.settings import Settings
 from atproto_bdd.world import World
 from atproto_bdd.world.windows import EventWindow, origin_of
@@ -22,11 +23,11 @@ def event(seq: int, did: str = "did:plc:alice", kind: str = "commit", *, rev: st
 
 @pytest.fixture
 def world(monkeypatch: pytest.MonkeyPatch) -> World:
-    # No service is touched: each "sync" of PDS A reports a head two events further on.
+    # No service is touched: each read of PDS A's head reports a head two events further on.
     w = World(runtime=None, settings=Settings())  # type: ignore[arg-type]
     heads = itertools.count(2, 2)
     monkeypatch.setattr(World, "pdses", property(lambda self: {"A": object()}))
-    monkeypatch.setattr(World, "_sync_pds", lambda self, pds: next(heads))
+    monkeypatch.setattr(World, "sequenced_head", lambda self, name: next(heads))
     return w
 
 
@@ -44,6 +45,37 @@ def test_window_reopens_at_each_group_of_when_steps(world: World) -> None:
     assert world.window.heads == {"A": 4}  # a new group: a new head, not the old one
     world.begin_scenario("next")
     assert world.window is None
+
+
+def test_a_window_keeps_each_pds_head_without_subscribing_and_still_bounds_a_later_recorder() -> None:
+    with LocalRuntime() as runtime:
+        world = World(runtime)
+        pds = world.add_pds("A")
+        alice = world.create_account("alice.test")
+        alice.post("before the action")
+        world.begin_scenario("s")
+        world.begin_step("When alice.test posts", "when")
+        assert world.window is not None
+        # The head comes from the PDS's sequencer: no firehose subscription for a scenario that never reads one.
+        assert not pds.firehose_started
+        assert world.window.heads == {"A": runtime.pds_head(pds.service)}
+        post = alice.post("the action")
+        world.begin_step("Then the firehose of PDS A shows ...", "then")
+        world.pds_head("A")  # the recorder, started now from the first event, holds everything
+        in_window = world.pds_window("A")
+        shown = [(event.type, [op.path for op in event.ops]) for event in pds.firehose.events if in_window(event)]
+        assert shown == [("commit", [f"app.bsky.feed.post/{post.rkey}"])], shown
+        world.close(wait=True)
+
+
+def test_with_a_relay_the_window_brings_each_pds_recorder_to_its_head(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Relay events are placed through the PDS events they carry: the recorders must hold all before the window.
+    w = World(runtime=None, settings=Settings())  # type: ignore[arg-type]
+    monkeypatch.setattr(World, "pdses", property(lambda self: {"A": object()}))
+    monkeypatch.setattr(World, "has_relay", property(lambda self: True))
+    monkeypatch.setattr(World, "_sync_pds", lambda self, pds: 7)
+    monkeypatch.setattr(World, "sequenced_head", lambda self, name: pytest.fail("read the head without the recorder"))
+    assert w.open_window().heads == {"A": 7}
 
 
 def test_a_given_step_event_in_the_same_millisecond_is_not_in_the_window() -> None:

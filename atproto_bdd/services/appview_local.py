@@ -20,7 +20,7 @@ from __future__ import annotations
 import itertools
 import shutil
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
@@ -283,6 +283,22 @@ class LocalAppViews:
     def process_all(self, appview: AppViewService, timeout: float) -> None:
         """Wait until everything the AppView has read is indexed."""
         self._host().call("appview.processAll", {"id": appview.id}, timeout=timeout)
+
+    def wait_indexed(
+        self, appview: AppViewService, heads: Mapping[str, int], timeout: float
+    ) -> tuple[bool, dict[str, int]]:
+        """Wait (``timeout``) until each source's cursor reaches ``heads``, then until what was read is indexed.
+
+        The host looks at the cursors every few milliseconds: a poll from here
+        would notice the AppView's progress up to a poll interval late. The
+        call's own deadline leaves the host time to answer after its own.
+        """
+        result = self._host().call(
+            "appview.waitIndexed",
+            {"id": appview.id, "heads": dict(heads), "timeoutMs": round(timeout * 1000)},
+            timeout=timeout + self.settings.request_timeout,
+        )
+        return bool(result["caughtUp"]), {source: int(seq) for source, seq in result["cursors"].items()}
 
     def owns(self, service_id: str) -> bool:
         """Whether ``service_id`` is one of these AppViews."""

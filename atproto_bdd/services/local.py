@@ -9,7 +9,7 @@ import shutil
 import signal
 import tempfile
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future
 from pathlib import Path
 from typing import Any, TypeVar
@@ -368,6 +368,12 @@ class LocalRuntime(Runtime):
     def appview_process_all(self, appview: AppViewService, timeout: float) -> None:
         """Wait until everything the AppView has read is indexed."""
         self.appviews.process_all(appview, timeout)
+
+    def appview_wait_indexed(
+        self, appview: AppViewService, heads: Mapping[str, int], timeout: float
+    ) -> tuple[bool, dict[str, int]]:
+        """Wait until the AppView's cursors reach ``heads`` and what it read is indexed (in its host)."""
+        return self.appviews.wait_indexed(appview, heads, timeout)
 
     def postgres_log_tail(self, lines: int = 15) -> str:
         """The last lines of the AppViews' embedded PostgreSQL log ("" if none runs)."""

@@ -90,6 +90,15 @@ class Runtime(ABC):
         """Wait until everything the AppView has read is indexed."""
         raise UsageError(f"the {self.name} runtime runs no AppView")
 
+    def appview_wait_indexed(
+        self, appview: AppViewService, heads: Mapping[str, int], timeout: float
+    ) -> tuple[bool, dict[str, int]]:
+        """Wait (``timeout``) until each source's cursor reaches its head in ``heads``, then until it is indexed.
+
+        Returns whether it caught up, and the cursors last seen (for a failure's message).
+        """
+        raise UsageError(f"the {self.name} runtime runs no AppView")
+
     def start_jetstream(self, spec: JetstreamSpec, relay: RelayService) -> JetstreamService:
         """Start Jetstream reading ``relay``'s firehose from its first event."""
         raise UsageError(self._sync_tool_refusal("Jetstream"))

@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from ..protocol.xrpc import XrpcClient
 from ..services.network import ws_url
 from ..services.specs import AppViewService
-from ..waiting import poll
 from . import eventual
 
 if TYPE_CHECKING:
@@ -67,34 +66,17 @@ class AppView:
         """
         world = self._world
         timeout = world.settings.appview_timeout
-        heads = {ws_url(pds.url): (name, self._head(name)) for name, pds in world.pdses.items()}
-        seen: dict[str, int] = {}
-
-        def caught_up() -> bool:
-            seen.update(world.runtime.appview_cursors(self.service))
-            return all(seen.get(source, 0) >= head for source, (_, head) in heads.items())
-
-        def behind() -> AssertionError:
+        heads = {ws_url(pds.url): (name, world.sequenced_head(name)) for name, pds in world.pdses.items()}
+        caught_up, seen = world.runtime.appview_wait_indexed(
+            self.service, {source: head for source, (_, head) in heads.items()}, timeout
+        )
+        if not caught_up:
             lagging = [
                 f"PDS {name}: read up to #{seen.get(source, 0)}, the PDS is at #{head}"
                 for source, (name, head) in heads.items()
                 if seen.get(source, 0) < head
             ]
-            return AssertionError(f"the AppView did not index within {timeout:g}s ({'; '.join(lagging)})")
-
-        poll(caught_up, timeout=timeout, on_timeout=behind, max_interval=eventual.MAX_INTERVAL)
-        world.runtime.appview_process_all(self.service, timeout)
-
-    def _head(self, pds: str) -> int:
-        """PDS ``pds``'s latest sequence number, from the PDS itself when the runtime can read it.
-
-        The AppView runs on the local runtime, which reads it in its host: no
-        firehose recorder is started just to learn it (that cost about 100 ms
-        a scenario here).
-        """
-        world = self._world
-        head = world.runtime.pds_head(world.pds(pds).service)
-        return head if head is not None else world.pds_head(pds)
+            raise AssertionError(f"the AppView did not index within {timeout:g}s ({'; '.join(lagging)})")
 
     def expect(self, look: Callable[[], T], holds: Callable[[T], bool], what: str, show: Callable[[T], str]) -> T:
         """Wait until indexed, then ask until ``holds(look())`` (``appview_timeout``); failures show the last answer."""

@@ -3,9 +3,13 @@
 "Then the firehose of PDS A shows ..." checks the outcome of the action: the
 events since the scenario's latest group of When-steps began. The window is
 opened with sequence numbers, never clocks: when the first When-step of a
-group starts, every PDS's recorder is brought up to that PDS's head (a
-``FutureCursor`` probe proves it), and events numbered above that head are
-the window's.
+group starts, every PDS's head is kept, and events numbered above that head
+are the window's. The head is read from the PDS itself where the runtime can
+(the local runtime asks the PDS's sequencer in its host), so no recorder is
+started for a scenario that never looks at a firehose; otherwise, and when
+the network has a relay, every PDS's recorder is brought up to that head (a
+``FutureCursor`` probe proves it), so relay events can be placed by the PDS
+events they carry.
 
 The relay numbers events its own way, so a relay event is placed through the
 PDS event it carries on: the same type, account and revision (commits,
@@ -34,6 +38,7 @@ from ..waiting import Deadline, poll
 from .events import EventQuery, InWindow, expect_event, expect_no_event
 
 if TYPE_CHECKING:
+    from ..services import Runtime
     from .pds import Pds
     from .relay import Relay
 
@@ -109,13 +114,17 @@ class FirehoseChecks:
     pdses: Mapping[str, Pds]
     pds: Callable[[str], Pds]
     relay: Relay
+    has_relay: bool
+    runtime: Runtime
     name_of: Callable[[str], str]
 
     def open_window(self) -> EventWindow:
-        """Open a new event window: bring every PDS recorder to its PDS's head and keep those heads."""
+        """Open a new event window: keep every PDS's head (with a relay, each PDS recorder is brought to it)."""
         window = EventWindow()
         for name, pds in self.pdses.items():
-            window.heads[name] = self._sync_pds(pds)
+            # A relay event is placed through the PDS event it carries: the recorders must hold every
+            # event before the window then, or a late one would count as the action's.
+            window.heads[name] = self._sync_pds(pds) if self.has_relay else self.sequenced_head(name)
         window.opened_at = time.perf_counter()
         self.window = window
         return window
@@ -299,3 +308,13 @@ class FirehoseChecks:
     def pds_head(self, pds: str) -> int:
         """PDS ``pds``'s latest sequence number, with its recorder holding everything up to it."""
         return self._sync_pds(self.pds(pds))
+
+    def sequenced_head(self, pds: str) -> int:
+        """PDS ``pds``'s latest sequence number, read from the PDS itself when the runtime can.
+
+        One round trip to the local runtime's host, and no firehose
+        subscription; a runtime that cannot read it gets it through the
+        recorder (:meth:`pds_head`).
+        """
+        head = self.runtime.pds_head(self.pds(pds).service)
+        return head if head is not None else self.pds_head(pds)

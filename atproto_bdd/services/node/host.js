@@ -335,6 +335,19 @@ async function bsyncHeads(service) {
   return { op, mute, notif }
 }
 
+// How often appview.waitIndexed looks at the subscriptions' cursors (reading them costs nothing).
+const CURSOR_LOOK_MS = 2
+
+// Where each repo subscription has got to (the PDS or relay sequence number it processed).
+function appviewCursors({ subs }) {
+  return Object.fromEntries([...subs.entries()].map(([source, sub]) => [source, sub.getCursor() ?? 0]))
+}
+
+async function processAppview({ subs, bsyncSub, bsyncService }) {
+  await Promise.all([...subs.values()].map((sub) => sub.processAll()))
+  await bsyncSub.processAll(await bsyncHeads(bsyncService))
+}
+
 async function startAppview(args) {
   const bsky = await loadBsky()
   const { Secp256k1Keypair } = await loadCrypto()
@@ -505,16 +518,28 @@ const commands = {
     return {}
   },
   // Where each repo subscription has got to (the PDS or relay sequence number it processed).
-  'appview.cursors': async (args) => {
-    const { subs } = serviceOf(args.id, 'appview')
-    return { cursors: Object.fromEntries([...subs.entries()].map(([service, sub]) => [service, sub.getCursor() ?? 0])) }
-  },
+  'appview.cursors': async (args) => ({ cursors: appviewCursors(serviceOf(args.id, 'appview')) }),
   // Waits until what every subscription has read is indexed (dev-env's processAll()).
   'appview.processAll': async (args) => {
-    const { subs, bsyncSub, bsyncService } = serviceOf(args.id, 'appview')
-    await Promise.all([...subs.values()].map((sub) => sub.processAll()))
-    await bsyncSub.processAll(await bsyncHeads(bsyncService))
+    await processAppview(serviceOf(args.id, 'appview'))
     return {}
+  },
+  // Waits (at most args.timeoutMs) until each source's cursor reaches its head in args.heads, then
+  // until what was read is indexed. Looking here every few ms, rather than from Python, notices the
+  // AppView's progress at once instead of a poll interval later.
+  'appview.waitIndexed': async (args) => {
+    const appview = serviceOf(args.id, 'appview')
+    const deadline = Date.now() + args.timeoutMs
+    const behind = () => {
+      const cursors = appviewCursors(appview)
+      return Object.entries(args.heads).some(([source, head]) => (cursors[source] ?? 0) < head)
+    }
+    while (behind()) {
+      if (Date.now() >= deadline) return { caughtUp: false, cursors: appviewCursors(appview) }
+      await new Promise((resolve) => setTimeout(resolve, CURSOR_LOOK_MS))
+    }
+    await processAppview(appview)
+    return { caughtUp: true, cursors: appviewCursors(appview) }
   },
   'plc.start': startPlc,
   'pds.start': startPds,
