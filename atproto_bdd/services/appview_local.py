@@ -280,10 +280,6 @@ class LocalAppViews:
         result = self._host().call("appview.cursors", {"id": appview.id}, timeout=self.settings.request_timeout)
         return {source: int(seq) for source, seq in result["cursors"].items()}
 
-    def process_all(self, appview: AppViewService, timeout: float) -> None:
-        """Wait until everything the AppView has read is indexed."""
-        self._host().call("appview.processAll", {"id": appview.id}, timeout=timeout)
-
     def wait_indexed(
         self, appview: AppViewService, heads: Mapping[str, int], timeout: float
     ) -> tuple[bool, dict[str, int]]:

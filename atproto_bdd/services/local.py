@@ -365,10 +365,6 @@ class LocalRuntime(Runtime):
         """Each source's sequence number the AppView has read."""
         return self.appviews.cursors(appview)
 
-    def appview_process_all(self, appview: AppViewService, timeout: float) -> None:
-        """Wait until everything the AppView has read is indexed."""
-        self.appviews.process_all(appview, timeout)
-
     def appview_wait_indexed(
         self, appview: AppViewService, heads: Mapping[str, int], timeout: float
     ) -> tuple[bool, dict[str, int]]:

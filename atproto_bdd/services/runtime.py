@@ -86,10 +86,6 @@ class Runtime(ABC):
         """Each source's sequence number the AppView has read."""
         raise UsageError(f"the {self.name} runtime runs no AppView")
 
-    def appview_process_all(self, appview: AppViewService, timeout: float) -> None:
-        """Wait until everything the AppView has read is indexed."""
-        raise UsageError(f"the {self.name} runtime runs no AppView")
-
     def appview_wait_indexed(
         self, appview: AppViewService, heads: Mapping[str, int], timeout: float
     ) -> tuple[bool, dict[str, int]]:

@@ -519,14 +519,9 @@ const commands = {
   },
   // Where each repo subscription has got to (the PDS or relay sequence number it processed).
   'appview.cursors': async (args) => ({ cursors: appviewCursors(serviceOf(args.id, 'appview')) }),
-  // Waits until what every subscription has read is indexed (dev-env's processAll()).
-  'appview.processAll': async (args) => {
-    await processAppview(serviceOf(args.id, 'appview'))
-    return {}
-  },
   // Waits (at most args.timeoutMs) until each source's cursor reaches its head in args.heads, then
-  // until what was read is indexed. Looking here every few ms, rather than from Python, notices the
-  // AppView's progress at once instead of a poll interval later.
+  // until what was read is indexed (dev-env's processAll()). Looking here every few ms, rather than
+  // from Python, notices the AppView's progress at once instead of a poll interval later.
   'appview.waitIndexed': async (args) => {
     const appview = serviceOf(args.id, 'appview')
     const deadline = Date.now() + args.timeoutMs
