@@ -56,7 +56,13 @@ def write_packages(root: Path) -> None:
             "  dir: require('node:path').basename(__dirname),\n"
             "  resolved: require('node:path').relative(__dirname, require.resolve('dep')),\n"
             "  later: import('esm-only').then((m) => m.default),\n"
+            "  key: require('./key'),\n"
             "}\n"
+        ),
+        # A method named import and a call of it are not import(): this module is cached.
+        "app/lib/key.js": (
+            "class Key {\n  static async import(jwk, opts) {\n    return jwk + opts\n  }\n}\n"
+            "module.exports = { imported: typeof Key.import(1, 2).then }\n"
         ),
         "app/lib/helper.js": "module.exports = () => 'helped'\n",
         "app/lib/data.json": {"value": 42},
@@ -97,11 +103,12 @@ def test_same_result_as_node_and_second_run_hits(project: tuple[Path, Path]) -> 
     root, cache_file = project
     plain = load(root, cache_file, use_cache=False)["result"]
     assert plain["helper"] == "helped" and plain["later"] == "esm" and plain["thisIsExports"] is True
+    assert plain["key"] == {"imported": "function"}
 
     first = load(root, cache_file)
     assert first["result"] == plain
     assert first["saved"] is True and cache_file.exists()
-    assert first["stats"]["codeMisses"] == 3 and first["stats"]["resolveMisses"] >= 4
+    assert first["stats"]["codeMisses"] == 4 and first["stats"]["resolveMisses"] >= 4
     # index.js calls import(): left to Node.js, whose script keeps its loader (see load_cache.js)
     assert first["stats"]["dynamicImport"] == 1
 
@@ -184,4 +191,4 @@ def test_root_reached_through_a_symlink_is_cached(project: tuple[Path, Path], tm
     link = tmp_path / "linked_modules"
     link.symlink_to(root)
     load(link, cache_file)
-    assert load(link, cache_file)["stats"]["codeHits"] == 3
+    assert load(link, cache_file)["stats"]["codeHits"] == 4
