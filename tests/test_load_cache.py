@@ -7,6 +7,7 @@ last ones start the real network host and check its second start is served from 
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -117,6 +118,8 @@ def test_same_result_as_node_and_second_run_hits(project: tuple[Path, Path]) -> 
     stats = second["stats"]
     assert stats["resolveMisses"] == 0 and stats["codeMisses"] == 0 and stats["codeRejected"] == 0, stats
     assert stats["codeHits"] == first["stats"]["codeMisses"]
+    # every module the cache compiled was read from the cache file, none from its own file
+    assert first["stats"]["sourceHits"] == 0 and stats["sourceHits"] == stats["codeHits"]
     assert second["saved"] is False  # nothing new: the file is not rewritten
 
 
@@ -129,7 +132,24 @@ def test_edited_module_of_same_length_is_compiled_afresh(project: tuple[Path, Pa
     again = load(root, cache_file)
     assert again["result"]["helper"] == "HELPED"
     assert again["stats"]["codeStale"] == 1 and again["saved"] is True
-    assert load(root, cache_file)["stats"]["codeStale"] == 0
+    # the edited file no longer has the size and time kept with its old source: it was read, not the copy
+    assert again["stats"]["sourceHits"] == again["stats"]["codeHits"] == 3
+    later = load(root, cache_file)["stats"]
+    assert later["codeStale"] == 0 and later["sourceHits"] == 4
+
+
+def test_touched_module_is_read_from_its_file_and_still_uses_its_code_entry(project: tuple[Path, Path]) -> None:
+    # A new modification time alone: the file is read again, its checksum matches, the code entry serves.
+    root, cache_file = project
+    load(root, cache_file)
+    helper = root / "app/lib/helper.js"
+    stat = helper.stat()
+    os.utime(helper, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
+    again = load(root, cache_file)
+    stats = again["stats"]
+    assert stats["codeHits"] == 4 and stats["codeStale"] == 0, stats
+    assert stats["sourceHits"] == 3 and stats["sourceStale"] == 1 and again["saved"] is True, stats
+    assert load(root, cache_file)["stats"]["sourceHits"] == 4  # the new time was kept
 
 
 @pytest.mark.parametrize("damage", [b"", b"\xff\xff\xff\x7f{", b"\x05\x00\x00\x00{bad}"])
@@ -178,6 +198,7 @@ def test_real_host_second_start_is_served_from_the_cache(tmp_path: Path) -> None
     assert stats is not None
     assert stats["resolveMisses"] == 0 and stats["codeMisses"] == 0 and stats["codeRejected"] == 0, stats
     assert stats["codeHits"] > 500 and stats["resolveHits"] > 1000, stats
+    assert stats["sourceHits"] == stats["codeHits"], stats  # one read of the cache file, not one per module
 
 
 def test_real_host_without_the_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

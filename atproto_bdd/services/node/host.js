@@ -36,12 +36,14 @@ if (!NODE_MODULES || !RUN_DIR) {
 }
 fs.mkdirSync(LOG_DIR, { recursive: true })
 
-// The memo of module resolution and the V8 code cache of the services' modules (load_cache.js), kept
-// beside the install; empty when turned off (node_host.py decides).
+// The memo of module resolution, the V8 code cache and the sources of the services' modules
+// (load_cache.js), kept beside the install; empty when turned off (node_host.py decides).
 const LOAD_CACHE_DIR = process.env.ATPROTO_BDD_LOAD_CACHE_DIR
-const loadCache = LOAD_CACHE_DIR
-  ? require('./load_cache').installLoadCache(NODE_MODULES, path.join(LOAD_CACHE_DIR, `${process.version}-${process.arch}.bin`))
-  : null
+const loadCache = (() => {
+  if (!LOAD_CACHE_DIR) return null
+  const { installLoadCache, cacheFileName } = require('./load_cache')
+  return installLoadCache(NODE_MODULES, path.join(LOAD_CACHE_DIR, cacheFileName()))
+})()
 let loadCacheLearned = false
 
 const requireDep = createRequire(path.join(NODE_MODULES, 'noop.js'))

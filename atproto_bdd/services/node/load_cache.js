@@ -6,7 +6,9 @@
 //   - a memo of Module._resolveFilename: (requiring directory, request) -> file;
 //   - a V8 code cache per module, made after the modules ran, so it also holds the functions
 //     their loading compiled (Node.js 22's NODE_COMPILE_CACHE keeps only each top level, and
-//     Node.js 20 has none).
+//     Node.js 20 has none);
+//   - each module's source with its file's size and modification time: a module whose file still
+//     has them is read from here, so a start reads one file instead of 2,600.
 // The file is read once at start-up. A host that found something missing (or an entry V8
 // rejected) writes it after loading the modules and again when it stops (see host.js); a write
 // goes to a temporary file renamed into place, so hosts of parallel workers never read half a
@@ -20,7 +22,7 @@ const vm = require('node:vm')
 const Module = require('node:module')
 const zlib = require('node:zlib')
 
-const FORMAT = 1
+const FORMAT = 2
 // V8 checks a cache entry against its source's length only, so each entry also keeps a checksum of
 // the source: an edited module is compiled afresh even when its length did not change.
 const checksum = zlib.crc32
@@ -51,10 +53,24 @@ function installLoadCache(root, file) {
   const inside = (p) => typeof p === 'string' && p.startsWith(prefix)
   const stored = read(file, root)
   const resolved = stored.resolve // "dir\0request" (dir relative to root) -> file relative to root
-  const code = stored.code // file relative to root -> { sum, data }
-  const scripts = new Map() // file relative to root -> { script, sum } compiled in this process
-  // codeStale: an entry whose module changed since (counted among the misses too).
-  const stats = { resolveHits: 0, resolveMisses: 0, codeHits: 0, codeMisses: 0, codeStale: 0, codeRejected: 0, fallbacks: 0, dynamicImport: 0 }
+  const code = stored.code // file relative to root -> { sum, data, source? }
+  // file relative to root -> { script, sum, content, file } compiled in this process (file: its size and
+  // modification time before it was read, when known)
+  const scripts = new Map()
+  // codeStale: an entry whose module changed since (counted among the misses too); sourceHits: modules
+  // read from the cache file instead of their own; sourceStale: files whose size or time changed since.
+  const stats = {
+    resolveHits: 0,
+    resolveMisses: 0,
+    codeHits: 0,
+    codeMisses: 0,
+    codeStale: 0,
+    codeRejected: 0,
+    fallbacks: 0,
+    dynamicImport: 0,
+    sourceHits: 0,
+    sourceStale: 0,
+  }
 
   const resolveFilename = Module._resolveFilename
   Module._resolveFilename = function (request, parent, isMain, options) {
@@ -76,14 +92,43 @@ function installLoadCache(root, file) {
     return found
   }
 
+  // Reading a module: from the cache file when its file has the size and modification time recorded
+  // with the source there (one stat instead of opening and reading it, and no checksum: the code entry
+  // was made from that very source); otherwise Node.js reads it, after a stat that save() records.
+  // Only a module the cache compiled before has a source here, so it is CommonJS: Node.js's checks of
+  // the package's "type" have been made for it.
+  const loadJs = Module._extensions['.js']
+  const fileOf = new Map() // file relative to root -> { size, mtimeMs } before it was read
+  let fromCache = null // the file whose source came from the cache, while it compiles
+  Module._extensions['.js'] = function (module, filename) {
+    if (!inside(filename)) return loadJs.apply(this, arguments)
+    const rel = filename.slice(prefix.length)
+    const stat = fs.statSync(filename, { throwIfNoEntry: false })
+    if (stat === undefined) return loadJs.apply(this, arguments) // Node.js says what is missing
+    const file = { size: stat.size, mtimeMs: stat.mtimeMs }
+    fileOf.set(rel, file)
+    const source = code.get(rel)?.source
+    if (source === undefined || source.size !== file.size || source.mtimeMs !== file.mtimeMs) {
+      if (source !== undefined) stats.sourceStale++ // save() keeps the file's new size and time
+      return loadJs.apply(this, arguments)
+    }
+    stats.sourceHits++
+    fromCache = filename
+    try {
+      return module._compile(source.data.toString('utf8'), filename, 'commonjs')
+    } finally {
+      fromCache = null
+    }
+  }
+
   const compile = Module.prototype._compile
   Module.prototype._compile = function (content, filename, format) {
     if ((format !== undefined && format !== 'commonjs') || !inside(filename) || !/\.c?js$/.test(filename)) {
       return compile.apply(this, arguments)
     }
     const rel = filename.slice(prefix.length)
-    const sum = checksum(content)
     const entry = code.get(rel)
+    const sum = fromCache === filename ? entry.sum : checksum(content)
     const cachedData = entry && entry.sum === sum ? entry.data : undefined
     // A module that may call import() is left to Node.js: a vm.Script's import() needs a loader, and
     // one made from cached data loses it (ERR_VM_DYNAMIC_IMPORT_CALLBACK_MISSING on Node.js 20.20).
@@ -107,7 +152,7 @@ function installLoadCache(root, file) {
     if (cachedData === undefined) stats.codeMisses++
     else if (script.cachedDataRejected) stats.codeRejected++
     else stats.codeHits++
-    scripts.set(rel, { script, sum })
+    scripts.set(rel, { script, sum, content, file: fileOf.get(rel) })
     const wrapper = script.runInThisContext({ displayErrors: true })
     const mod = this
     // What Node.js's makeRequireFunction gives a module.
@@ -129,18 +174,24 @@ function installLoadCache(root, file) {
 
   // ``always``: write even when nothing was missing (the scripts now hold functions compiled since).
   function save(always = false) {
-    if (!always && !stats.resolveMisses && !stats.codeMisses && !stats.codeRejected) return false
+    if (!always && !stats.resolveMisses && !stats.codeMisses && !stats.codeRejected && !stats.sourceStale) return false
     const index = {}
     const blobs = []
     let offset = 0
-    for (const [rel, { sum, data }] of code) {
-      if (!scripts.has(rel)) add(rel, sum, data) // learned by an earlier process, not used by this one
+    for (const [rel, { sum, data, source }] of code) {
+      if (!scripts.has(rel)) add(rel, sum, data, source) // learned by an earlier process, not used by this one
     }
-    for (const [rel, { script, sum }] of scripts) add(rel, sum, script.createCachedData())
-    function add(rel, sum, data) {
+    for (const [rel, { script, sum, content, file }] of scripts) {
+      add(rel, sum, script.createCachedData(), file && { ...file, data: Buffer.from(content, 'utf8') })
+    }
+    function add(rel, sum, data, source) {
       index[rel] = [offset, data.length, sum]
-      offset += data.length
       blobs.push(data)
+      offset += data.length
+      if (!source) return
+      index[rel].push(offset, source.data.length, source.size, source.mtimeMs)
+      blobs.push(source.data)
+      offset += source.data.length
     }
     const header = Buffer.from(JSON.stringify({ format: FORMAT, node: process.version, root, resolve: resolved, code: index }))
     const length = Buffer.alloc(4)
@@ -176,9 +227,13 @@ function read(file, root) {
     if (header.format !== FORMAT || header.node !== process.version || header.root !== root) return empty
     const code = new Map()
     const base = 4 + length
-    for (const [rel, [offset, size, sum]] of Object.entries(header.code)) {
-      if (base + offset + size > buffer.length) return empty
-      code.set(rel, { sum, data: buffer.subarray(base + offset, base + offset + size) })
+    const slice = (offset, size) => {
+      if (base + offset + size > buffer.length) throw new Error('truncated')
+      return buffer.subarray(base + offset, base + offset + size)
+    }
+    for (const [rel, [offset, size, sum, sourceOffset, sourceSize, fileSize, mtimeMs]] of Object.entries(header.code)) {
+      const source = sourceOffset === undefined ? undefined : { data: slice(sourceOffset, sourceSize), size: fileSize, mtimeMs }
+      code.set(rel, { sum, data: slice(offset, size), source })
     }
     return { resolve: Object.assign(Object.create(null), header.resolve), code }
   } catch {
@@ -186,4 +241,10 @@ function read(file, root) {
   }
 }
 
-module.exports = { installLoadCache }
+// The cache file's name in its directory: one per Node.js and file format, so that hosts of two
+// atproto-bdd versions sharing a cache (two projects) do not keep replacing each other's file.
+function cacheFileName() {
+  return `${process.version}-${process.arch}-format${FORMAT}.bin`
+}
+
+module.exports = { installLoadCache, cacheFileName }
