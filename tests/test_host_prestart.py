@@ -12,13 +12,18 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from helpers import alive
 
+from atproto_bdd.protocol import http as http_module
 from atproto_bdd.services import LocalRuntime, Network, PdsSpec
 from atproto_bdd.services import host_prestart as prestart_module
+from atproto_bdd.services import local as local_module
+from atproto_bdd.services.node_host import NodeHost
 from atproto_bdd.services.node_install import ensure_node_services
 from atproto_bdd.settings import Settings
 
@@ -131,6 +136,28 @@ def test_the_runtime_claims_a_matching_host_and_discards_another(tmp_path: Path)
         network.close(wait=True)
     assert not alive(pid)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_the_runtime_prepares_http_while_its_host_loads(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The first request's one-time costs (TLS context, httpx's transport) are paid after the host was
+    # launched and before waiting for it, so they overlap with its start instead of the first step.
+    events: list[str] = []
+
+    def recorded(name: str, call: Callable[..., Any]) -> Callable[..., Any]:
+        def record(*args: Any, **kwargs: Any) -> Any:
+            events.append(name)
+            return call(*args, **kwargs)
+
+        return record
+
+    monkeypatch.setattr(http_module, "_context", None)
+    monkeypatch.setattr(NodeHost, "spawn", recorded("spawn", NodeHost.spawn))
+    monkeypatch.setattr(NodeHost, "start", recorded("wait for the host", NodeHost.start))
+    monkeypatch.setattr(local_module, "warm_up_http", recorded("warm up", local_module.warm_up_http))
+    with LocalRuntime(Settings.load({"run_root": str(tmp_path), "prestart": "false"})) as runtime:
+        runtime.start()
+        assert events == ["spawn", "warm up", "wait for the host"]
+        assert http_module._context is not None  # noqa: SLF001 - built by the warm-up
 
 
 def test_an_unclaimed_host_is_killed_with_its_run_directory(tmp_path: Path) -> None:

@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 
 from ..errors import ServiceError
 from ..masking import masker
+from ..protocol.http import warm_up as warm_up_http
 from ..settings import Settings
 from ..waiting import poll
 from .appview_local import LocalAppViews
@@ -119,6 +120,9 @@ class LocalRuntime(Runtime):
         if self._appview_wanted:  # its host, PostgreSQL and migrations start beside the network host
             self.appviews.prepare_in_background()
         try:
+            if prestarted is None:
+                host.spawn()  # first: the host's start is the long one
+            warm_up_http()  # meanwhile, what the first request would pay (protocol/http.py)
             self.versions = host.start(timeout=self.settings.service_timeout)
         except BaseException:
             self.close()
