@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 import subprocess
 import time
@@ -29,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from bench_scale import behave_scenarios, median_ms, project
-from common import BENCH_DIR, devenv_install, load_average, summary, write_results
+from common import BENCH_DIR, devenv_install, load_average, reference_env, summary, write_results
 
 from atproto_bdd.services import LocalRuntime
 from atproto_bdd.services.appview_local import ensure_appview
@@ -69,7 +68,7 @@ def cold_devenv(server: Postgres, node: str, modules: Path, round_index: int) ->
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
-        env={**os.environ, "NODE_PATH": str(modules)},
+        env=reference_env(NODE_PATH=str(modules)),
     )
     assert process.stdout is not None and process.stdin is not None
     line = process.stdout.readline()

@@ -28,7 +28,16 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from common import BENCH_DIR, devenv_install, devenv_versions, load_average, results_name, summary, write_results
+from common import (
+    BENCH_DIR,
+    devenv_install,
+    devenv_versions,
+    load_average,
+    reference_env,
+    results_name,
+    summary,
+    write_results,
+)
 
 from atproto_bdd.services import LocalRuntime, Network, PdsSpec
 from atproto_bdd.services.node_host import NodeHost
@@ -90,7 +99,7 @@ def cold_devenv(devenv: NodeInstall, mode: str, compile_cache: Path | None = Non
     there, as our host does (Node.js 22.1+), so the comparison stays equal.
     """
     node_modules = devenv.node_modules
-    env = {**os.environ, "NODE_PATH": str(node_modules)}
+    env = reference_env(NODE_PATH=str(node_modules))
     env.pop("NODE_COMPILE_CACHE", None)
     if compile_cache is not None:
         env["NODE_COMPILE_CACHE"] = str(compile_cache)

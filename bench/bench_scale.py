@@ -37,7 +37,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from common import BENCH_DIR, devenv_install, devenv_versions, load_average, results_name, write_results
+from common import BENCH_DIR, devenv_install, devenv_versions, load_average, reference_env, results_name, write_results
 
 from atproto_bdd.services import LocalRuntime, Network, PdsSpec
 from atproto_bdd.services.node_install import NodeInstall
@@ -204,7 +204,7 @@ def devenv_scenarios(count: int, devenv: NodeInstall, mode: str) -> dict[str, An
     started = time.perf_counter()
     output = subprocess.run(
         [devenv.node, str(BENCH_DIR / "devenv" / "scenarios.js"), str(count), mode],
-        env={**os.environ, "NODE_PATH": str(devenv.node_modules)},
+        env=reference_env(NODE_PATH=str(devenv.node_modules)),
         capture_output=True,
         text=True,
         check=True,

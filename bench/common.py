@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from atproto_bdd.protocol.firehose import FirehoseRecorder
+from atproto_bdd.services.node_host import LEFT_OUT_OF_THE_HOST
 from atproto_bdd.services.node_install import NodeInstall, ensure_npm_project
 from atproto_bdd.services.node_runtime import resolve_node
 from atproto_bdd.services.pds_lines import pds_line
@@ -20,6 +21,14 @@ from atproto_bdd.world import Account
 
 BENCH_DIR = Path(__file__).resolve().parent
 RESULTS_DIR = BENCH_DIR / "results"
+
+
+def reference_env(**more: str) -> dict[str, str]:
+    """The environment for a process of the reference (dev-env): the caller's, plus ``more``, without what
+    atproto-bdd's Node host does not get either (NODE_EXTRA_CA_CERTS, which Node.js 20 reads as it starts),
+    so that both sides start the same way."""
+    env = {key: value for key, value in os.environ.items() if key not in LEFT_OUT_OF_THE_HOST}
+    return {**env, **more}
 
 
 def summary(samples: list[float]) -> dict[str, float]:

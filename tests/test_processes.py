@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from helpers import alive
+from helpers import alive, network_host
 
 from atproto_bdd.services import ports
 from atproto_bdd.services.processes import ManagedProcess
@@ -226,3 +226,22 @@ def test_sigkill_of_the_node_host_stops_the_relay(runtime_process) -> None:
     os.kill(host, signal.SIGKILL)
     assert gone_within(relay, 5), f"the relay {relay} outlived the SIGKILLed Node host"
     assert process.poll() is None, "the runtime process itself should keep running"
+
+
+def test_the_node_host_gets_no_pds_variables_and_no_extra_ca_certificates(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # PDS_* would configure every PDS; NODE_EXTRA_CA_CERTS costs Node.js 20 a CA bundle's parsing per start.
+    monkeypatch.setenv("PDS_INVITE_REQUIRED", "true")
+    monkeypatch.setenv("NODE_EXTRA_CA_CERTS", "/etc/ssl/certs/ca-certificates.crt")
+    monkeypatch.setenv("ATPROTO_BDD_TEST_MARKER", "kept")
+    host = network_host(tmp_path / "run")
+    try:
+        host.start(timeout=120)
+        assert host.pid is not None
+        environ = Path(f"/proc/{host.pid}/environ").read_bytes().split(b"\0")
+        names = dict(item.split(b"=", 1) for item in environ if item)
+        assert names.get(b"ATPROTO_BDD_TEST_MARKER") == b"kept"
+        assert b"NODE_EXTRA_CA_CERTS" not in names and not any(name.startswith(b"PDS_") for name in names)
+    finally:
+        host.close()

@@ -32,6 +32,9 @@ from .toolchain import tail
 
 # How long a SIGKILLed host may take to be reaped, whatever the caller's timeout.
 KILLED_EXIT_S = 10.0
+# Variables of the caller's environment the host does not get (besides PDS_*; see NodeHost.spawn). The
+# benchmarks leave them out of dev-env's processes too, so that both sides start the same way.
+LEFT_OUT_OF_THE_HOST = frozenset({"NODE_EXTRA_CA_CERTS"})
 
 
 class NodeHost:
@@ -91,8 +94,15 @@ class NodeHost:
         """Launch the host and ask it to load the service modules, without waiting (:meth:`start` waits)."""
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         read_fd, write_fd = os.pipe()
-        # A PDS_* variable in the caller's shell must not leak into every PDS.
-        env = {key: value for key, value in os.environ.items() if not key.startswith("PDS_")}
+        # A PDS_* variable in the caller's shell must not leak into every PDS. NODE_EXTRA_CA_CERTS stays out
+        # too: the services talk to loopback addresses over plain HTTP, and Node.js 20 reads and parses that
+        # file as it starts (a system CA bundle: 50 ms of every start on the development machine, which sets
+        # it; Node.js 22 reads it only for a TLS connection).
+        env = {
+            key: value
+            for key, value in os.environ.items()
+            if not key.startswith("PDS_") and key not in LEFT_OUT_OF_THE_HOST
+        }
         env.update(
             {
                 "ATPROTO_BDD_CONTROL_FD": str(write_fd),
