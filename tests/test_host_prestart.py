@@ -139,7 +139,7 @@ def test_the_runtime_claims_a_matching_host_and_discards_another(tmp_path: Path)
 
 
 def test_the_runtime_prepares_http_while_its_host_loads(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    # The first request's one-time costs (TLS context, httpx's transport) are paid after the host was
+    # The first requests' one-time costs (TLS context, httpx's transport, websockets) are paid after the host was
     # launched and before waiting for it, so they overlap with its start instead of the first step.
     events: list[str] = []
 
@@ -153,11 +153,25 @@ def test_the_runtime_prepares_http_while_its_host_loads(tmp_path: Path, monkeypa
     monkeypatch.setattr(http_module, "_context", None)
     monkeypatch.setattr(NodeHost, "spawn", recorded("spawn", NodeHost.spawn))
     monkeypatch.setattr(NodeHost, "start", recorded("wait for the host", NodeHost.start))
-    monkeypatch.setattr(local_module, "warm_up_http", recorded("warm up", local_module.warm_up_http))
+    monkeypatch.setattr(local_module, "warm_up_clients", recorded("warm up", local_module.warm_up_clients))
     with LocalRuntime(Settings.load({"run_root": str(tmp_path), "prestart": "false"})) as runtime:
         runtime.start()
         assert events == ["spawn", "warm up", "wait for the host"]
         assert http_module._context is not None  # noqa: SLF001 - built by the warm-up
+
+
+def test_the_warm_up_builds_the_tls_context_and_imports_the_clients() -> None:
+    # In a fresh interpreter: nothing of it is there before, all of it after.
+    check = (
+        "import sys\n"
+        "from atproto_bdd.protocol import http\n"
+        "from atproto_bdd.protocol.warm_up import warm_up\n"
+        "names = ('httpcore', 'websockets.sync.client')\n"
+        "assert http._context is None and not any(name in sys.modules for name in names)\n"
+        "warm_up()\n"
+        "assert http._context is not None and all(name in sys.modules for name in names)\n"
+    )
+    subprocess.run([sys.executable, "-c", check], check=True, timeout=60)
 
 
 def test_an_unclaimed_host_is_killed_with_its_run_directory(tmp_path: Path) -> None:

@@ -34,15 +34,6 @@ def new_client(**kwargs: Any) -> httpx.Client:
     return httpx.Client(**kwargs)
 
 
-def warm_up() -> None:
-    """Build the shared TLS context and import httpx's transport (its first client does), ahead of a request.
-
-    Together about 65 ms here, which the run's first request would otherwise pay: the local runtime calls
-    this while its Node host loads the services' modules, which takes longer.
-    """
-    new_client().close()
-
-
 def basic_auth(user: str, password: str) -> dict[str, str]:
     """An HTTP Basic ``authorization`` header; the encoded credentials are masked in all output."""
     token = base64.b64encode(f"{user}:{password}".encode()).decode()

@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 
 from ..errors import ServiceError
 from ..masking import masker
-from ..protocol.http import warm_up as warm_up_http
+from ..protocol.warm_up import warm_up as warm_up_clients
 from ..settings import Settings
 from ..waiting import poll
 from .appview_local import LocalAppViews
@@ -122,7 +122,7 @@ class LocalRuntime(Runtime):
         try:
             if prestarted is None:
                 host.spawn()  # first: the host's start is the long one
-            warm_up_http()  # meanwhile, what the first request would pay (protocol/http.py)
+            warm_up_clients()  # meanwhile, what the first requests would pay (protocol/warm_up.py)
             self.versions = host.start(timeout=self.settings.service_timeout)
         except BaseException:
             self.close()
