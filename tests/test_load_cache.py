@@ -58,6 +58,7 @@ def write_packages(root: Path) -> None:
             "  resolved: require('node:path').relative(__dirname, require.resolve('dep')),\n"
             "  later: import('esm-only').then((m) => m.default),\n"
             "  key: require('./key'),\n"
+            "  paths: module.paths,\n"
             "}\n"
         ),
         # A method named import and a call of it are not import(): this module is cached.

@@ -121,6 +121,18 @@ function installLoadCache(root, file) {
     }
   }
 
+  // Each module's lookup paths (node_modules directories from its own up to /), which Node.js builds
+  // again for every module: the same for the modules of one directory, so built once per directory
+  // (about 15 ms of a start). Each module gets its own copy, as before.
+  const nodeModulePaths = Module._nodeModulePaths
+  const pathsOf = new Map() // directory inside root -> its lookup paths
+  Module._nodeModulePaths = function (from) {
+    if (!inside(from + path.sep)) return nodeModulePaths.call(this, from)
+    let paths = pathsOf.get(from)
+    if (paths === undefined) pathsOf.set(from, (paths = nodeModulePaths.call(this, from)))
+    return paths.slice()
+  }
+
   const compile = Module.prototype._compile
   Module.prototype._compile = function (content, filename, format) {
     if ((format !== undefined && format !== 'commonjs') || !inside(filename) || !/\.c?js$/.test(filename)) {
