@@ -22,6 +22,11 @@ from atproto_bdd.world import Account
 BENCH_DIR = Path(__file__).resolve().parent
 RESULTS_DIR = BENCH_DIR / "results"
 
+# The Python processes the benchmarks spawn (behave, pytest, atproto-bdd run) keep their bytecode as a
+# user's Python does. The development machine sets PYTHONDONTWRITEBYTECODE=1, with which every start
+# compiled atproto-bdd's modules from source again (about 0.1 s; bench/README.md, 2026-12-04 midday).
+os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+
 
 def reference_env(**more: str) -> dict[str, str]:
     """The environment for a process of the reference (dev-env): the caller's, plus ``more``, without what
