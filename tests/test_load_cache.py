@@ -15,7 +15,10 @@ from pathlib import Path
 import pytest
 from helpers import network_host
 
+from atproto_bdd.errors import InstallError
 from atproto_bdd.services.node_host import HOST_SCRIPT
+from atproto_bdd.services.node_runtime import resolve_node
+from atproto_bdd.settings import Settings
 
 LOAD_CACHE_JS = HOST_SCRIPT.parent / "load_cache.js"
 NODE = shutil.which("node")
@@ -26,7 +29,8 @@ pytestmark = pytest.mark.skipif(NODE is None, reason="needs Node.js on PATH")
 DRIVER = """
 const path = require('node:path')
 const [root, file, useCache] = process.argv.slice(1) // node -e: no script path
-const cache = useCache === '1' ? require(process.env.LOAD_CACHE_JS).installLoadCache(root, file) : null
+const esm = process.env.ESM === '1' // memoize ES module resolution too
+const cache = useCache === '1' ? require(process.env.LOAD_CACHE_JS).installLoadCache(root, file, { esm }) : null
 const req = require('node:module').createRequire(path.join(root, 'noop.js'))
 let result
 try {
@@ -72,7 +76,8 @@ def write_packages(root: Path) -> None:
         "dep/main.js": "exports.name = 'dep'\n",
         "dep/sub/impl.js": "module.exports = 'sub'\n",
         "esm-only/package.json": {"name": "esm-only", "type": "module", "exports": "./index.js"},
-        "esm-only/index.js": "export default 'esm'\n",
+        "esm-only/index.js": "import mark from './mark.js'\nexport default 'esm' + mark\n",
+        "esm-only/mark.js": "export default '!'\n",
     }
     for rel, content in files.items():
         path = root / rel
@@ -80,15 +85,19 @@ def write_packages(root: Path) -> None:
         path.write_text(json.dumps(content) if isinstance(content, dict) else content)
 
 
-def load(root: Path, cache_file: Path, use_cache: bool = True) -> dict:
-    """Run the driver in a fresh Node.js process and return what it printed."""
-    assert NODE is not None
+def load(root: Path, cache_file: Path, use_cache: bool = True, *, node: str | None = None, esm: bool = False) -> dict:
+    """Run the driver in a fresh Node.js process (``node``, default the one on PATH) and return what it printed.
+
+    ``esm``: install the cache as for an install of ES modules.
+    """
+    node = node or NODE
+    assert node is not None
     out = subprocess.run(
-        [NODE, "-e", DRIVER, str(root), str(cache_file), "1" if use_cache else "0"],
+        [node, "-e", DRIVER, str(root), str(cache_file), "1" if use_cache else "0"],
         capture_output=True,
         text=True,
         timeout=60,
-        env={"LOAD_CACHE_JS": str(LOAD_CACHE_JS), "PATH": "/usr/bin:/bin"},
+        env={"LOAD_CACHE_JS": str(LOAD_CACHE_JS), "PATH": "/usr/bin:/bin", "ESM": "1" if esm else "0"},
         check=True,
     )
     return json.loads(out.stdout)
@@ -104,7 +113,7 @@ def project(tmp_path: Path) -> tuple[Path, Path]:
 def test_same_result_as_node_and_second_run_hits(project: tuple[Path, Path]) -> None:
     root, cache_file = project
     plain = load(root, cache_file, use_cache=False)["result"]
-    assert plain["helper"] == "helped" and plain["later"] == "esm" and plain["thisIsExports"] is True
+    assert plain["helper"] == "helped" and plain["later"] == "esm!" and plain["thisIsExports"] is True
     assert plain["key"] == {"imported": "function"}
 
     first = load(root, cache_file)
@@ -113,6 +122,7 @@ def test_same_result_as_node_and_second_run_hits(project: tuple[Path, Path]) -> 
     assert first["stats"]["codeMisses"] == 4 and first["stats"]["resolveMisses"] >= 4
     # index.js calls import(): left to Node.js, whose script keeps its loader (see load_cache.js)
     assert first["stats"]["dynamicImport"] == 1
+    assert first["stats"]["esmMisses"] == 0  # a CommonJS install: ES module resolution is left alone
 
     second = load(root, cache_file)
     assert second["result"] == plain
@@ -122,6 +132,35 @@ def test_same_result_as_node_and_second_run_hits(project: tuple[Path, Path]) -> 
     # every module the cache compiled was read from the cache file, none from its own file
     assert first["stats"]["sourceHits"] == 0 and stats["sourceHits"] == stats["codeHits"]
     assert second["saved"] is False  # nothing new: the file is not rewritten
+
+
+@pytest.fixture(scope="module")
+def node_with_hooks() -> str:
+    """A Node.js with module.registerHooks (22.15+): the managed Node.js 22 if the one on PATH is older."""
+    try:
+        node = resolve_node(Settings.load().cache_dir, min_major=22).path
+    except InstallError as exc:
+        pytest.skip(f"no Node.js 22 here: {exc}")
+    hooks = subprocess.run([node, "-p", "typeof require('node:module').registerHooks"], capture_output=True, text=True)
+    if hooks.stdout.strip() != "function":
+        pytest.skip(f"{node} has no module.registerHooks")
+    return node
+
+
+def test_es_module_resolution_is_memoized_for_an_install_of_es_modules(
+    project: tuple[Path, Path], node_with_hooks: str
+) -> None:
+    root, cache_file = project
+    plain = load(root, cache_file, use_cache=False, node=node_with_hooks)["result"]
+    assert plain["later"] == "esm!"  # esm-only imports ./mark.js: a resolution made inside the install
+    first = load(root, cache_file, node=node_with_hooks, esm=True)
+    assert first["result"] == plain and first["saved"] is True
+    asked = first["stats"]["esmMisses"] + first["stats"]["esmHits"]  # a resolution asked twice hits the second time
+    assert first["stats"]["esmMisses"] >= 2, first["stats"]
+    second = load(root, cache_file, node=node_with_hooks, esm=True)
+    assert second["result"] == plain
+    assert second["stats"]["esmMisses"] == 0 and second["stats"]["esmHits"] == asked, second["stats"]
+    assert second["saved"] is False
 
 
 def test_edited_module_of_same_length_is_compiled_afresh(project: tuple[Path, Path]) -> None:

@@ -42,7 +42,13 @@ const LOAD_CACHE_DIR = process.env.ATPROTO_BDD_LOAD_CACHE_DIR
 const loadCache = (() => {
   if (!LOAD_CACHE_DIR) return null
   const { installLoadCache, cacheFileName } = require('./load_cache')
-  return installLoadCache(NODE_MODULES, path.join(LOAD_CACHE_DIR, cacheFileName()))
+  // The 0.5 line's PDS and the AppView are ES modules, whose resolution the cache memoizes too.
+  const main = ROLE === 'appview' ? '@atproto/bsky' : '@atproto/pds'
+  let esm = false
+  try {
+    esm = JSON.parse(fs.readFileSync(path.join(NODE_MODULES, main, 'package.json'), 'utf8')).type === 'module'
+  } catch {} // not installed: the load fails later, with Node.js's own message
+  return installLoadCache(NODE_MODULES, path.join(LOAD_CACHE_DIR, cacheFileName()), { esm })
 })()
 let loadCacheLearned = false
 
