@@ -60,9 +60,7 @@ function installLoadCache(root, file, { esm = false } = {}) {
   const resolved = stored.resolve // "dir\0request" (dir relative to root) -> file relative to root
   const resolvedEsm = stored.esm // "parent\0specifier\0conditions" (parent URL relative to root) -> [url, format]
   const code = stored.code // file relative to root -> { sum, data, source? }
-  // file relative to root -> { script, sum, content, file } compiled in this process (file: its size and
-  // modification time before it was read, when known)
-  const scripts = new Map()
+  const scripts = new Map() // file relative to root -> { script, sum, content } compiled in this process
   // codeStale: an entry whose module changed since (counted among the misses too); sourceHits: modules
   // read from the cache file instead of their own; sourceStale: files whose size or time changed since.
   const stats = {
@@ -197,7 +195,7 @@ function installLoadCache(root, file, { esm = false } = {}) {
     if (cachedData === undefined) stats.codeMisses++
     else if (script.cachedDataRejected) stats.codeRejected++
     else stats.codeHits++
-    scripts.set(rel, { script, sum, content, file: fileOf.get(rel) })
+    scripts.set(rel, { script, sum, content })
     const wrapper = script.runInThisContext({ displayErrors: true })
     const mod = this
     // What Node.js's makeRequireFunction gives a module.
@@ -227,8 +225,16 @@ function installLoadCache(root, file, { esm = false } = {}) {
     for (const [rel, { sum, data, source }] of code) {
       if (!scripts.has(rel)) add(rel, sum, data, source) // learned by an earlier process, not used by this one
     }
-    for (const [rel, { script, sum, content, file }] of scripts) {
-      add(rel, sum, script.createCachedData(), file && { ...file, data: Buffer.from(content, 'utf8') })
+    for (const [rel, { script, sum, content }] of scripts) add(rel, sum, script.createCachedData(), sourceOf(rel, content))
+    // The source to keep for a module compiled here: the cached one if it was read from there (its file
+    // still has the size and time kept with it), else the text Node.js read, with the file's size and
+    // time from before that read; none when the file was never stat'ed (not loaded through '.js').
+    function sourceOf(rel, content) {
+      const file = fileOf.get(rel)
+      if (file === undefined) return undefined
+      const kept = code.get(rel)?.source
+      if (kept !== undefined && kept.size === file.size && kept.mtimeMs === file.mtimeMs) return kept
+      return { ...file, data: Buffer.from(content, 'utf8') }
     }
     function add(rel, sum, data, source) {
       index[rel] = [offset, data.length, sum]
