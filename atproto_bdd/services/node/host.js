@@ -236,6 +236,30 @@ function readPdsEnv(pds, vars) {
   }
 }
 
+// -- A fresh PDS's databases -------------------------------------------------------------------------
+// A new PDS creates and migrates its service databases (account, DID cache, sequencer; nine kysely
+// migrations on the 0.4 line) before it answers, and until it is used they hold only the migrations'
+// bookkeeping. So the host keeps a copy of the first fresh PDS's databases, taken once it was created
+// and its sequencer started, before it served anything, and starts every later fresh PDS on a copy of
+// it: its migrators find nothing to do. One copy per host: it always matches the PDS version it runs.
+const PDS_TEMPLATE_DIR = path.join(RUN_DIR, 'pds-template')
+const DATABASE_FILE = /\.sqlite(-wal)?$/ // -shm left out: SQLite rebuilds it from the WAL (see copyData)
+let pdsTemplateFiles = null // the template's files, once kept
+
+function keepPdsTemplate(dataDir) {
+  if (pdsTemplateFiles) return
+  const names = fs.readdirSync(dataDir).filter((name) => DATABASE_FILE.test(name))
+  fs.mkdirSync(PDS_TEMPLATE_DIR, { recursive: true })
+  for (const name of names) fs.copyFileSync(path.join(dataDir, name), path.join(PDS_TEMPLATE_DIR, name))
+  pdsTemplateFiles = names
+}
+
+function startOnPdsTemplate(dataDir) {
+  if (!pdsTemplateFiles) return
+  fs.mkdirSync(dataDir, { recursive: true })
+  for (const name of pdsTemplateFiles) fs.copyFileSync(path.join(PDS_TEMPLATE_DIR, name), path.join(dataDir, name))
+}
+
 async function startPds(args) {
   const pds = loadPds()
   const id = `pds-${nextServiceId++}`
@@ -260,8 +284,11 @@ async function startPds(args) {
     }
     let instance = null
     try {
+      const fresh = !args.copyFrom
+      if (fresh) startOnPdsTemplate(dataDir)
       instance = await pds.PDS.create(pds.envToCfg(env), pds.envToSecrets(env))
-      await instance.ctx.sequencer.start()
+      await instance.ctx.sequencer.start() // migrates the sequencer's database
+      if (fresh) keepPdsTemplate(dataDir) // the first fresh PDS's databases, before it serves anything
       // app.listen is wrapped by @atproto/xrpc-server to attach the websocket
       // (subscribeRepos) upgrade handler, so listen through it, on loopback only.
       const server = instance.app.listen(port, '127.0.0.1')
