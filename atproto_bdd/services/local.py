@@ -142,7 +142,7 @@ class LocalRuntime(Runtime):
     def _start_plc(self, args: dict[str, Any]) -> PlcService:
         result = self._call("plc.start", args, what="the PLC directory")
         self._log_paths[result["id"]] = Path(result["log"])
-        # The host answers once the PLC passed its health check (host.js checkHealth).
+        # The host answers once the PLC listens; a health poll from here cost a new client and a round trip.
         return PlcService(id=result["id"], url=result["url"])
 
     def start_pds(self, spec: PdsSpec, plc: PlcService) -> PdsService:
@@ -158,7 +158,7 @@ class LocalRuntime(Runtime):
             what=f"PDS {spec.name}",
         )
         log_path = Path(result["log"])
-        self._log_paths[result["id"]] = log_path  # the host answered once the PDS passed its health check
+        self._log_paths[result["id"]] = log_path  # the host answered once PDS.create() was done and it listens
         return PdsService(
             id=result["id"],
             spec=spec,
@@ -495,10 +495,7 @@ class LocalRuntime(Runtime):
         try:
             return self.host.call(cmd, args, timeout=self.settings.service_timeout)
         except ServiceError as exc:
-            # The services' own messages (a PDS that failed its health check says why) are in the host's log.
-            tail = self.host_log_tail() if self._host is not None else ""
-            more = f"; the host's log ends with:\n{tail}" if tail and tail != "(empty)" else ""
-            raise ServiceError(f"could not start {what or cmd}: {exc}{more}") from None
+            raise ServiceError(f"could not start {what or cmd}: {exc}") from None
 
     def host_log_tail(self, lines: int = 20) -> str:
         """The last lines of the host's own log and the services' shared log."""
