@@ -256,7 +256,6 @@ function keepPdsTemplate(dataDir) {
 
 function startOnPdsTemplate(dataDir) {
   if (!pdsTemplateFiles) return
-  fs.mkdirSync(dataDir, { recursive: true })
   for (const name of pdsTemplateFiles) fs.copyFileSync(path.join(PDS_TEMPLATE_DIR, name), path.join(dataDir, name))
 }
 
@@ -265,8 +264,10 @@ async function startPds(args) {
   const id = `pds-${nextServiceId++}`
   const log = openLog(id)
   const dataDir = args.dataDir
-  if (args.copyFrom) copyData(args.copyFrom, dataDir) // a restored snapshot
+  const fresh = !args.copyFrom
+  if (!fresh) copyData(args.copyFrom, dataDir) // a restored snapshot
   fs.mkdirSync(dataDir, { recursive: true })
+  if (fresh) startOnPdsTemplate(dataDir) // once: a retry on another port keeps the databases it has
   let lastErr = null
   for (let attempt = 0; attempt < 5; attempt++) {
     const port = args.port || (await freePort())
@@ -284,8 +285,6 @@ async function startPds(args) {
     }
     let instance = null
     try {
-      const fresh = !args.copyFrom
-      if (fresh) startOnPdsTemplate(dataDir)
       instance = await pds.PDS.create(pds.envToCfg(env), pds.envToSecrets(env))
       await instance.ctx.sequencer.start() // migrates the sequencer's database
       if (fresh) keepPdsTemplate(dataDir) // the first fresh PDS's databases, before it serves anything
