@@ -40,7 +40,7 @@ class NotInstalled(InstallError):
 
 
 class ServiceError(AtprotoBddError):
-    """A service failed to start, became unhealthy or died."""
+    """A service failed to start, became unhealthy or died, or answered in a way no client can use."""
 
 
 class TransportError(AtprotoBddError):

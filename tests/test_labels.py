@@ -48,14 +48,41 @@ def test_the_signature_covers_every_field_but_sig() -> None:
         ({"val": ""}, "'val' must be a non-empty string"),
         ({"neg": "yes"}, "'neg' must be bool"),
         ({"ver": True}, "'ver' must be int"),
-        ({"extra": 1}, "unknown field(s) extra"),
         ({"val": "x" * 129}, "longer than 128 bytes"),
+        ({"cts": "2026-12-02 10:00:00"}, "'cts' is '2026-12-02 10:00:00', not a datetime"),
+        ({"exp": "tomorrow"}, "'exp' is 'tomorrow', not a datetime"),
+        ({"cid": "bafy-not-a-cid"}, "'cid' is 'bafy-not-a-cid', not a CID"),
     ],
 )
 def test_malformed_labels_are_refused(change: dict, message: str) -> None:
     base = {"src": SRC, "uri": POST, "val": "spam", "cts": "2026-12-02T10:00:00Z"}
     with pytest.raises(LabelError, match=message.replace("(", r"\(").replace(")", r"\)")):
         Label.parse({**base, **change})
+
+
+def test_fields_the_lexicon_does_not_define_are_kept_and_outside_the_signature() -> None:
+    # @skyware/labeler 0.2.0 serves its database id with each label, and signs the label without it.
+    key = SigningKey.generate()
+    served = {**as_json(signed(key)), "id": 7, "note": {"any": ["json", 1.5]}}
+    label = Label.parse(served)
+    assert dict(label.extra) == {"id": 7, "note": {"any": ["json", 1.5]}}
+    assert label.verify(PublicKey.from_did_key(key.did_key))
+    assert label.signature_problem(PublicKey.from_did_key(key.did_key)) is None
+
+
+def test_a_signature_over_the_extra_fields_too_is_rejected_saying_so() -> None:
+    # What a verifier would reject: the label's own fields are not what was signed.
+    key = SigningKey.generate()
+    over_all = signed(key, id=7)  # the signature covers id too
+    label = Label.parse(as_json(over_all))
+    public = PublicKey.from_did_key(key.did_key)
+    assert not label.verify(public)
+    problem = label.signature_problem(public) or ""
+    assert "made over the label with its extra field(s) id too" in problem
+    tampered = Label.parse({**as_json(signed(key)), "val": "ham", "id": 7})
+    assert tampered.signature_problem(public) == "its sig does not verify over the label's fields (without sig)"
+    unsigned = Label.parse({k: v for k, v in as_json(signed(key)).items() if k != "sig"})
+    assert unsigned.signature_problem(public) == "it has no sig"
 
 
 def test_a_later_negation_withdraws_a_label_and_a_later_label_applies_it_again() -> None:

@@ -65,14 +65,20 @@ def test_a_node_named_in_the_setting_must_be_new_enough(monkeypatch: pytest.Monk
         resolve_node(Path("/c"), min_major=22, node="/nowhere/node")
 
 
-def test_no_registry_and_no_suitable_node_says_what_to_do(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_no_registry_and_no_suitable_node_says_what_to_do(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
+) -> None:
     # A registry that refuses connections (loopback, nothing listens on port 9) and an empty npm cache.
     monkeypatch.setenv("npm_config_registry", "http://127.0.0.1:9/")
     monkeypatch.setenv("npm_config_cache", str(tmp_path / "npm-cache"))
     monkeypatch.setenv("npm_config_fetch_retries", "0")
     with pytest.raises(InstallError) as caught:
-        managed_node(tmp_path, why=" (PDS 0.5 needs Node.js 22 or newer)", system=None)
+        managed_node(tmp_path, reason="the AppView (@atproto/bsky) needs Node.js 22 or newer", system=None)
     message = str(caught.value)
+    assert message.startswith("no Node.js on PATH (the AppView (@atproto/bsky) needs Node.js 22 or newer), and")
+    # The progress line names who needs it, with its parentheses intact.
+    progress = capfd.readouterr().err
+    assert "from the npm registry: no Node.js on PATH; the AppView (@atproto/bsky) needs Node.js" in progress
     assert "Node.js 22 could not be installed from the npm registry" in message
     assert "-D node=/path/to/node" in message
 

@@ -7,10 +7,18 @@ same framing as the firehose: ``#labels`` frames carry ``{seq, labels}``,
 ``#info`` frames a notice such as ``OutdatedCursor``). A label's signature
 is the labeler's ``#atproto_label`` key's ECDSA signature over the DAG-CBOR
 encoding of the label without its ``sig`` field.
+
+Lexicon objects are open: a label may carry fields the lexicon does not
+name (@skyware/labeler serves its database ``id`` with each label). They are
+kept in :attr:`Label.extra`, never refused, and they are outside the
+signature: the signed bytes hold the lexicon's fields only, as the reference
+verifier (indigo ``atproto/labeling``, ``Label.UnsignedBytes``) builds them.
+A labeler that signed its extra fields too is rejected there, and here.
 """
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -22,11 +30,12 @@ from ..waiting import Deadline
 from . import dagcbor
 from .crypto import PublicKey
 from .firehose import FirehoseError, decode_frame, subscribe_url
-from .syntax import is_did
+from .multiformats import CID
+from .syntax import is_datetime, is_did
 
 QUERY_LABELS = "com.atproto.label.queryLabels"
 SUBSCRIBE_LABELS = "com.atproto.label.subscribeLabels"
-#: The fields a label may carry (com.atproto.label.defs#label); any other field is refused.
+#: The fields com.atproto.label.defs#label defines: checked strictly, and (but ``sig``) what the signature covers.
 LABEL_FIELDS = ("ver", "src", "uri", "cid", "val", "neg", "cts", "exp", "sig")
 
 
@@ -47,18 +56,25 @@ class Label:
     exp: str | None = None
     ver: int | None = None
     sig: bytes | None = field(default=None, repr=False)
-    #: The label as received (bytes decoded), which the signature covers (without ``sig``).
+    #: The lexicon's fields as received (bytes decoded): the signature covers them, without ``sig``.
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    #: Fields the lexicon does not define, as received (ignored, and outside the signature).
+    extra: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    #: How it was received: ``json`` (queryLabels) or ``cbor`` (subscribeLabels).
+    encoding: str = field(default="json", repr=False, compare=False)
 
     @classmethod
     def parse(cls, data: Any, *, encoding: str = "json") -> Label:
-        """A label from queryLabels JSON (``encoding="json"``) or a subscribeLabels frame (``"cbor"``)."""
+        """A label from queryLabels JSON (``encoding="json"``) or a subscribeLabels frame (``"cbor"``).
+
+        The lexicon's fields must have their types and formats; other fields
+        are kept in :attr:`extra` (lexicon objects are open).
+        """
         if not isinstance(data, dict):
             raise LabelError(f"a label must be an object, got {type(data).__name__}")
-        unknown = sorted(set(data) - set(LABEL_FIELDS))
-        if unknown:
-            raise LabelError(f"label has unknown field(s) {', '.join(unknown)}; valid: {', '.join(LABEL_FIELDS)}")
-        raw = dagcbor.from_json(data) if encoding == "json" else dict(data)
+        known = {name: value for name, value in data.items() if name in LABEL_FIELDS}
+        extra = {name: value for name, value in data.items() if name not in LABEL_FIELDS}
+        raw = dagcbor.from_json(known) if encoding == "json" else known
         for name in ("src", "uri", "val", "cts"):
             if not isinstance(raw.get(name), str) or not raw[name]:
                 raise LabelError(f"label field {name!r} must be a non-empty string, got {raw.get(name)!r}")
@@ -72,6 +88,14 @@ class Label:
             value = raw.get(name)
             if name in raw and (not isinstance(value, kind) or (kind is int and isinstance(value, bool))):
                 raise LabelError(f"label field {name!r} must be {kind.__name__}, got {value!r}")
+        for name in ("cts", "exp"):
+            if name in raw and not is_datetime(raw[name]):
+                raise LabelError(f"label field {name!r} is {raw[name]!r}, not a datetime (2026-12-07T10:00:00.000Z)")
+        if "cid" in raw:
+            try:
+                CID.parse(raw["cid"])
+            except AtprotoBddError:
+                raise LabelError(f"label field 'cid' is {raw['cid']!r}, not a CID") from None
         return cls(
             src=raw["src"],
             uri=raw["uri"],
@@ -83,15 +107,44 @@ class Label:
             ver=raw.get("ver"),
             sig=raw.get("sig"),
             raw=raw,
+            extra=extra,
+            encoding=encoding,
         )
 
     def signed_bytes(self) -> bytes:
-        """The bytes the signature covers: the label as received, without ``sig``, in DAG-CBOR."""
+        """The bytes the signature covers: the lexicon's fields as received, without ``sig``, in DAG-CBOR."""
         return dagcbor.encode({name: value for name, value in self.raw.items() if name != "sig"})
 
     def verify(self, key: PublicKey) -> bool:
         """True if ``sig`` is ``key``'s signature of :meth:`signed_bytes`."""
         return self.sig is not None and key.verify(self.signed_bytes(), self.sig)
+
+    def signature_problem(self, key: PublicKey) -> str | None:
+        """Why ``sig`` does not verify with ``key`` (None if it does), saying which bytes it was made over.
+
+        A signature over the label *with* its extra fields is the usual mistake
+        of a labeler that adds fields of its own: it is named as such.
+        """
+        if self.sig is None:
+            return "it has no sig"
+        if self.verify(key):
+            return None
+        if self.extra and self._verifies_with_extra(key):
+            names = ", ".join(sorted(self.extra))
+            return (
+                f"its sig was made over the label with its extra field(s) {names} too; verifiers (indigo "
+                f"atproto/labeling, what AppViews use) check it over the lexicon's fields only "
+                f"({', '.join(n for n in LABEL_FIELDS if n != 'sig')}), so they reject it"
+            )
+        return "its sig does not verify over the label's fields (without sig)"
+
+    def _verifies_with_extra(self, key: PublicKey) -> bool:
+        try:
+            extra = dagcbor.from_json(dict(self.extra)) if self.encoding == "json" else dict(self.extra)
+            unsigned = {name: value for name, value in {**self.raw, **extra}.items() if name != "sig"}
+            return self.sig is not None and key.verify(dagcbor.encode(unsigned), self.sig)
+        except (AtprotoBddError, ValueError, TypeError):  # extra fields that are not atproto data
+            return False
 
     def describe(self, name_of: Callable[[str], str] = str) -> str:
         """One line: ``spam on at://... by did:plc:... at <cts>``; ``name_of`` may name the subject and source."""
@@ -119,8 +172,10 @@ def _expired(exp: str | None, now: float) -> bool:
 
 
 def _instant(text: str) -> float:
+    # Six fraction digits: Python 3.10's fromisoformat takes 3 or 6 (the format allows 1 to 20).
+    text = re.sub(r"\.([0-9]+)", lambda m: "." + (m.group(1) + "000000")[:6], text.replace("Z", "+00:00"))
     try:
-        return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+        return datetime.fromisoformat(text).timestamp()
     except ValueError:
         raise LabelError(f"label timestamp {text!r} is not an ISO 8601 datetime") from None
 

@@ -1,4 +1,4 @@
-"""AT Protocol identifier syntax: handles, NSIDs, DIDs, record keys, AT-URIs.
+"""AT Protocol identifier syntax: handles, NSIDs, DIDs, record keys, AT-URIs, datetimes.
 
 The regular expressions follow https://atproto.com/specs; the ``*_PATTERN``
 strings (without anchors) are also what the step parameter types match.
@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import datetime
 
 from ..errors import UsageError
 
@@ -25,6 +26,11 @@ DID_PATTERN = r"did:[a-z]+:[a-zA-Z0-9._:%-]*[a-zA-Z0-9._-]"
 #: A record key.
 RKEY_PATTERN = r"[a-zA-Z0-9._:~-]{1,512}"
 
+#: A datetime as the lexicon's ``datetime`` format wants it: RFC 3339, upper-case T, a timezone (no -00:00).
+_DATETIME = re.compile(
+    r"^([0-9]{4})-([01][0-9])-([0-3][0-9])T([0-2][0-9]):([0-6][0-9]):([0-6][0-9])(\.[0-9]{1,20})?"
+    r"(Z|[+-][0-2][0-9]:[0-5][0-9])$"
+)
 _HANDLE = re.compile(rf"^{HANDLE_PATTERN}$")
 _NSID = re.compile(rf"^{NSID_PATTERN}$")
 _DID = re.compile(rf"^{DID_PATTERN}$")
@@ -49,6 +55,18 @@ def is_did(value: str) -> bool:
 def is_rkey(value: str) -> bool:
     """True if ``value`` is a valid record key."""
     return value not in (".", "..") and bool(_RKEY.match(value))
+
+
+def is_datetime(value: str) -> bool:
+    """True if ``value`` has the lexicon's ``datetime`` format (``2026-12-07T10:00:00.000Z``)."""
+    match = _DATETIME.match(value) if len(value) <= 64 else None
+    if match is None or value.endswith("-00:00"):
+        return False
+    try:  # a month 19, a day 39, an hour 29... (seconds up to 59: Python has no leap second)
+        datetime(*(int(part) for part in match.groups()[:5]), min(int(match.group(6)), 59))
+    except ValueError:
+        return False
+    return True
 
 
 def require_handle(value: str) -> str:

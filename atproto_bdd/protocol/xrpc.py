@@ -16,7 +16,7 @@ from typing import Any
 
 import httpx
 
-from ..errors import TransportError, XrpcError
+from ..errors import ServiceError, TransportError, XrpcError
 from .http import new_client
 
 JSON = "application/json"
@@ -131,8 +131,13 @@ class XrpcClient:
         limit: int = 100,
         headers: Mapping[str, str] | None = None,
     ) -> Iterator[Any]:
-        """Every item of a cursor-paginated query: the ``items`` list of each page, following ``cursor``."""
+        """Every item of a cursor-paginated query: the ``items`` list of each page, following ``cursor``.
+
+        A service that answers a cursor it was already given would be asked
+        forever: that raises :class:`~atproto_bdd.errors.ServiceError`.
+        """
         cursor: str | None = None
+        asked: set[str] = set()
         while True:
             page = self.query(nsid, {**(params or {}), "limit": limit, "cursor": cursor}, headers=headers) or {}
             batch = page.get(items) or []
@@ -140,6 +145,12 @@ class XrpcClient:
             cursor = page.get("cursor")
             if not cursor or not batch:
                 return
+            if cursor in asked:
+                raise ServiceError(
+                    f"{self.name or self.base_url} answered {nsid} with the cursor {cursor!r} again (after "
+                    f"{len(asked) + 1} pages): its pagination does not advance, so a client would ask forever"
+                )
+            asked.add(cursor)
 
     def close(self) -> None:
         """Close the connection pool."""

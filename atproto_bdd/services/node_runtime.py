@@ -118,7 +118,8 @@ def resolve_node(
 
     ``install=False`` raises :class:`~atproto_bdd.errors.NotInstalled` instead of installing the managed one.
     """
-    why = f" ({needed_for} needs Node.js {min_major} or newer)" if needed_for else ""
+    reason = f"{needed_for} needs Node.js {min_major} or newer" if needed_for else ""
+    why = f" ({reason})" if reason else ""
     if node != DEFAULT_NODE:
         found = shutil.which(node)
         if not found:
@@ -140,13 +141,17 @@ def resolve_node(
         raise InstallError(
             f"no Node.js {min_major} or newer on PATH, and atproto-bdd manages only {MANAGED_NODE_MAJOR}{why}"
         )
-    return managed_node(cache_dir, npm=npm, why=why, system=system, install=install)
+    return managed_node(cache_dir, npm=npm, reason=reason, system=system, install=install)
 
 
 def managed_node(
-    cache_dir: Path, *, npm: str = "npm", why: str = "", system: str | None = None, install: bool = True
+    cache_dir: Path, *, npm: str = "npm", reason: str = "", system: str | None = None, install: bool = True
 ) -> NodeRuntime:
-    """The pinned Node.js 22 in the cache, installed from the npm registry on first use (unless not ``install``)."""
+    """The pinned Node.js 22 in the cache, installed from the npm registry on first use (unless not ``install``).
+
+    ``reason`` says who needs it (``the AppView (@atproto/bsky) needs Node.js 22 or newer``), for messages.
+    """
+    why = f" ({reason})" if reason else ""
     from .node_install import ensure_npm_project  # node_install resolves Node through this module
 
     if platform.system() != "Linux" or platform.machine() not in ("x86_64", "AMD64"):
@@ -162,7 +167,7 @@ def managed_node(
             cache_dir / "node-runtime",
             node=None,
             npm=npm,
-            what=f"Node.js {MANAGED_NODE_MAJOR} from the npm registry: {have}{why.replace(' (', ', ').rstrip(')')}",
+            what=f"Node.js {MANAGED_NODE_MAJOR} from the npm registry: {have}" + (f"; {reason}" if reason else ""),
             install=install,
         )
     except NotInstalled:

@@ -21,10 +21,13 @@ from ..world.feeds import GENERATOR
 from .support import atproto_step, world_of
 
 REASONS = ("like", "repost", "follow", "reply", "mention", "quote")
+#: What a profile count is called (singular, plural, and "following" as clients show it) -> getProfile's field.
 COUNTS = {
     "follower": "followersCount",
     "followers": "followersCount",
+    "follow": "followsCount",
     "follows": "followsCount",
+    "following": "followsCount",
     "post": "postsCount",
     "posts": "postsCount",
 }
@@ -35,6 +38,8 @@ POST_COUNTS = {
     "reposts": "repostCount",
     "reply": "replyCount",
     "replies": "replyCount",
+    "quote": "quoteCount",
+    "quotes": "quoteCount",
 }
 
 
@@ -136,7 +141,7 @@ def then_timeline_not_shows(context: Any, viewer: str, author: str) -> None:
 @then("{handle:Handle}'s profile shows {count:Count} {what:Word}")
 @atproto_step
 def then_profile_shows(context: Any, handle: str, count: int, what: str) -> None:
-    """Asks ``getProfile`` until HANDLE's WHAT count is COUNT (WHAT: follower(s), follows, post(s))."""
+    """Asks ``getProfile`` until HANDLE's WHAT count is COUNT (WHAT: follower(s), follow(s) or following, post(s))."""
     field = _field(COUNTS, what)
     world = world_of(context)
     account = world.account(handle)

@@ -22,7 +22,6 @@ import json
 import re
 import shutil
 import signal
-import sys
 import tempfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -31,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from ..errors import TransportError, UsageError
+from ..notices import say_once
 from ..protocol.http import new_client
 from ..protocol.plc_ops import SigningKey, genesis_operation
 from ..protocol.xrpc import XrpcClient, error_from_response
@@ -45,7 +45,6 @@ if TYPE_CHECKING:
 
 #: Seconds an app has to exit after SIGTERM before it is killed.
 STOP_GRACE = 5.0
-_slow_to_stop: set[str] = set()
 #: Apps' scopes and worlds' lifetimes, shortest first (pytest: test, module, session).
 _SCOPE_ORDER = {"scenario": 0, "feature": 1, "run": 2}
 #: Placeholders that mean the same in every network: what an app that outlives its network may use.
@@ -231,12 +230,12 @@ class App:
         """Stop the app (SIGTERM, then SIGKILL after :data:`STOP_GRACE` seconds)."""
         if self._process is None:
             return
-        if self._process.stop(STOP_GRACE) == -signal.SIGKILL and self.name not in _slow_to_stop:
+        if self._process.stop(STOP_GRACE) == -signal.SIGKILL:
             # Every stop of such an app costs the whole grace period: worth telling once.
-            _slow_to_stop.add(self.name)
-            sys.__stderr__.write(
-                f"atproto-bdd: the app {self.name} did not exit within {STOP_GRACE:g}s of SIGTERM and was killed; "
-                "each of its stops costs that long (does it handle SIGTERM, and close open connections?)\n"
+            say_once(
+                f"the app {self.name} did not exit within {STOP_GRACE:g}s of SIGTERM and was killed; "
+                "each of its stops costs that long (does it handle SIGTERM, and close open connections?)",
+                key=f"slow to stop: {self.name}",
             )
 
     def cursor(self) -> int:

@@ -17,19 +17,17 @@ so once in the run's output.
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable
 from typing import TypeVar
 
 from ..errors import TransportError, XrpcError
+from ..notices import say_once
 from ..waiting import poll
 
 T = TypeVar("T")
 
 #: The longest pause between two looks (the latency budget of an eventual step).
 MAX_INTERVAL = 0.025
-
-_warned: set[str] = set()
 
 
 def until(
@@ -86,9 +84,8 @@ def never(
         if present(answer):
             raise AssertionError(failure(answer))
         return answer
-    if unproved_note and unproved_note not in _warned:
-        _warned.add(unproved_note)
-        sys.__stderr__.write(f"atproto-bdd: {unproved_note}\n")
+    if unproved_note:
+        say_once(unproved_note)
     last: list[T] = []
 
     def check() -> None:

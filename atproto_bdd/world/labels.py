@@ -7,12 +7,16 @@ an account's DID), reads ``com.atproto.label.subscribeLabels`` from cursor
 the DID document its ``src`` names, resolved through the network's PLC
 directory. Which labels are in force follows negations (the latest label
 for a source, subject and value wins; a negation withdraws it).
+
+Labels may carry fields the lexicon does not define (lexicon objects are
+open): they are accepted, said once per run, and outside the signature.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from ..notices import say_once
 from ..protocol.crypto import PublicKey
 from ..protocol.labels import QUERY_LABELS, Label, LabelError, LabelFrame, effective, read_label_stream
 from ..protocol.xrpc import XrpcClient
@@ -53,9 +57,21 @@ class Labeler:
 
     def _parse(self, item: object) -> Label:
         try:
-            return Label.parse(item)
+            label = Label.parse(item)
         except LabelError as exc:
             raise AssertionError(f"the app {self.app.name} served a malformed label ({exc}): {item!r}") from None
+        self._note_extra(label, "queryLabels")
+        return label
+
+    def _note_extra(self, label: Label, where: str) -> None:
+        """Say once per app and field set that its labels carry fields com.atproto.label.defs#label lacks."""
+        if label.extra:
+            names = ", ".join(sorted(label.extra))
+            say_once(
+                f"the app {self.app.name}'s labels ({where}) carry field(s) com.atproto.label.defs#label does not "
+                f"define: {names}; ignored, and outside the signature (lexicon objects are open)",
+                key=f"label extra fields: {self.app.name} {where} {names}",
+            )
 
     def labels_on(self, subject: str) -> list[Label]:
         """The labels in force on ``subject`` (negated and expired ones left out)."""
@@ -103,6 +119,9 @@ class Labeler:
             frames = read_label_stream(self.app.url, until=lambda frames: matching(frames) is not None, timeout=timeout)
         except LabelError as exc:
             raise AssertionError(f"the label stream of the app {self.app.name} sent a malformed frame: {exc}") from None
+        for frame in frames:
+            for label in frame.labels:
+                self._note_extra(label, "subscribeLabels")
         found = matching(frames)
         if found is None:
             labels = [label for frame in frames for label in frame.labels]
@@ -117,7 +136,9 @@ class Labeler:
     def verify_signatures(self) -> list[Label]:
         """Check every label queryLabels returns is signed by its source's ``#atproto_label`` key.
 
-        Fails if there is no label at all (nothing would have been checked).
+        The signature must cover the lexicon's fields (without ``sig``), as
+        verifiers check it; fields a labeler adds are outside it. Fails if
+        there is no label at all (nothing would have been checked).
         """
         labels = self.query("*")
         if not labels:
@@ -128,12 +149,11 @@ class Labeler:
             if label.src not in keys:
                 keys[label.src] = self._world.resolve_did(label.src).verification_key("atproto_label")
             key, shown = keys[label.src], label.describe(self._world.describe_uri)
+            problem = label.signature_problem(key) if key is not None else None
             if key is None:
                 bad.append(f"{shown}: {label.src}'s DID document has no #atproto_label key")
-            elif label.sig is None:
-                bad.append(f"{shown}: it has no sig")
-            elif not label.verify(key):
-                bad.append(f"{shown}: its sig does not verify with {label.src}#atproto_label")
+            elif problem is not None:
+                bad.append(f"{shown}: {problem} (key {label.src}#atproto_label)")
         if bad:
             raise AssertionError(
                 f"{len(bad)} of {len(labels)} label(s) from the app {self.app.name} fail:\n    " + "\n    ".join(bad)
