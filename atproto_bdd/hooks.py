@@ -11,13 +11,18 @@ Lifecycle:
 * ``before_all`` installs the services if needed and starts the runtime (for
   the local runtime: one Node host process, launched already while behave
   loaded the steps and features when the services were installed: the
-  ``prestart`` setting).
+  ``prestart`` setting). It looks ahead at the run's steps first
+  (:mod:`atproto_bdd.lookahead`): whatever the services they start need
+  built or installed (the relay, Jetstream, Tap, the AppView) is done then,
+  with progress lines, not inside the first scenario that starts one.
 * ``before_scenario`` gives every scenario a fresh, isolated network (its own
   PLC directory and PDSes) as ``context.atproto``. Features tagged
   ``@network:feature`` share one network across their scenarios instead
   (``-D network=feature`` makes that the default; ``@network:scenario`` then
-  opts a feature back out). ``@appview`` gives each network an AppView
-  first (before its PDSes). A scenario tagged ``@pds:0.5`` (or a feature)
+  opts a feature back out). A scenario with ``Given an AppView`` anywhere
+  among its Background's and its own steps (or tagged ``@appview``) gets its
+  AppView first, before the PDSes that are configured with it; the step then
+  finds it running. A scenario tagged ``@pds:0.5`` (or a feature)
   runs only when the run uses that PDS line; others are skipped, saying why.
 * ``after_scenario`` prints diagnostics for a failed scenario and stops its
   network and its apps; ``after_feature`` stops apps with ``scope =
@@ -45,10 +50,13 @@ from .background_snapshots import BackgroundSnapshots
 from .diagnostics import diagnostics, save_diagnostics
 from .errors import AtprotoBddError, UsageError
 from .interrupts import sigterm_as_keyboard_interrupt
+from .lookahead import run_services, scenario_services
 from .masking import MaskingStream, masker
 from .report import RunRecord, scenario_record, write_reports
 from .services import Runtime, create_runtime
 from .services.app_config import load_config
+from .services.prepare import prepare_ahead
+from .services.progress import history
 from .settings import NETWORK_SCOPES, PDS_VERSIONS, Settings
 from .steps.diagnose import explain_undefined
 from .world import World
@@ -66,10 +74,16 @@ __all__ = [
 
 _FEATURE_WORLD = "_atproto_feature_world"
 _SNAPSHOTS = "_atproto_background_snapshots"
+_BUILDS_SEEN = "_atproto_builds_seen"
+
+
+def _registry(context: Any) -> Any:
+    """behave's step registry of this run (behave binds the step decorators to its runner's while it runs)."""
+    return getattr(getattr(context, "_runner", None), "step_registry", None)
 
 
 def before_all(context: Any) -> None:
-    """Read settings, install signal handling and start the runtime."""
+    """Read settings, install signal handling, prepare what the run's services need and start the runtime."""
     settings = Settings.load(context.config.userdata)
     sigterm_as_keyboard_interrupt()
     _mask_formatter_output(context)
@@ -80,14 +94,27 @@ def before_all(context: Any) -> None:
     # The project's apps: a config mistake stops the run here, before any network starts.
     context.atproto_apps = load_config(Path.cwd(), settings.config)
     context.atproto_app_scopes = AppScopes()  # apps with scope "feature" or "run"
+    features = getattr(getattr(context, "_runner", None), "features", [])
+    wanted = run_services(features, _registry(context), lambda scenario: _will_run(scenario, context.config, settings))
+    prepare_ahead(settings, wanted)
     expect_appview = getattr(runtime, "expect_appview", None)
-    if expect_appview is not None and uses_appview(getattr(getattr(context, "_runner", None), "features", [])):
+    if expect_appview is not None and "appview" in wanted:
         expect_appview()  # its host and PostgreSQL start beside the network host, not at the first scenario
     try:
         runtime.start()
     except AtprotoBddError as exc:
         # behave prints hook errors as one line: make it the whole explanation.
         raise type(exc)(masker.mask(str(exc))) from None
+
+
+def _will_run(scenario: Any, config: Any, settings: Settings) -> bool:
+    """Whether behave will run ``scenario`` (tags, names, ``file:line``) on this run's PDS line."""
+    try:
+        selected = scenario.should_run(config)
+    except Exception:  # a behave whose models answer differently: count the scenario in
+        selected = True
+    lines = pds_lines_of(scenario.effective_tags)
+    return selected and (not lines or settings.pds_version in lines)
 
 
 def before_feature(context: Any, feature: Any) -> None:
@@ -120,12 +147,18 @@ def before_scenario(context: Any, scenario: Any) -> None:
     world.app_config = getattr(context, "atproto_apps", world.app_config)
     world.app_scopes = getattr(context, "atproto_app_scopes", None)
     world.begin_scenario(scenario.name)
+    setattr(context, _BUILDS_SEEN, len(history()))
+    # The AppView comes before any PDS, which is configured with it, wherever `Given an AppView` stands.
+    appview_first = "appview" in scenario_services(scenario, _registry(context))
     snapshots: BackgroundSnapshots | None = getattr(context, _SNAPSHOTS, None)
     if snapshots is not None and world.lifetime == "scenario":  # a shared network runs its Background anyway
-        snapshots.begin_scenario(world, scenario)
+        snapshots.begin_scenario(world, scenario, eligible=not appview_first)
     context.atproto = world
-    if "appview" in scenario.effective_tags:  # the AppView comes before any PDS the scenario declares
-        world.add_appview()
+    if appview_first:
+        try:
+            world.add_appview()
+        except AtprotoBddError:  # the step that asks for it tries again and fails with the reason, as a step
+            pass
 
 
 def before_step(context: Any, step: Any) -> None:
@@ -163,13 +196,23 @@ def after_scenario(context: Any, scenario: Any) -> None:
             sys.__stderr__.write(details + (f"\n(saved in {saved})" if saved else "") + "\n")
         if report is not None:
             transcript = [masker.mask(x.summary()) for x in world.transcript]
-            report.scenarios.append(scenario_record(scenario, transcript, details))
+            record = scenario_record(scenario, transcript, details, notes=_builds_during(context))
+            report.scenarios.append(record)
     finally:
         try:
             world.end_scenario()  # the scenario's own apps stop, even in a network its feature shares
         finally:
             if world is not getattr(context, _FEATURE_WORLD, None):
                 world.close()
+
+
+def _builds_during(context: Any) -> list[str]:
+    """What was built or installed while the scenario ran (a custom step started a service not looked ahead at)."""
+    return [
+        f"includes {build.what} ({build.seconds:.0f} s, {build.outcome}): not prepared before the run; "
+        "mark the step that starts it with atproto_bdd.steps.support.uses"
+        for build in history()[getattr(context, _BUILDS_SEEN, 0) :]
+    ]
 
 
 def _mask_step_errors(scenario: Any) -> None:
@@ -226,18 +269,6 @@ def after_all(context: Any) -> None:
         report.finished = time.time()
         page = write_reports(Path(settings.report_dir), [report])
         sys.__stderr__.write(f"atproto-bdd: report written to {page}\n")
-
-
-def uses_appview(features: Any) -> bool:
-    """Whether any scenario of the run wants an AppView (``@appview``, or a step naming one)."""
-    for feature in features or []:
-        for scenario in feature.walk_scenarios():
-            if "appview" in scenario.effective_tags:
-                return True
-            steps = [*(feature.background.steps if feature.background else []), *scenario.steps]
-            if any("AppView" in step.name for step in steps):
-                return True
-    return False
 
 
 def pds_lines_of(tags: Any) -> list[str]:

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import math
 import os
-import re
 import signal
 import sys
 import time
@@ -32,9 +31,10 @@ from typing import Any
 
 from behave.parser import parse_file
 
-from .errors import InstallError, UsageError
+from .errors import UsageError
+from .lookahead import library_registry, run_services, scenario_services
 from .report import RunRecord, write_reports
-from .services.go_install import JETSTREAM, TAP, ensure_relay, ensure_tool
+from .services.prepare import prepare_ahead
 from .services.processes import ManagedProcess
 from .settings import Settings
 from .waiting import poll
@@ -46,13 +46,8 @@ class WorkUnit:
 
     target: str
     weight: int
-    #: The Go tools its steps name (``relay``, ``jetstream``, ``tap``): built before the workers start.
-    go_tools: frozenset[str] = frozenset()
-
-    @property
-    def uses_relay(self) -> bool:
-        """Whether a step names the relay (Jetstream and Tap read it too)."""
-        return bool(self.go_tools)
+    #: The services its steps start (``relay``, ``appview``...): what they need is built before the workers start.
+    services: frozenset[str] = frozenset()
 
 
 def find_feature_files(paths: Sequence[str]) -> list[Path]:
@@ -69,59 +64,39 @@ def find_feature_files(paths: Sequence[str]) -> list[Path]:
     return sorted(set(found))
 
 
-def plan_units(paths: Sequence[str]) -> list[WorkUnit]:
-    """The suite as work units, in file and line order."""
+def plan_units(paths: Sequence[str], registry: Any = None) -> list[WorkUnit]:
+    """The suite as work units, in file and line order.
+
+    ``registry`` (default: the library's steps) tells which services each
+    unit's steps start (:mod:`atproto_bdd.lookahead`).
+    """
+    registry = registry if registry is not None else library_registry()
     units: list[WorkUnit] = []
     for path in find_feature_files(paths):
         feature = parse_file(str(path))
         if feature is None:
             continue
         scenarios = list(feature.walk_scenarios())
-        background_steps = list(feature.background.steps) if feature.background else []
-        background = len(background_steps)
-        tools = _go_tools(background_steps)
+        background = len(feature.background.steps) if feature.background else 0
         if "network:feature" in feature.tags:
             weight = sum(background + len(s.steps) for s in scenarios)
-            units.append(WorkUnit(str(path), weight, tools.union(*(_go_tools(s.steps) for s in scenarios))))
+            units.append(WorkUnit(str(path), weight, frozenset(run_services([feature], registry))))
             continue
         units.extend(
-            WorkUnit(f"{path}:{s.line}", background + len(s.steps), tools | _go_tools(s.steps)) for s in scenarios
+            WorkUnit(f"{path}:{s.line}", background + len(s.steps), frozenset(scenario_services(s, registry)))
+            for s in scenarios
         )
     return units
 
 
-#: A step naming one of these words uses that Go tool (and the relay under it).
-_TOOL_WORDS = {tool: re.compile(rf"\b{tool}\b") for tool in ("relay", "jetstream", "tap")}
+def prepare(units: Sequence[WorkUnit], behave_args: Sequence[str] = ()) -> None:
+    """Build and install what the units' services need, now, once (see :mod:`atproto_bdd.services.prepare`).
 
-
-def _go_tools(steps: Sequence[Any]) -> frozenset[str]:
-    """The Go tools steps name (``Given a relay crawling PDS A``, ``Given Jetstream on the relay``, ``Tap ...``)."""
-    names = [step.name.lower() for step in steps]
-    found = {tool for tool, word in _TOOL_WORDS.items() if any(word.search(name) for name in names)}
-    return frozenset(found | {"relay"} if found else found)
-
-
-def prepare_relay(units: Sequence[WorkUnit], behave_args: Sequence[str] = ()) -> None:
-    """Build the relay now, once, if a unit uses it and it is not built yet.
-
-    The workers would build it on first use too, but their output goes to
-    log files: here the progress line is where the person running the suite
-    sees it. Without Go this only warns; the relay's scenarios then fail and
-    say why.
+    The workers would do it before their first scenario too, but their
+    output goes to log files: here the progress lines are where the person
+    running the suite sees them.
     """
-    wanted = frozenset().union(*(unit.go_tools for unit in units))
-    if not wanted:
-        return
-    settings = Settings.load(_userdata(behave_args))
-    if settings.runtime != "local":
-        return
-    try:
-        ensure_relay(settings.cache_dir, go=settings.go)
-        for tool in (JETSTREAM, TAP):
-            if tool.binary in wanted:
-                ensure_tool(settings.cache_dir, tool, go=settings.go)
-    except InstallError as exc:
-        print(f"atproto-bdd: the relay's scenarios will fail: {exc}", file=sys.stderr, flush=True)
+    prepare_ahead(Settings.load(_userdata(behave_args)), frozenset().union(*(unit.services for unit in units)))
 
 
 def _userdata(behave_args: Sequence[str]) -> dict[str, str]:
@@ -266,7 +241,7 @@ def run_parallel(
         f"atproto-bdd: {len(units)} scenario units on {len(workers)} worker(s)" + (f", shard {shard}" if shard else ""),
         flush=True,
     )
-    prepare_relay(units, behave_args)
+    prepare(units, behave_args)
     with _Interrupt(workers) as interrupt:
         for worker in workers:
             if interrupt.signum is None:

@@ -137,10 +137,33 @@ def pytest_configure(config: pytest.Config) -> None:
             shutil.rmtree(Path(run.settings.report_dir) / "workers", ignore_errors=True)
 
 
+#: The fixtures that start a service: what it needs is built or installed before the first test.
+FIXTURE_SERVICES = {
+    "atproto_relay": "relay",
+    "atproto_jetstream": "jetstream",
+    "atproto_tap": "tap",
+    "atproto_appview": "appview",
+}
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Note whether a test wants an AppView: its host and PostgreSQL then start with the runtime."""
+    """Build what the collected tests' fixtures start (relay, Jetstream, Tap, AppView) now, not in a test.
+
+    The progress lines get past pytest's output capture. A test wanting an
+    AppView also makes its host and PostgreSQL start with the runtime.
+    """
     run = config.stash[_RUN]
-    run.uses_appview = any("atproto_appview" in getattr(item, "fixturenames", ()) for item in items)
+    used = {name for item in items for name in getattr(item, "fixturenames", ())}
+    wanted = {service for fixture, service in FIXTURE_SERVICES.items() if fixture in used}
+    run.uses_appview = "appview" in wanted
+    if wanted:
+        from contextlib import nullcontext
+
+        from .services.prepare import prepare_ahead
+
+        capture = config.pluginmanager.getplugin("capturemanager")
+        with capture.global_and_fixture_disabled() if capture is not None else nullcontext():
+            prepare_ahead(run.settings, wanted)
 
 
 # -- the per-process state ---------------------------------------------------------------------

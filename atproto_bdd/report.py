@@ -41,6 +41,8 @@ class ScenarioRecord:
     steps: list[StepRecord] = field(default_factory=list)
     transcript: list[str] = field(default_factory=list)
     diagnostics: str = ""
+    #: What the report should say about the scenario beside its steps (a build it paid for).
+    notes: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -68,7 +70,9 @@ class RunRecord:
         return cls(**data, scenarios=scenarios)
 
 
-def scenario_record(scenario: Any, transcript: list[str], diagnostics: str) -> ScenarioRecord:
+def scenario_record(
+    scenario: Any, transcript: list[str], diagnostics: str, *, notes: list[str] | None = None
+) -> ScenarioRecord:
     """Build a record from a behave scenario after it ran."""
     steps = [
         StepRecord(
@@ -89,6 +93,7 @@ def scenario_record(scenario: Any, transcript: list[str], diagnostics: str) -> S
         steps=steps,
         transcript=[masker.mask(line) for line in transcript],
         diagnostics=masker.mask(diagnostics),
+        notes=list(notes or []),
     )
 
 
@@ -145,9 +150,11 @@ def render_html(runs: list[RunRecord]) -> str:
         parts.append(
             f"<tr><td><a href='#s{index}'>{_e(scenario.name)}</a></td><td>{_e(scenario.feature)}</td>"
             f"<td class={_e(scenario.status)}>{_e(scenario.status)}</td>"
-            f"<td class=num>{scenario.duration:.3f}</td></tr>"
+            f"<td class=num>{scenario.duration:.3f}{' *' if scenario.notes else ''}</td></tr>"
         )
     parts.append("</table>")
+    if any(scenario.notes for scenario in scenarios):
+        parts.append("<p class=muted>* the scenario's time includes a build or install (see its notes)</p>")
     for index, scenario in enumerate(scenarios):
         parts.append(_scenario_html(index, scenario))
     parts.append("</body></html>")
@@ -165,11 +172,13 @@ def _scenario_html(index: int, scenario: ScenarioRecord) -> str:
         )
     transcript = "\n".join(scenario.transcript) or "(no XRPC calls)"
     diagnostics = f"<h3>Diagnostics</h3><pre>{_e(scenario.diagnostics)}</pre>" if scenario.diagnostics else ""
+    notes = "".join(f"<p class=muted>Note: {_e(note)}</p>" for note in scenario.notes)
     return (
         f"<details id=s{index}{' open' if bad else ''}><summary>"
         f"<span class='badge {_e(scenario.status)}'>{_e(scenario.status)}</span> {_e(scenario.name)} "
         f"<span class=muted>{_e(scenario.location)} &middot; {scenario.duration:.3f} s</span></summary>"
-        "<table><tr><th>step</th><th>status</th><th class=num>seconds</th></tr>"
+        + notes
+        + "<table><tr><th>step</th><th>status</th><th class=num>seconds</th></tr>"
         + "".join(rows)
         + f"</table><h3>XRPC transcript</h3><pre>{_e(transcript)}</pre>{diagnostics}</details>"
     )

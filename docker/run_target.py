@@ -34,10 +34,13 @@ ROOT = Path(__file__).resolve().parents[1]
 LOCAL_ONLY = {
     "features/appview.feature": "the AppView runs on the local runtime only (its official image cannot be pulled "
     "or proven here); on Docker `Given an AppView` fails at once, saying so (docker/test_docker_faults.py)",
+    "features/appview_any_order.feature": "the AppView runs on the local runtime only (see appview.feature)",
+    "features/appview_in_scenario.feature": "the AppView runs on the local runtime only (see appview.feature)",
     "features/jetstream.feature": "Jetstream runs on the local runtime only (no official image can be pulled "
     "here); on Docker `Given Jetstream on the relay` fails at once, saying so (docker/test_docker_faults.py)",
     "features/tap.feature": "Tap runs on the local runtime only (no official image can be pulled here); on Docker "
     "the Tap steps fail at once, saying so (docker/test_docker_faults.py)",
+    "features/tap_webhook.feature": "Tap runs on the local runtime only (see tap.feature)",
 }
 #: Every other feature: the Docker runtime runs the suite the embedded one does.
 FEATURES = sorted(

@@ -13,6 +13,7 @@ import pytest
 from atproto_bdd import parallel
 from atproto_bdd.errors import UsageError
 from atproto_bdd.parallel import WorkUnit, balance, merge_junit, parse_shard, plan_units
+from atproto_bdd.services import prepare as prepare_module
 
 FEATURE_A = """\
 Feature: a
@@ -61,15 +62,18 @@ def test_units_that_use_the_relay_build_it_before_the_workers_start(
         "Feature: c\n  Scenario: five\n    Given a PDS named A\n    And a relay crawling PDS A\n"
     )
     units = plan_units([str(suite)])
-    assert [Path(u.target).name for u in units if u.uses_relay] == ["c.feature:2"]
-    built: list[Path] = []
-    monkeypatch.setattr(parallel, "ensure_relay", lambda cache_dir, go: built.append(cache_dir))
+    assert [Path(u.target).name for u in units if u.services] == ["c.feature:2"]
+    prepared: list[tuple[Path, str, frozenset[str]]] = []
+
+    def prepare_services(settings, services, say):  # type: ignore[no-untyped-def]
+        prepared.append((settings.cache_dir, settings.runtime, frozenset(services)))
+
+    monkeypatch.setattr(prepare_module, "prepare_services", prepare_services)
     monkeypatch.delenv("ATPROTO_BDD_RUNTIME", raising=False)
-    parallel.prepare_relay([u for u in units if not u.uses_relay])
-    assert built == []  # no relay in the suite: nothing is built
-    parallel.prepare_relay(units, ["-D", "cache_dir=/tmp/c1", "--no-color"])
-    parallel.prepare_relay(units, ["-Druntime=docker"])  # the Docker runtime runs the relay's image
-    assert built == [Path("/tmp/c1")]
+    parallel.prepare([u for u in units if not u.services])
+    assert prepared == []  # no relay in the suite: nothing is built
+    parallel.prepare(units, ["-D", "cache_dir=/tmp/c1", "--no-color"])
+    assert prepared == [(Path("/tmp/c1"), "local", frozenset({"relay"}))]
 
 
 def test_balance_is_deterministic_and_longest_first() -> None:

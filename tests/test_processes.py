@@ -128,7 +128,6 @@ def test_sigkill_of_the_parent_takes_the_child_down(tmp_path: Path) -> None:
 
 
 def test_mail_capture_retries_a_taken_port(monkeypatch: pytest.MonkeyPatch, first_port_taken: list[int]) -> None:
-    pytest.importorskip("aiosmtpd")
     from atproto_bdd.services import mail
 
     monkeypatch.setattr(mail, "READY_TIMEOUT", 1.0)  # aiosmtpd reports a failed bind only after it

@@ -126,17 +126,17 @@ def test_placeholders_name_jetstream_and_tap_once_they_run() -> None:
     assert resolve_text("${jetstream.url}/subscribe", _Scope()) == "ws://127.0.0.1:3/subscribe"
     assert "${jetstream.url}" in known_placeholders(_Scope())
     assert "${tap.url}" not in known_placeholders(_Scope())
-    with pytest.raises(UsageError, match=r"unknown placeholder \$\{tap.url\}"):
+    with pytest.raises(UsageError, match=r"\$\{tap.url\} names Tap, which does not run in this network yet: declare"):
         resolve_text("${tap.url}", _Scope())
 
 
-def test_parallel_runs_build_the_go_tools_their_steps_name(tmp_path: Path) -> None:
+def test_parallel_runs_build_the_services_their_steps_start(tmp_path: Path) -> None:
     (tmp_path / "a.feature").write_text(
         "Feature: a\n  Background:\n    Given a relay crawling PDS A\n"
         "  Scenario: j\n    Given Jetstream on the relay\n  Scenario: t\n    Given Tap tracking alice.test\n"
     )
     (tmp_path / "b.feature").write_text("Feature: b\n  Scenario: plain\n    Given an account alice.test\n")
-    tools = {Path(u.target).name: sorted(u.go_tools) for u in plan_units([str(tmp_path)])}
+    tools = {Path(u.target).name: sorted(u.services) for u in plan_units([str(tmp_path)])}
     assert tools == {"a.feature:4": ["jetstream", "relay"], "a.feature:6": ["relay", "tap"], "b.feature:2": []}
 
 

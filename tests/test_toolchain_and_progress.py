@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from atproto_bdd.errors import InstallError
-from atproto_bdd.services.progress import Progress, announce
+from atproto_bdd.services.progress import Progress, announce, history
 from atproto_bdd.services.toolchain import require_tool, run_logged, tail
 
 
@@ -96,8 +96,9 @@ esac
 
 
 def test_building_the_relay_on_first_use_shows_a_progress_line(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
 ) -> None:
+    # On the real stderr (file descriptor 2): past behave's capture of step output.
     from atproto_bdd.services.go_install import ensure_relay
 
     go = tmp_path / "go"
@@ -105,11 +106,12 @@ def test_building_the_relay_on_first_use_shows_a_progress_line(
     go.chmod(0o755)
     binary = ensure_relay(tmp_path / "cache", go=str(go))
     assert binary.exists()
-    lines = capsys.readouterr().err.splitlines()
+    lines = capfd.readouterr().err.splitlines()
     assert lines[0].startswith("atproto-bdd: building the indigo relay (") and "go1.99-fake" in lines[0]
     assert " ... done in " in lines[-1]
+    assert [(build.what, build.outcome) for build in history()][-1] == (lines[0][13:-4], "done")
     assert ensure_relay(tmp_path / "cache", go=str(go)) == binary  # built once
-    assert capsys.readouterr().err == ""
+    assert capfd.readouterr().err == ""
 
 
 @pytest.mark.parametrize(

@@ -21,6 +21,7 @@ from ..settings import Settings
 from ..waiting import poll
 from .appview_local import LocalAppViews
 from .go_install import JETSTREAM, TAP, GoTool, ensure_relay, ensure_tool
+from .handle_dns import HandleDnsOnDemand
 from .host_prestart import claim as claim_prestarted
 from .jetstream import launch_jetstream
 from .mail import Mailbox, MailCapture
@@ -83,6 +84,9 @@ class LocalRuntime(Runtime):
         self._host_dead = False
         self._appviews: LocalAppViews | None = None
         self._appview_wanted = False
+        #: The running PDSes' URLs by service id: where the handle DNS asks who hosts a handle.
+        self._pds_urls: dict[str, str] = {}
+        self._handle_dns: HandleDnsOnDemand | None = None
         #: Whether the host was launched while behave loaded (``prestart``), not by :meth:`start`.
         self.prestarted = False
 
@@ -159,6 +163,8 @@ class LocalRuntime(Runtime):
         )
         log_path = Path(result["log"])
         self._log_paths[result["id"]] = log_path  # the host answered once PDS.create() was done and it listens
+        with self._lock:
+            self._pds_urls[result["id"]] = result["url"]
         return PdsService(
             id=result["id"],
             spec=spec,
@@ -284,7 +290,8 @@ class LocalRuntime(Runtime):
         )
 
     def start_tap(self, spec: TapSpec, relay: RelayService) -> TapService:
-        """Build Tap (once, with a progress line) and start it on ``relay``."""
+        """Build Tap (once, with a progress line) and start it on ``relay``, seeing the network's handles."""
+        resolv_conf = self.handle_resolv_conf("Tap")
         return self._start_program(
             TAP,
             spec.name,
@@ -298,8 +305,20 @@ class LocalRuntime(Runtime):
                 log_path=log_path,
                 port=port,
                 timeout=self.settings.service_timeout,
+                resolv_conf=resolv_conf,
             ),
         )
+
+    def handle_resolv_conf(self, tool: str) -> Path | None:
+        """A resolv.conf naming the run's handle DNS (started on first use) for ``tool``; None where it cannot run."""
+        with self._lock:
+            if self._handle_dns is None:
+                self._handle_dns = HandleDnsOnDemand(self._live_pds_urls, self.host.run_dir / "dns")
+        return self._handle_dns.resolv_conf_for(tool)
+
+    def _live_pds_urls(self) -> list[str]:
+        with self._lock:
+            return list(self._pds_urls.values())
 
     def _start_program(
         self,
@@ -383,6 +402,7 @@ class LocalRuntime(Runtime):
             self._appviews.stop(service_id, wait=wait)
             return
         with self._lock:
+            self._pds_urls.pop(service_id, None)
             process = self._processes.pop(service_id, None)
         if process is not None:
             if wait:
@@ -466,6 +486,9 @@ class LocalRuntime(Runtime):
         if appviews is not None:
             appviews.close()
         self._stop_processes()
+        dns, self._handle_dns = self._handle_dns, None
+        if dns is not None:
+            dns.close()
         host, self._host = self._host, None
         if host is None:
             return

@@ -95,7 +95,10 @@ class MailCapture:
         try:
             from aiosmtpd.controller import Controller
         except ImportError:
-            raise InstallError("capturing email needs the aiosmtpd package: pip install 'atproto-bdd[email]'") from None
+            raise InstallError(
+                "capturing email needs the aiosmtpd package, which atproto-bdd depends on: reinstall it "
+                "(pip install --force-reinstall atproto-bdd) or pip install aiosmtpd"
+            ) from None
 
         capture = self
 

@@ -29,6 +29,13 @@ def ws_url(url: str) -> str:
     return "ws" + url[len("http") :] if url.startswith("http") else url
 
 
+def _tap_mode(spec: TapSpec) -> str:
+    """How a Tap runs, in words: its filters, and where its events go."""
+    filters = f"with collection filters {list(spec.collection_filters)}" if spec.collection_filters else "unfiltered"
+    target = f" sending them to {spec.webhook_url}" if spec.webhook_url else ""
+    return filters + target
+
+
 class Network:
     """An isolated AT Protocol network: its own PLC directory and PDSes.
 
@@ -85,8 +92,10 @@ class Network:
         if self.pdses:
             names = ", ".join(sorted(self.pdses))
             raise UsageError(
-                f"the AppView must be declared before the network's PDSes (this network already has PDS {names}, "
-                "configured without one): put `Given an AppView` first, or tag the feature @appview"
+                f"the AppView must start before the network's PDSes, which are configured with it, and this network "
+                f"already has PDS {names}: the hooks start it first for a scenario with `Given an AppView` anywhere "
+                "(or tagged @appview); code that adds one itself must do so before the first PDS (a custom step "
+                'that does: mark it @uses("appview"), from atproto_bdd.steps.support)'
             )
         self.appview = self.runtime.start_appview(spec or AppViewSpec(), self.plc, [])
         return self.appview
@@ -119,13 +128,13 @@ class Network:
         return self.jetstream
 
     def add_tap(self, spec: TapSpec | None = None) -> TapService:
-        """Start Tap on the network's relay."""
+        """Start Tap on the network's relay (a network has one: a running Tap configured otherwise is refused)."""
         if self.tap is None:
             self.tap = self.runtime.start_tap(spec or TapSpec(), self._require_relay("Tap"))
-        elif spec is not None and spec.collection_filters != self.tap.spec.collection_filters:
+        elif spec is not None and _tap_mode(spec) != _tap_mode(self.tap.spec):
             raise UsageError(
-                f"Tap already runs with collection filters {list(self.tap.spec.collection_filters) or 'none'}; "
-                f"a network has one Tap, so it cannot also filter to {list(spec.collection_filters)}"
+                f"Tap already runs {_tap_mode(self.tap.spec)}; a network has one Tap, so it cannot also run "
+                f"{_tap_mode(spec)}"
             )
         return self.tap
 

@@ -24,6 +24,7 @@ from __future__ import annotations
 import ctypes
 import os
 import queue
+import shutil
 import signal
 import subprocess
 import sys
@@ -40,30 +41,83 @@ T = TypeVar("T")
 _PR_SET_PDEATHSIG = 1
 
 
-def _load_prctl() -> Callable[..., int] | None:
+_CLONE_NEWNS = 0x00020000
+_MS_BIND, _MS_REC, _MS_PRIVATE = 4096, 16384, 1 << 18
+
+
+def _load_libc(name: str) -> Callable[..., int] | None:
     if not sys.platform.startswith("linux"):
         return None
     try:
-        return ctypes.CDLL(None, use_errno=True).prctl
+        return getattr(ctypes.CDLL(None, use_errno=True), name)
     except (OSError, AttributeError):
         return None
 
 
 # Resolved once here: looking a symbol up after fork() (in preexec_fn) could
 # need locks another thread held at the moment of the fork.
-_PRCTL = _load_prctl()
+_PRCTL = _load_libc("prctl")
+_UNSHARE = _load_libc("unshare")
+_MOUNT = _load_libc("mount")
 
 
-def parent_death_preexec(death_signal: int = signal.SIGKILL) -> Callable[[], None]:
+def own_resolv_conf(path: Path) -> None:
+    """In a child before exec: a mount namespace of its own where ``/etc/resolv.conf`` is ``path``.
+
+    Mounts become private first, so the bind mount never reaches the
+    machine's namespace. Raises OSError where the kernel refuses (not root,
+    or a container that forbids unshare).
+    """
+    if _UNSHARE is None or _MOUNT is None:
+        raise OSError("unshare and mount are Linux calls")
+    for result in (
+        _UNSHARE(_CLONE_NEWNS),
+        _MOUNT(b"none", b"/", None, _MS_REC | _MS_PRIVATE, None),
+        _MOUNT(os.fsencode(path), b"/etc/resolv.conf", None, _MS_BIND, None),
+    ):
+        if result != 0:
+            number = ctypes.get_errno()
+            raise OSError(number, os.strerror(number))
+
+
+_isolation: bool | None = None
+
+
+def can_isolate_resolv_conf() -> bool:
+    """Whether a child can get a resolv.conf of its own here (tried once, with ``true``; cached)."""
+    global _isolation
+    if _isolation is None:
+        true = shutil.which("true")
+        try:
+            subprocess.run(
+                [true or "/bin/true"],
+                preexec_fn=lambda: own_resolv_conf(Path("/etc/resolv.conf")),
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                timeout=10,
+                check=True,
+            )
+            _isolation = True
+        except (OSError, subprocess.SubprocessError):
+            _isolation = False
+    return _isolation
+
+
+def parent_death_preexec(death_signal: int = signal.SIGKILL, *, resolv_conf: Path | None = None) -> Callable[[], None]:
     """A ``preexec_fn`` that makes the child receive ``death_signal`` when its parent (thread) dies.
 
     If the parent died between ``fork`` and ``prctl``, the signal would never
     come, so the child checks its parent is still the one that forked it and
-    exits otherwise. Without ``prctl`` (not Linux) it does nothing.
+    exits otherwise. Without ``prctl`` (not Linux) it does nothing. With
+    ``resolv_conf``, the child also gets that file as its ``/etc/resolv.conf``
+    (:func:`own_resolv_conf`).
     """
     parent = os.getpid()
 
     def preexec() -> None:
+        if resolv_conf is not None:
+            own_resolv_conf(resolv_conf)
         if _PRCTL is None:
             return
         _PRCTL(_PR_SET_PDEATHSIG, int(death_signal), 0, 0, 0)
@@ -138,13 +192,17 @@ class ManagedProcess:
         name: str = "",
         death_signal: int = signal.SIGKILL,
         user: int | None = None,
+        resolv_conf: Path | None = None,
     ) -> ManagedProcess:
         """Start ``argv`` with stdout and stderr appended to ``log_path`` and stdin closed.
 
         ``env`` replaces the environment when given; ``user`` runs it as that
         uid (and its primary group; for programs that refuse root, such as
         PostgreSQL). The parent-death signal is set after the switch, which
-        would otherwise clear it. Raises OSError if the program cannot be started.
+        would otherwise clear it. ``resolv_conf`` becomes the program's
+        ``/etc/resolv.conf``, in a mount namespace of its own (root only: see
+        :func:`can_isolate_resolv_conf`). Raises OSError if the program cannot
+        be started.
         """
         log_path.parent.mkdir(parents=True, exist_ok=True)
 
@@ -158,9 +216,10 @@ class ManagedProcess:
                     env=dict(env) if env is not None else None,
                     cwd=cwd,
                     start_new_session=True,
-                    # Safe despite threads: the function only calls prctl and getppid. It runs after
-                    # the uid switch (CPython switches first), which clears a parent-death signal.
-                    preexec_fn=parent_death_preexec(death_signal),
+                    # Safe despite threads: the function only calls prctl, getppid (and unshare and
+                    # mount), resolved before the fork. It runs after the uid switch (CPython switches
+                    # first), which clears a parent-death signal.
+                    preexec_fn=parent_death_preexec(death_signal, resolv_conf=resolv_conf),
                     **_as_user(user),
                 )
 

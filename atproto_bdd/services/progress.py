@@ -1,4 +1,10 @@
-"""Progress lines for slow set-up work (installs, builds), one or several at a time."""
+"""Progress lines for slow set-up work (installs, builds), one or several at a time.
+
+They go to the real stderr (``sys.__stderr__``), past behave's capture of
+step and hook output, so a build is seen where the run is: on a terminal
+(one line, redrawn) or in a CI log (a line every 15 s). Every finished one
+is kept in :func:`history`, so a report can say which scenario paid for one.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +12,7 @@ import shutil
 import sys
 import threading
 import time
+from dataclasses import dataclass
 from types import TracebackType
 from typing import TextIO
 
@@ -13,6 +20,23 @@ from typing import TextIO
 # on a terminal they share one line, redrawn under this lock; elsewhere each prints lines of its own.
 _LOCK = threading.Lock()
 _ACTIVE: list[Progress] = []
+_HISTORY: list[Finished] = []
+
+
+@dataclass(frozen=True)
+class Finished:
+    """A slow step that ran: what, when it started (``time.time()``), how many seconds it took, its outcome."""
+
+    what: str
+    started: float
+    seconds: float
+    outcome: str
+
+
+def history() -> list[Finished]:
+    """Every slow step finished in this process so far, oldest first."""
+    with _LOCK:
+        return list(_HISTORY)
 
 
 class Progress:
@@ -26,15 +50,17 @@ class Progress:
 
     def __init__(self, what: str, *, stream: TextIO | None = None, ci_interval: float = 15.0) -> None:
         self.what = what
-        self.stream = stream or sys.stderr
+        self.stream = stream or sys.__stderr__ or sys.stderr
         self.ci_interval = ci_interval
         self._tty = bool(getattr(self.stream, "isatty", lambda: False)())
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._started = 0.0
+        self._wall_started = 0.0
 
     def __enter__(self) -> Progress:
         self._started = time.monotonic()
+        self._wall_started = time.time()
         with _LOCK:
             _ACTIVE.append(self)
             self._show(f"atproto-bdd: {self.what} ...", final=False)
@@ -54,6 +80,7 @@ class Progress:
         outcome = "done" if exc_type is None else "FAILED"
         with _LOCK:
             _ACTIVE.remove(self)
+            _HISTORY.append(Finished(self.what, self._wall_started, self.elapsed, outcome))
             self._show(f"atproto-bdd: {self.what} ... {outcome} in {self.elapsed:.0f}s", final=True)
 
     @property

@@ -43,12 +43,14 @@ def launch_program(
     grace: float,
     headers: dict[str, str] | None = None,
     ready: Callable[[ManagedProcess], None] = lambda process: None,
+    resolv_conf: Path | None = None,
 ) -> ManagedProcess:
     """Start a program of our own (the relay, Jetstream, Tap) in ``cwd``; wait until healthy and ``ready``.
 
-    Only ``PATH`` and ``HOME`` of our environment are passed on, plus ``env``.
-    On any failure the program is stopped first (``grace`` seconds after
-    SIGTERM); one that exited because a port was taken raises an error
+    Only ``PATH`` and ``HOME`` of our environment are passed on, plus ``env``;
+    ``resolv_conf`` becomes its ``/etc/resolv.conf`` (the network's handle
+    DNS). On any failure the program is stopped first (``grace`` seconds
+    after SIGTERM); one that exited because a port was taken raises an error
     :func:`~.ports.is_address_in_use` recognises.
     """
     process = ManagedProcess.start(
@@ -57,6 +59,7 @@ def launch_program(
         env={"PATH": os.environ.get("PATH", ""), "HOME": os.environ.get("HOME", ""), **env},
         cwd=cwd,
         name=Path(argv[0]).name,
+        resolv_conf=resolv_conf,
     )
     try:
         wait_until_healthy(

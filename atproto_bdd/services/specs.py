@@ -187,11 +187,18 @@ class JetstreamService:
 
 @dataclass(frozen=True)
 class TapSpec:
-    """Tap to start on the network's relay: a random admin password (masked) and optional collection filters."""
+    """Tap to start on the network's relay: a random admin password (masked) and how it runs.
+
+    ``collection_filters`` keeps only those collections' records;
+    ``signal_collection`` tracks every account that writes that collection;
+    ``webhook_url`` sends the events there as POSTs instead of to ``/channel``.
+    """
 
     name: str = "tap"
     admin_password: str = field(default_factory=masker.new_secret, repr=False)
     collection_filters: tuple[str, ...] = ()
+    signal_collection: str = ""
+    webhook_url: str = ""
 
 
 @dataclass(frozen=True)

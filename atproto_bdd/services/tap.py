@@ -35,6 +35,12 @@ def tap_environment(spec: TapSpec, relay: RelayService, *, data_dir: Path, port:
     }
     if spec.collection_filters:
         env["TAP_COLLECTION_FILTERS"] = ",".join(spec.collection_filters)
+    if spec.signal_collection:
+        # Tap tracks every account that writes a record of this collection (no /repos/add).
+        env["TAP_SIGNAL_COLLECTION"] = spec.signal_collection
+    if spec.webhook_url:
+        # Events go to the app as POSTs (basic auth admin:TAP_ADMIN_PASSWORD), not to /channel.
+        env["TAP_WEBHOOK_URL"] = spec.webhook_url
     return env
 
 
@@ -48,11 +54,14 @@ def launch_tap(
     log_path: Path,
     port: int,
     timeout: float,
+    resolv_conf: Path | None = None,
 ) -> tuple[ManagedProcess, TapService]:
     """Start Tap on ``port`` and wait until ``/health`` answers; stopped again on failure.
 
     It runs in its own empty data directory: Tap loads a ``.env`` file from its
-    working directory, and a stray one must not configure it.
+    working directory, and a stray one must not configure it. With
+    ``resolv_conf`` (the network's handle DNS) it verifies the network's
+    handles, as it would real ones.
     """
     data_dir.mkdir(parents=True, exist_ok=True)
     url = f"http://127.0.0.1:{port}"
@@ -66,5 +75,6 @@ def launch_tap(
         timeout=timeout,
         grace=TAP_STOP_GRACE,
         headers=basic_auth("admin", spec.admin_password),
+        resolv_conf=resolv_conf,
     )
     return process, TapService(service_id, spec, url, data_dir, log_path, process.pid)

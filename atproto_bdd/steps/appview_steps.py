@@ -18,7 +18,7 @@ from behave import given, then, when
 from ..errors import UsageError
 from ..world.bsky import POST
 from ..world.feeds import GENERATOR
-from .support import atproto_step, world_of
+from .support import atproto_step, uses, world_of
 
 REASONS = ("like", "repost", "follow", "reply", "mention", "quote")
 #: What a profile count is called (singular, plural, and "following" as clients show it) -> getProfile's field.
@@ -44,6 +44,7 @@ POST_COUNTS = {
 
 
 @given("an AppView")
+@uses("appview")
 @atproto_step
 def given_appview(context: Any) -> None:
     """Starts the network's Bluesky AppView (``@atproto/bsky`` on PostgreSQL), before the network's PDSes.

@@ -14,10 +14,11 @@ from typing import Any
 
 from behave import given, then
 
-from .support import atproto_step, world_of
+from .support import atproto_step, uses, world_of
 
 
 @given("Jetstream on the relay")
+@uses("jetstream")
 @atproto_step
 def given_jetstream(context: Any) -> None:
     """Starts Jetstream on the network's relay (declare the relay first) and records its stream.

@@ -17,10 +17,11 @@ from ..protocol.firehose import parse_cursor
 from ..services.specs import hostname_of
 from ..world.events import ACTIONS, describe_events
 from .firehose_steps import assert_replay_count
-from .support import atproto_step, world_of
+from .support import atproto_step, uses, world_of
 
 
 @given("a relay crawling {pdses:PdsList}")
+@uses("relay")
 @atproto_step
 def given_relay_crawling(context: Any, pdses: list[str]) -> None:
     """Starts the network's relay subscribed to the PDSes (``PDS A``, ``PDS A and PDS B``, ...).

@@ -77,6 +77,31 @@ def snapshot_safe(func: F) -> F:
     return func
 
 
+#: The attribute :func:`uses` sets on a step function: the services it starts.
+USES = "atproto_uses"
+
+
+def uses(*services: str) -> Callable[[F], F]:
+    """Mark a step that starts ``services`` (``relay``, ``jetstream``, ``tap``, ``appview``); put it under ``@given``.
+
+    The hooks look ahead at the steps a run and a scenario will use (see
+    :mod:`atproto_bdd.lookahead`): what those services need installed or
+    built is ready before the first scenario, and the AppView, which PDSes
+    are configured with, starts before the scenario's first step wherever
+    its step stands. A custom step that starts one of them can say so the
+    same way.
+    """
+    from ..services.prepare import with_dependencies
+
+    with_dependencies(services)  # refuses an unknown name at import time
+
+    def mark(func: F) -> F:
+        setattr(func, USES, (*getattr(func, USES, ()), *services))
+        return func
+
+    return mark
+
+
 def world_of(context: Any) -> World:
     """The scenario's world (``context.atproto``), or a clear error if the hooks are not wired."""
     world = getattr(context, "atproto", None)

@@ -3,10 +3,13 @@
 Tap is built with ``go install`` from the indigo version the relay comes
 from, on first use. It follows the relay for the accounts it tracks,
 backfills each one from its PDS when it starts tracking it (``live: false``
-events), and delivers on ``/channel`` with acks. Apps under test get
-``${tap.url}`` and ``${tap.admin_password}`` (HTTP basic auth, user
-``admin``). Tap hands each event to one consumer: the delivery steps read the
-channel themselves, so do not also point an app at the same Tap.
+events), and delivers on ``/channel`` with acks - or, in webhook mode, as
+POSTs to an app. Apps under test get ``${tap.url}`` and
+``${tap.admin_password}`` (HTTP basic auth, user ``admin``). Tap hands each
+event to one consumer: the delivery steps read the channel themselves, so do
+not also point an app at the same Tap. Where the run may (as root), Tap
+resolves the network's handles through a DNS server of the run, so its
+identity events carry ``alice.test``, not ``handle.invalid``.
 """
 
 from __future__ import annotations
@@ -15,11 +18,12 @@ from typing import Any
 
 from behave import given, then, when
 
-from .support import atproto_step, world_of
+from .support import atproto_step, uses, world_of
 
 
 @given("Tap tracking {handles:HandleList}")
 @when("Tap starts tracking {handles:HandleList}")
+@uses("tap")
 @atproto_step
 def given_tap_tracking(context: Any, handles: list[str]) -> None:
     """Starts Tap on the relay (once) and tracks the accounts (``POST /repos/add``).
@@ -32,6 +36,7 @@ def given_tap_tracking(context: Any, handles: list[str]) -> None:
 
 
 @given("Tap filtered to {collections:NSIDList} tracking {handles:HandleList}")
+@uses("tap")
 @atproto_step
 def given_tap_filtered(context: Any, collections: list[str], handles: list[str]) -> None:
     """Starts Tap keeping only COLLECTIONS (``TAP_COLLECTION_FILTERS``, ``app.bsky.*`` works), tracks the accounts."""
@@ -40,7 +45,25 @@ def given_tap_filtered(context: Any, collections: list[str], handles: list[str])
     world.add_tap(tuple(collections)).track(*dids)
 
 
+@given("Tap on the relay sending {collection:NSID} to the app {name:Word} at {path}")
+@uses("tap")
+@atproto_step
+def given_tap_webhook(context: Any, collection: str, name: str, path: str) -> None:
+    """Starts Tap in webhook mode for app NAME, as apps built on Tap run it (Statusphere does).
+
+    Tap tracks every account that writes a COLLECTION record
+    (``TAP_SIGNAL_COLLECTION``, no ``/repos/add``), keeps only COLLECTION
+    (``TAP_COLLECTION_FILTERS``) and POSTs each event to the app's URL +
+    PATH (``TAP_WEBHOOK_URL``) with basic auth ``admin:${tap.admin_password}``,
+    retrying until the app answers 2xx. Start the app after this step: its env
+    can use ``${tap.url}`` and ``${tap.admin_password}``. Tap has no
+    ``/channel`` then, so the "Tap delivers" steps cannot check it.
+    """
+    world_of(context).add_tap_webhook(collection, name, path)
+
+
 @given("Tap on the relay")
+@uses("tap")
 @atproto_step
 def given_tap(context: Any) -> None:
     """Starts Tap on the relay, tracking nothing yet (an app under test may add repositories)."""

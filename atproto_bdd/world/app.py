@@ -36,7 +36,7 @@ from ..protocol.plc_ops import SigningKey, genesis_operation
 from ..protocol.xrpc import XrpcClient, error_from_response
 from ..services.app_config import AppSpec
 from ..services.app_process import AppProcess
-from ..services.ports import on_free_port
+from ..services.ports import free_port, on_free_port
 from ..waiting import poll
 from .placeholders import PLACEHOLDER
 
@@ -101,6 +101,17 @@ class App:
     def url(self) -> str:
         """``http://127.0.0.1:<port>``."""
         return f"http://127.0.0.1:{self.port}"
+
+    def reserve_url(self) -> str:
+        """The app's URL, its port chosen now if it has none yet (a service that calls it starts first).
+
+        Used by Tap's webhook mode: Tap needs the app's URL before the app
+        starts with ``${tap.url}`` in its env. The app then starts on that
+        port (another process taking it meanwhile fails the start, saying so).
+        """
+        if self._port is None:
+            self._port = free_port()
+        return self.url
 
     @property
     def signing_key(self) -> SigningKey:

@@ -52,6 +52,11 @@ RELAY_READERS: dict[str, tuple[str, dict[str, Callable[[Any], str]]]] = {
     "jetstream": ("has_jetstream", {"url": lambda jetstream: jetstream.url}),
     "tap": ("has_tap", {"url": lambda tap: tap.url, "admin_password": lambda tap: tap.admin_password}),
 }
+#: What starts each service on the relay, for the message of a placeholder used too early.
+_STARTED_BY = {
+    "jetstream": ("Jetstream", "Given Jetstream on the relay"),
+    "tap": ("Tap", "Given Tap on the relay, or Given Tap on the relay sending NSID to the app NAME at /path"),
+}
 APP_FIELDS: dict[str, Callable[[Any], str]] = {
     "url": lambda app: app.url,
     "port": lambda app: str(app.port),
@@ -108,6 +113,16 @@ def resolve_name(name: str, scope: Scope, extra: Mapping[str, str] | None = None
         flag, fields = RELAY_READERS[owner]
         if field in fields and getattr(scope, flag, False):
             return fields[field](getattr(scope, owner))
+        if field in fields:  # a service the placeholder names, not started yet: say which step starts it
+            raise UsageError(
+                f"${{{name}}} names {_STARTED_BY[owner][0]}, which does not run in this network yet: "
+                f"declare it first ({_STARTED_BY[owner][1]})"
+            )
+    if owner == "relay" and field in RELAY_FIELDS and owner not in scope.pdses:
+        raise UsageError(
+            f"${{{name}}} names the relay, which does not run in this network yet: declare it first "
+            "(Given a relay crawling PDS A)"
+        )
     if owner == "app":
         app, _, app_field = field.rpartition(".")
         if app in _declared_apps(scope) and app_field in APP_FIELDS:

@@ -3,7 +3,9 @@
 Tap hands each event to one consumer of ``/channel``. The world's recorder
 connects on the first check that reads deliveries (and acknowledges every
 event), so an app under test given ``${tap.url}`` and these checks would take
-events from each other: use one or the other on a network.
+events from each other: use one or the other on a network. In webhook mode
+(:meth:`World.add_tap_webhook <atproto_bdd.world.World.add_tap_webhook>`)
+Tap POSTs every event to the app instead, and has no ``/channel``.
 
 Events are placed in the scenario's window by the PDS commit they carry on
 (the revision), as relay events are. "Delivers no" first proves Tap has
@@ -94,8 +96,19 @@ class Tap:
         return self.service.spec.admin_password
 
     @property
+    def webhook_url(self) -> str:
+        """Where Tap POSTs its events in webhook mode (empty: it serves them on ``/channel``)."""
+        return self.service.spec.webhook_url
+
+    @property
     def recorder(self) -> TapRecorder:
         """The recorded ``/channel`` (connected on first use; every event is acknowledged)."""
+        if self.webhook_url:
+            raise UsageError(
+                f"Tap sends its events to {self.webhook_url} (webhook mode), and Tap has no /channel then: the "
+                "'Tap delivers ...' steps read /channel, so they cannot check it; check what the app did with the "
+                "events instead (its log, its answers)"
+            )
         if self._recorder is None or self._recorder.closed:
             self._recorder = TapRecorder(
                 f"{ws_url(self.url)}/channel",
@@ -134,7 +147,8 @@ class Tap:
         deliveries, and events are placed by when they arrive when they carry
         no PDS revision (identity events).
         """
-        self.recorder  # noqa: B018 - connects
+        if not self.webhook_url:
+            self.recorder  # noqa: B018 - connects
         self._request("POST", "/repos/add", json={"dids": list(dids)})
         for did in dids:
             info = self.wait_settled(did)

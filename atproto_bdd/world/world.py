@@ -308,15 +308,35 @@ class World(FirehoseChecks):
             raise UsageError("this network has no Tap yet (declare it first: Given Tap tracking alice.test)")
         return self._tap
 
-    def add_tap(self, collection_filters: tuple[str, ...] = ()) -> Tap:
-        """Start Tap on the network's relay (keeping only ``collection_filters`` if given); idempotent."""
-        spec = TapSpec(collection_filters=collection_filters) if collection_filters or self._tap is None else None
+    def add_tap(self, collection_filters: tuple[str, ...] = (), *, spec: TapSpec | None = None) -> Tap:
+        """Start Tap on the network's relay (keeping only ``collection_filters`` if given); idempotent.
+
+        ``spec`` says more (webhook mode: :meth:`add_tap_webhook`); a running
+        Tap configured otherwise is refused.
+        """
+        if spec is None and (collection_filters or self._tap is None):
+            spec = TapSpec(collection_filters=collection_filters)
         before = {consumer.get("id") for consumer in self.relay.consumers()} if self._tap is None else set()
         service = self.network.add_tap(spec)
         if self._tap is None:
             self._tap = Tap(self, service)
             self._tap.wait_subscribed(before)
         return self._tap
+
+    def add_tap_webhook(self, collection: str, app: str, path: str) -> Tap:
+        """Start Tap sending ``collection``'s records to the app ``app`` at ``path``, as apps built on Tap run it.
+
+        Tap tracks every account that writes ``collection`` (signal
+        collection), keeps only that collection, and POSTs each event to the
+        app's URL + ``path`` with basic auth ``admin:${tap.admin_password}``.
+        The app's port is chosen now if it has not started yet, so the app
+        can start after Tap with ``${tap.url}`` in its env.
+        """
+        if not path.startswith("/"):
+            raise UsageError(f"the webhook path {path!r} must start with / (the app's route, like /api/webhook)")
+        url = self.app(app).reserve_url() + path
+        spec = TapSpec(collection_filters=(collection,), signal_collection=collection, webhook_url=url)
+        return self.add_tap(spec=spec)
 
     # -- apps under test -----------------------------------------------------------
 
