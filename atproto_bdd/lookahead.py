@@ -38,9 +38,9 @@ def step_services(step: Any, registry: Any) -> tuple[str, ...]:
 
 def scenario_services(scenario: Any, registry: Any) -> set[str]:
     """The services the scenario's steps start, its Background's included (an ``@appview`` tag: the AppView)."""
-    steps = [*(getattr(scenario, "background_steps", None) or ()), *scenario.steps]
+    steps = [*(getattr(scenario, "background_steps", None) or ()), *(getattr(scenario, "steps", None) or ())]
     found = {service for step in steps for service in step_services(step, registry)}
-    if "appview" in scenario.effective_tags:
+    if "appview" in (getattr(scenario, "effective_tags", None) or ()):
         found.add("appview")
     return found
 

@@ -156,7 +156,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     used = {name for item in items for name in getattr(item, "fixturenames", ())}
     wanted = {service for fixture, service in FIXTURE_SERVICES.items() if fixture in used}
     run.uses_appview = "appview" in wanted
-    if wanted:
+    if wanted and not config.getoption("collectonly", False):
         from contextlib import nullcontext
 
         from .services.prepare import prepare_ahead

@@ -71,3 +71,17 @@ def test_only_the_child_sees_the_resolv_conf(dns: HandleDns, tmp_path: Path) -> 
     assert child.wait(10) == 0
     assert log.read_text() == f"nameserver {dns.address}\noptions timeout:2 attempts:1\n"
     assert Path("/etc/resolv.conf").read_text() == machine  # the machine's namespace is untouched
+
+
+def test_two_runtimes_never_share_an_address(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from atproto_bdd.services import handle_dns
+
+    picks = iter([9, 9, 9, 9, 9, 10])  # the second server draws the first one's address, then another
+    monkeypatch.setattr(handle_dns.random, "randint", lambda low, high: next(picks))
+    first = HandleDns(list, directory=tmp_path / "one").start()
+    second = HandleDns(list, directory=tmp_path / "two").start()
+    try:
+        assert (first.address, second.address) == ("127.53.9.9", "127.53.9.10")
+    finally:
+        first.close()
+        second.close()

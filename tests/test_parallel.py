@@ -73,6 +73,7 @@ def test_units_that_use_the_relay_build_it_before_the_workers_start(
     parallel.prepare([u for u in units if not u.services])
     assert prepared == []  # no relay in the suite: nothing is built
     parallel.prepare(units, ["-D", "cache_dir=/tmp/c1", "--no-color"])
+    parallel.prepare(units, ["-Druntime=docker"])  # the Docker runtime runs the relay's image
     assert prepared == [(Path("/tmp/c1"), "local", frozenset({"relay"}))]
 
 

@@ -75,7 +75,9 @@ class HandleDns:
             address = f"127.53.{random.randint(0, 255)}.{random.randint(1, 254)}"
             servers: list[Any] = []
             try:
-                for tcp in (False, True):
+                # TCP first: a listening TCP socket is exclusive even with SO_REUSEADDR (which dnslib sets), a UDP
+                # one is not - so an address another runtime holds fails here, before its UDP port is shared.
+                for tcp in (True, False):
                     servers.append(DNSServer(_Resolver(self), address=address, port=53, tcp=tcp, logger=logger))
             except OSError as exc:
                 for server in servers:

@@ -54,15 +54,14 @@ def prepare_services(
 ) -> None:
     """Install ``pds_lines`` and build or install ``services`` (see :data:`SERVICES`) if not done yet.
 
-    Only the local runtime builds anything here (the Docker runtime runs
-    images). What is already in the cache costs a few file checks; a build
-    shows its progress line. ``say`` then reports each thing ready (the
+    What is already in the cache costs a few file checks; a build shows its
+    progress line. ``say`` then reports each thing ready (the
     hooks pass a function that says nothing). Raises the first lane's
     :class:`~atproto_bdd.errors.InstallError` after both lanes ran to their end.
     """
     wanted = with_dependencies(services)
     lines = list(dict.fromkeys(pds_lines))
-    if settings.runtime != "local" or not (wanted or lines):
+    if not (wanted or lines):
         return
     lanes = [lambda: _node_lane(settings, lines, wanted, say), lambda: _go_lane(settings, wanted, say)]
     with ThreadPoolExecutor(max_workers=len(lanes), thread_name_prefix="atproto-bdd-install") as pool:
@@ -74,10 +73,12 @@ def prepare_services(
 def prepare_ahead(settings: Settings, services: Iterable[str]) -> None:
     """Before a run's first scenario or test: :func:`prepare_services` quietly, a failure said once, not raised.
 
-    The scenarios that start such a service then fail, saying why; the others run.
+    The scenarios that start such a service then fail, saying why; the others
+    run. Only the local runtime builds anything here (the Docker runtime runs
+    images).
     """
     wanted = set(services)
-    if not wanted:
+    if not wanted or settings.runtime != "local":
         return
     try:
         prepare_services(settings, wanted, say=lambda text: None)
