@@ -50,6 +50,11 @@ def taken_port() -> Iterator[int]:
 @pytest.fixture
 def first_port_taken(monkeypatch: pytest.MonkeyPatch, taken_port: int) -> list[int]:
     """Make ``on_free_port`` pick a taken port first; returns the ports it picked."""
+    # Modules that import free_port by name (for ports that are not retried) must hold the real one: import them
+    # before the patch, whatever ran before this test.
+    import atproto_bdd.services.local  # noqa: F401
+    import atproto_bdd.services.relay_local  # noqa: F401
+
     picked: list[int] = []
     real = ports.free_port
 

@@ -61,19 +61,20 @@ _UNSHARE = _load_libc("unshare")
 _MOUNT = _load_libc("mount")
 
 
-def own_resolv_conf(path: Path) -> None:
-    """In a child before exec: a mount namespace of its own where ``/etc/resolv.conf`` is ``path``.
+def own_resolv_conf(source: bytes) -> None:
+    """In a child before exec: a mount namespace of its own where ``/etc/resolv.conf`` is the file ``source``.
 
     Mounts become private first, so the bind mount never reaches the
-    machine's namespace. Raises OSError where the kernel refuses (not root,
-    or a container that forbids unshare).
+    machine's namespace. ``source`` is encoded before the fork (nothing is
+    converted in the child). Raises OSError where the kernel refuses (not
+    root, or a container that forbids unshare).
     """
     if _UNSHARE is None or _MOUNT is None:
         raise OSError("unshare and mount are Linux calls")
     for result in (
         _UNSHARE(_CLONE_NEWNS),
         _MOUNT(b"none", b"/", None, _MS_REC | _MS_PRIVATE, None),
-        _MOUNT(os.fsencode(path), b"/etc/resolv.conf", None, _MS_BIND, None),
+        _MOUNT(source, b"/etc/resolv.conf", None, _MS_BIND, None),
     ):
         if result != 0:
             number = ctypes.get_errno()
@@ -91,7 +92,7 @@ def can_isolate_resolv_conf() -> bool:
         try:
             subprocess.run(
                 [true or "/bin/true"],
-                preexec_fn=lambda: own_resolv_conf(Path("/etc/resolv.conf")),
+                preexec_fn=lambda: own_resolv_conf(b"/etc/resolv.conf"),
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
@@ -114,10 +115,11 @@ def parent_death_preexec(death_signal: int = signal.SIGKILL, *, resolv_conf: Pat
     (:func:`own_resolv_conf`).
     """
     parent = os.getpid()
+    source = os.fsencode(resolv_conf) if resolv_conf is not None else None
 
     def preexec() -> None:
-        if resolv_conf is not None:
-            own_resolv_conf(resolv_conf)
+        if source is not None:
+            own_resolv_conf(source)
         if _PRCTL is None:
             return
         _PRCTL(_PR_SET_PDEATHSIG, int(death_signal), 0, 0, 0)
