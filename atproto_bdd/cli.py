@@ -65,8 +65,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="install the pinned services into the cache ahead of the first run (once per version)",
         description="Install the PLC directory and PDS (npm ci) of the run's PDS line into the cache, with "
         "Node.js 22 when the line needs it and the system's is older. Optional services are built "
-        "on first use, or here with --with NAME or --all (CI images): "
-        + "; ".join(f"{name}: {what}" for name, what in SERVICES.items()),
+        "before the first scenario (or test) of a run that uses them, or here with --with NAME or --all "
+        "(CI images): " + "; ".join(f"{name}: {what}" for name, what in SERVICES.items()),
     )
     install.add_argument(
         "--with",
