@@ -15,32 +15,8 @@ from typing import Any
 
 from behave import given, then, when
 
-from ..errors import UsageError
 from ..world.bsky import POST
-from ..world.feeds import GENERATOR
 from .support import atproto_step, uses, world_of
-
-REASONS = ("like", "repost", "follow", "reply", "mention", "quote")
-#: What a profile count is called (singular, plural, and "following" as clients show it) -> getProfile's field.
-COUNTS = {
-    "follower": "followersCount",
-    "followers": "followersCount",
-    "follow": "followsCount",
-    "follows": "followsCount",
-    "following": "followsCount",
-    "post": "postsCount",
-    "posts": "postsCount",
-}
-POST_COUNTS = {
-    "like": "likeCount",
-    "likes": "likeCount",
-    "repost": "repostCount",
-    "reposts": "repostCount",
-    "reply": "replyCount",
-    "replies": "replyCount",
-    "quote": "quoteCount",
-    "quotes": "quoteCount",
-}
 
 
 @given("an AppView")
@@ -113,13 +89,7 @@ def when_mutes(context: Any, handle: str, other: str) -> None:
 def then_timeline_shows(context: Any, viewer: str, author: str) -> None:
     """Waits for indexing, then asks VIEWER's timeline (``getTimeline``) until it holds AUTHOR's latest post."""
     world = world_of(context)
-    account, uri = world.account(viewer), world.account(author).latest(POST).uri
-    world.appview.expect(
-        lambda: world.appview.timeline(account),
-        lambda uris: uri in uris,
-        f"{viewer}'s timeline holds {author}'s latest post",
-        _uris(world),
-    )
+    world.appview.expect_in_timeline(world.account(viewer), world.account(author).latest(POST).uri)
 
 
 @then("{viewer:Handle}'s timeline does not show {author:Handle}'s latest post")
@@ -127,13 +97,7 @@ def then_timeline_shows(context: Any, viewer: str, author: str) -> None:
 def then_timeline_not_shows(context: Any, viewer: str, author: str) -> None:
     """Waits until the AppView has indexed everything, then checks VIEWER's timeline lacks AUTHOR's latest post."""
     world = world_of(context)
-    account, uri = world.account(viewer), world.account(author).latest(POST).uri
-    world.appview.expect_not(
-        lambda: world.appview.timeline(account),
-        lambda uris: uri in uris,
-        f"{viewer}'s timeline holds {author}'s latest post",
-        _uris(world),
-    )
+    world.appview.expect_not_in_timeline(world.account(viewer), world.account(author).latest(POST).uri)
 
 
 # -- counts ---------------------------------------------------------------------------------------
@@ -143,15 +107,8 @@ def then_timeline_not_shows(context: Any, viewer: str, author: str) -> None:
 @atproto_step
 def then_profile_shows(context: Any, handle: str, count: int, what: str) -> None:
     """Asks ``getProfile`` until HANDLE's WHAT count is COUNT (WHAT: follower(s), follow(s) or following, post(s))."""
-    field = _field(COUNTS, what)
     world = world_of(context)
-    account = world.account(handle)
-    world.appview.expect(
-        lambda: world.appview.profile(account),
-        lambda profile: profile.get(field) == count,
-        f"{handle}'s profile has {count} {what}",
-        lambda profile: f"{field} {profile.get(field)!r}",
-    )
+    world.appview.expect_profile_count(world.account(handle), what, count)
 
 
 @then("{viewer:Handle} finds {handle:Handle}'s profile by its handle")
@@ -163,29 +120,16 @@ def then_profile_by_handle(context: Any, viewer: str, handle: str) -> None:
     hosts it; an unverified one shows as ``handle.invalid``.
     """
     world = world_of(context)
-    account = world.account(handle)
-    world.appview.expect(
-        lambda: world.appview.profile_by_handle(account.handle, world.account(viewer)),
-        lambda profile: profile.get("did") == account.did and profile.get("handle") == account.handle,
-        f"{handle}'s profile, found by its handle, is {account.did}'s",
-        lambda profile: f"did {profile.get('did')!r}, handle {profile.get('handle')!r}",
-    )
+    world.appview.expect_profile_by_handle(world.account(viewer), world.account(handle))
 
 
 @then("{handle:Handle}'s latest post has {count:Count} {what:Word}")
 @atproto_step
 def then_post_has(context: Any, handle: str, count: int, what: str) -> None:
     """Asks ``getPosts`` until HANDLE's latest post has COUNT WHAT (like(s), repost(s), reply/replies)."""
-    field = _field(POST_COUNTS, what)
     world = world_of(context)
     account = world.account(handle)
-    uri = account.latest(POST).uri
-    world.appview.expect(
-        lambda: world.appview.post(uri, account) or {},
-        lambda view: view.get(field) == count,
-        f"{handle}'s latest post has {count} {what}",
-        lambda view: f"{field} {view.get(field)!r}" if view else "no view of the post",
-    )
+    world.appview.expect_post_count(account.latest(POST).uri, account, what, count)
 
 
 # -- threads, notifications, feeds ------------------------------------------------------------------
@@ -196,16 +140,8 @@ def then_post_has(context: Any, handle: str, count: int, what: str) -> None:
 def then_thread_shows_reply(context: Any, handle: str, other: str) -> None:
     """Asks ``getPostThread`` until a direct reply to HANDLE's latest post is by OTHER."""
     world = world_of(context)
-    account, replier = world.account(handle), world.account(other)
-    uri = account.latest(POST).uri
-    world.appview.expect(
-        lambda: world.appview.thread_replies(uri, account),
-        lambda replies: any(reply.get("author", {}).get("did") == replier.did for reply in replies),
-        f"the thread of {handle}'s latest post has a reply by {other}",
-        lambda replies: (
-            "replies by " + (", ".join(world.name_of(r.get("author", {}).get("did", "?")) for r in replies) or "nobody")
-        ),
-    )
+    account = world.account(handle)
+    world.appview.expect_reply_in_thread(account.latest(POST).uri, account, world.account(other))
 
 
 @then("{handle:Handle} has a {reason:Word} notification from {other:Handle}")
@@ -215,22 +151,8 @@ def then_has_notification(context: Any, handle: str, reason: str, other: str) ->
 
     REASON: like, repost, follow, reply, mention or quote.
     """
-    if reason not in REASONS:
-        raise UsageError(f"unknown notification reason {reason!r}; valid: {', '.join(REASONS)}")
     world = world_of(context)
-    account, author = world.account(handle), world.account(other)
-    world.appview.expect(
-        lambda: world.appview.notifications(account),
-        lambda items: any(n.get("reason") == reason and n.get("author", {}).get("did") == author.did for n in items),
-        f"{handle} has a {reason} notification from {other}",
-        lambda items: (
-            "notifications: "
-            + (
-                ", ".join(f"{n.get('reason')} from {world.name_of(n.get('author', {}).get('did', '?'))}" for n in items)
-                or "none"
-            )
-        ),
-    )
+    world.appview.expect_notification(world.account(handle), reason, world.account(other))
 
 
 @then("{viewer:Handle}'s view of the feed {rkey:Word} of {owner:Handle} shows {author:Handle}'s latest post")
@@ -242,26 +164,5 @@ def then_feed_view_shows(context: Any, viewer: str, rkey: str, owner: str, autho
     ``#bsky_fg`` endpoint, with a service-auth token for VIEWER).
     """
     world = world_of(context)
-    account = world.account(viewer)
-    feed_uri = f"at://{world.account(owner).did}/{GENERATOR}/{rkey}"
-    uri = world.account(author).latest(POST).uri
-    world.appview.expect(
-        lambda: world.appview.feed(account, feed_uri),
-        lambda uris: uri in uris,
-        f"{viewer}'s view of the feed {rkey} of {owner} holds {author}'s latest post",
-        _uris(world),
-    )
-
-
-def _uris(world: Any) -> Any:
-    return lambda uris: ("posts " + ", ".join(world.describe_uri(uri) for uri in uris)) if uris else "no posts"
-
-
-def _author(world: Any, item: dict[str, Any]) -> str:
-    return world.name_of(item.get("author", {}).get("did", "?"))
-
-
-def _field(fields: dict[str, str], what: str) -> str:
-    if what not in fields:
-        raise UsageError(f"cannot count {what!r} here; valid: {', '.join(fields)}")
-    return fields[what]
+    feed = world.feed(owner, rkey)
+    world.appview.expect_in_feed(world.account(viewer), feed.uri, world.account(author).latest(POST).uri)

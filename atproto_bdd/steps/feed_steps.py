@@ -30,29 +30,23 @@ def given_publishes_feed(context: Any, handle: str, rkey: str, name: str) -> Non
     world_of(context).publish_feed(handle, rkey, name)
 
 
-def _latest_post(context: Any, handle: str) -> str:
-    return world_of(context).account(handle).latest(POST).uri
-
-
 def _shows_post(context: Any, rkey: str, owner: str, author: str, viewer: str | None) -> None:
     world = world_of(context)
-    uri = _latest_post(context, author)
-    as_account = world.account(viewer) if viewer else None
-    world.feed(owner, rkey).expect(lambda s: uri in s.posts, f"show {author}'s latest post ({uri})", as_account)
+    world.feed(owner, rkey).expect_shows(world.account(author).latest(POST).uri, _viewer(world, viewer))
 
 
 def _not_shows_post(context: Any, rkey: str, owner: str, author: str, viewer: str | None) -> None:
     world = world_of(context)
-    uri = _latest_post(context, author)
-    as_account = world.account(viewer) if viewer else None
-    world.feed(owner, rkey).expect_never(lambda s: uri in s.posts, f"show {author}'s latest post ({uri})", as_account)
+    world.feed(owner, rkey).expect_not_shows(world.account(author).latest(POST).uri, _viewer(world, viewer))
 
 
 def _shows_count(context: Any, rkey: str, owner: str, count: int, viewer: str | None) -> None:
     world = world_of(context)
-    as_account = world.account(viewer) if viewer else None
-    noun = "post" if count == 1 else "posts"
-    world.feed(owner, rkey).expect(lambda s: len(s.posts) == count, f"show {count} {noun}", as_account)
+    world.feed(owner, rkey).expect_count(count, _viewer(world, viewer))
+
+
+def _viewer(world: Any, handle: str | None) -> Any:
+    return world.account(handle) if handle else None
 
 
 @then("the feed {rkey:Word} of {owner:Handle} shows {author:Handle}'s latest post")

@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from ..errors import UsageError
 from ..protocol.xrpc import XrpcClient
 from ..services.network import ws_url
 from ..services.specs import AppViewService
@@ -25,6 +26,37 @@ if TYPE_CHECKING:
     from .world import World
 
 T = TypeVar("T")
+
+#: Notification reasons a client shows.
+REASONS = ("like", "repost", "follow", "reply", "mention", "quote")
+#: What a profile count is called (singular, plural, and "following" as clients show it) -> getProfile's field.
+PROFILE_COUNTS = {
+    "follower": "followersCount",
+    "followers": "followersCount",
+    "follow": "followsCount",
+    "follows": "followsCount",
+    "following": "followsCount",
+    "post": "postsCount",
+    "posts": "postsCount",
+}
+#: What a post count is called -> getPosts' field.
+POST_COUNTS = {
+    "like": "likeCount",
+    "likes": "likeCount",
+    "repost": "repostCount",
+    "reposts": "repostCount",
+    "reply": "replyCount",
+    "replies": "replyCount",
+    "quote": "quoteCount",
+    "quotes": "quoteCount",
+}
+
+
+def count_field(counts: Mapping[str, str], what: str) -> str:
+    """The view's field for the count called ``what`` (``1 follower``), or a UsageError listing the words."""
+    if what not in counts:
+        raise UsageError(f"cannot count {what!r} here; valid: {', '.join(counts)}")
+    return counts[what]
 
 
 class AppView:
@@ -136,3 +168,96 @@ class AppView:
         """The URIs of the posts ``app.bsky.feed.getFeed`` shows ``viewer`` (the AppView asks the generator)."""
         answer = viewer.xrpc_get("app.bsky.feed.getFeed", {"feed": feed_uri, "limit": 100})
         return [item["post"]["uri"] for item in answer.get("feed", [])]
+
+    # -- checks: what a client shows, waited for and asked again until it holds -------------------
+
+    def expect_in_timeline(self, viewer: Account, uri: str) -> list[str]:
+        """Wait for indexing, then ask ``viewer``'s timeline until it holds the post ``uri``."""
+        return self.expect(
+            lambda: self.timeline(viewer),
+            lambda uris: uri in uris,
+            f"{viewer.handle}'s timeline holds {self._world.describe_uri(uri)}",
+            self._posts,
+        )
+
+    def expect_not_in_timeline(self, viewer: Account, uri: str) -> list[str]:
+        """Wait until the AppView indexed everything, then check ``viewer``'s timeline lacks the post ``uri``."""
+        return self.expect_not(
+            lambda: self.timeline(viewer),
+            lambda uris: uri in uris,
+            f"{viewer.handle}'s timeline holds {self._world.describe_uri(uri)}",
+            self._posts,
+        )
+
+    def expect_profile_count(self, account: Account, what: str, count: int) -> dict[str, Any]:
+        """Ask ``getProfile`` until ``account``'s ``what`` count is ``count``.
+
+        ``what`` is a word of :data:`PROFILE_COUNTS` (``follower``, ``following``, ``posts``...).
+        """
+        field = count_field(PROFILE_COUNTS, what)
+        return self.expect(
+            lambda: self.profile(account),
+            lambda profile: profile.get(field) == count,
+            f"{account.handle}'s profile has {count} {what}",
+            lambda profile: f"{field} {profile.get(field)!r}",
+        )
+
+    def expect_profile_by_handle(self, viewer: Account, account: Account) -> dict[str, Any]:
+        """Ask ``getProfile`` with ``account``'s handle until it names its DID and shows the handle (verified)."""
+        return self.expect(
+            lambda: self.profile_by_handle(account.handle, viewer),
+            lambda profile: profile.get("did") == account.did and profile.get("handle") == account.handle,
+            f"{account.handle}'s profile, found by its handle, is {account.did}'s",
+            lambda profile: f"did {profile.get('did')!r}, handle {profile.get('handle')!r}",
+        )
+
+    def expect_post_count(self, uri: str, viewer: Account, what: str, count: int) -> dict[str, Any]:
+        """Ask ``getPosts`` until the post ``uri`` has ``count`` ``what`` (``like``, ``reposts``, ``replies``...)."""
+        field = count_field(POST_COUNTS, what)
+        return self.expect(
+            lambda: self.post(uri, viewer) or {},
+            lambda view: view.get(field) == count,
+            f"{self._world.describe_uri(uri)} has {count} {what}",
+            lambda view: f"{field} {view.get(field)!r}" if view else "no view of the post",
+        )
+
+    def expect_reply_in_thread(self, uri: str, viewer: Account, replier: Account) -> list[dict[str, Any]]:
+        """Ask ``getPostThread`` until a direct reply to the post ``uri`` is by ``replier``."""
+        return self.expect(
+            lambda: self.thread_replies(uri, viewer),
+            lambda replies: any(self._author_did(reply) == replier.did for reply in replies),
+            f"the thread of {self._world.describe_uri(uri)} has a reply by {replier.handle}",
+            lambda replies: "replies by " + (", ".join(self._author(reply) for reply in replies) or "nobody"),
+        )
+
+    def expect_notification(self, account: Account, reason: str, author: Account) -> list[dict[str, Any]]:
+        """Ask ``listNotifications`` until ``account`` has one for ``reason`` (:data:`REASONS`) by ``author``."""
+        if reason not in REASONS:
+            raise UsageError(f"unknown notification reason {reason!r}; valid: {', '.join(REASONS)}")
+        return self.expect(
+            lambda: self.notifications(account),
+            lambda items: any(n.get("reason") == reason and self._author_did(n) == author.did for n in items),
+            f"{account.handle} has a {reason} notification from {author.handle}",
+            lambda items: (
+                "notifications: " + (", ".join(f"{n.get('reason')} from {self._author(n)}" for n in items) or "none")
+            ),
+        )
+
+    def expect_in_feed(self, viewer: Account, feed_uri: str, uri: str) -> list[str]:
+        """Ask ``getFeed`` (as ``viewer``; the AppView asks the generator) until the feed holds the post ``uri``."""
+        return self.expect(
+            lambda: self.feed(viewer, feed_uri),
+            lambda uris: uri in uris,
+            f"{viewer.handle}'s view of the feed {feed_uri} holds {self._world.describe_uri(uri)}",
+            self._posts,
+        )
+
+    def _posts(self, uris: list[str]) -> str:
+        return ("posts " + ", ".join(self._world.describe_uri(uri) for uri in uris)) if uris else "no posts"
+
+    def _author(self, item: Mapping[str, Any]) -> str:
+        return self._world.name_of(self._author_did(item) or "?")
+
+    @staticmethod
+    def _author_did(item: Mapping[str, Any]) -> str | None:
+        return item.get("author", {}).get("did")

@@ -154,6 +154,20 @@ class Feed:
         with self.reader(viewer) as read:
             return eventual.until(read, holds, timeout=timeout, failure=failure)
 
+    def expect_shows(self, uri: str, viewer: Account | None = None) -> Skeleton:
+        """Ask again until the skeleton holds the post ``uri`` (as ``viewer``, or anonymously)."""
+        return self.expect(lambda skeleton: uri in skeleton.posts, f"show {self._world.describe_uri(uri)}", viewer)
+
+    def expect_not_shows(self, uri: str, viewer: Account | None = None) -> Skeleton:
+        """Check the skeleton lacks the post ``uri``, once the generator has caught up (see :meth:`expect_never`)."""
+        shown = f"show {self._world.describe_uri(uri)}"
+        return self.expect_never(lambda skeleton: uri in skeleton.posts, shown, viewer)
+
+    def expect_count(self, count: int, viewer: Account | None = None) -> Skeleton:
+        """Ask again until the skeleton's first page has exactly ``count`` posts."""
+        noun = "post" if count == 1 else "posts"
+        return self.expect(lambda skeleton: len(skeleton.posts) == count, f"show {count} {noun}", viewer)
+
     def expect_never(self, present: Callable[[Skeleton], bool], what: str, viewer: Account | None = None) -> Skeleton:
         """Check the feed does not ``what``, once the generator has caught up (see :mod:`.eventual`)."""
         app = self._world.app_with_did(self.generator_did())
