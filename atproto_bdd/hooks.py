@@ -42,25 +42,21 @@ prestart_for_behave()
 
 import os
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
 from .background_snapshots import BackgroundSnapshots
-from .diagnostics import diagnostics, save_diagnostics
+from .diagnostics import diagnostics
 from .errors import AtprotoBddError, UsageError
 from .interrupts import sigterm_as_keyboard_interrupt
 from .lookahead import run_services, scenario_services
 from .masking import MaskingStream, masker
-from .report import RunRecord, scenario_record, write_reports
-from .services import Runtime, create_runtime
-from .services.app_config import load_config
-from .services.prepare import prepare_ahead
+from .report import scenario_record
 from .services.progress import history
+from .session import RunSession
 from .settings import NETWORK_SCOPES, PDS_VERSIONS, Settings
 from .steps.diagnose import explain_undefined
 from .world import World
-from .world.app_scopes import AppScopes
 
 __all__ = [
     "after_all",
@@ -84,27 +80,25 @@ def _registry(context: Any) -> Any:
 
 def before_all(context: Any) -> None:
     """Read settings, install signal handling, prepare what the run's services need and start the runtime."""
-    settings = Settings.load(context.config.userdata)
     sigterm_as_keyboard_interrupt()
     _mask_formatter_output(context)
-    runtime = create_runtime(settings)
-    context.atproto_settings = settings
-    context.atproto_runtime = runtime
-    context.atproto_report = RunRecord(runtime=settings.runtime, worker=os.environ.get("ATPROTO_BDD_WORKER", ""))
-    # The project's apps: a config mistake stops the run here, before any network starts.
-    context.atproto_apps = load_config(Path.cwd(), settings.config)
-    context.atproto_app_scopes = AppScopes()  # apps with scope "feature" or "run"
+    session = RunSession(
+        Settings.load(context.config.userdata), Path.cwd(), worker=os.environ.get("ATPROTO_BDD_WORKER", "")
+    )
+    _expose(context, session)
     features = getattr(getattr(context, "_runner", None), "features", [])
-    wanted = run_services(features, _registry(context), lambda scenario: _will_run(scenario, context.config, settings))
-    prepare_ahead(settings, wanted)
-    expect_appview = getattr(runtime, "expect_appview", None)
-    if expect_appview is not None and "appview" in wanted:
-        expect_appview()  # its host and PostgreSQL start beside the network host, not at the first scenario
-    try:
-        runtime.start()
-    except AtprotoBddError as exc:
-        # behave prints hook errors as one line: make it the whole explanation.
-        raise type(exc)(masker.mask(str(exc))) from None
+    settings = session.settings
+    session.start(run_services(features, _registry(context), lambda s: _will_run(s, context.config, settings)))
+
+
+def _expose(context: Any, session: RunSession) -> None:
+    """Put the session on ``context``, and its parts under the names projects' own hooks already read."""
+    context.atproto_session = session
+    context.atproto_settings = session.settings
+    context.atproto_runtime = session.runtime
+    context.atproto_report = session.report
+    context.atproto_apps = session.apps
+    context.atproto_app_scopes = session.app_scopes
 
 
 def _will_run(scenario: Any, config: Any, settings: Settings) -> bool:
@@ -123,18 +117,17 @@ def _will_run(scenario: Any, config: Any, settings: Settings) -> bool:
 def before_feature(context: Any, feature: Any) -> None:
     """Prepare for a feature (a shared network is created on first use; Background snapshots when taken)."""
     setattr(context, _FEATURE_WORLD, None)
-    settings: Settings | None = getattr(context, "atproto_settings", None)
-    runtime: Runtime | None = getattr(context, "atproto_runtime", None)
+    session: RunSession | None = getattr(context, "atproto_session", None)
     snapshots = None
-    if settings is not None and runtime is not None and settings.background_snapshots:
-        snapshots = BackgroundSnapshots(runtime, getattr(getattr(context, "_runner", None), "step_registry", None))
+    if session is not None and session.settings.background_snapshots:
+        snapshots = BackgroundSnapshots(session.runtime, _registry(context))
     setattr(context, _SNAPSHOTS, snapshots)
 
 
 def before_scenario(context: Any, scenario: Any) -> None:
     """Give the scenario its network as ``context.atproto`` (skip it if it is tagged for another PDS line)."""
-    runtime: Runtime = context.atproto_runtime
-    settings: Settings = context.atproto_settings
+    session: RunSession = context.atproto_session
+    settings = session.settings
     wanted = pds_lines_of(scenario.effective_tags)
     if wanted and settings.pds_version not in wanted:
         scenario.skip(f"tagged for PDS {' or '.join(wanted)}; this run uses PDS {settings.pds_version}")
@@ -142,13 +135,10 @@ def before_scenario(context: Any, scenario: Any) -> None:
     if network_scope(scenario.effective_tags, settings.network) == "feature":
         world = getattr(context, _FEATURE_WORLD, None)
         if world is None:
-            world = World(runtime, settings)
-            world.lifetime = "feature"
+            world = session.new_world("feature")
             setattr(context, _FEATURE_WORLD, world)
     else:
-        world = World(runtime, settings)
-    world.app_config = getattr(context, "atproto_apps", world.app_config)
-    world.app_scopes = getattr(context, "atproto_app_scopes", None)
+        world = session.new_world()
     world.begin_scenario(scenario.name)
     setattr(context, _BUILDS_SEEN, len(history()))
     # The AppView comes before any PDS, which is configured with it, wherever `Given an AppView` stands.
@@ -178,29 +168,26 @@ def before_step(context: Any, step: Any) -> None:
 def after_scenario(context: Any, scenario: Any) -> None:
     """Report a failed scenario's transcript and logs, then stop a per-scenario network (always)."""
     world = getattr(context, "atproto", None)
+    session: RunSession | None = getattr(context, "atproto_session", None)
     if not isinstance(world, World):
-        report_only: RunRecord | None = getattr(context, "atproto_report", None)
-        if report_only is not None and scenario.status.name == "skipped":  # e.g. tagged for the other PDS line
-            report_only.scenarios.append(scenario_record(scenario, [], ""))
+        if session is not None and scenario.status.name == "skipped":  # e.g. tagged for the other PDS line
+            session.record(scenario_record(scenario, [], ""))
         return
     try:
         _mask_step_errors(scenario)
-        # behave binds the step decorators to its runner's registry while it runs.
-        registry = getattr(getattr(context, "_runner", None), "step_registry", None)
+        registry = _registry(context)
         for step in scenario.all_steps:
             if registry is not None and step.status.name == "undefined":
                 for reason in explain_undefined(registry, step.step_type, step.name):
                     sys.__stderr__.write(f"atproto-bdd: undefined step '{step.keyword} {step.name}': {reason}\n")
-        report: RunRecord | None = getattr(context, "atproto_report", None)
         details = diagnostics(world) if scenario.status.has_failed() else ""
         if details:
             location = f"{scenario.location.filename}-{scenario.location.line}"
-            saved = save_diagnostics(context.atproto_settings.report_dir, location, details)
+            saved = session.save_diagnostics(location, details) if session is not None else None
             sys.__stderr__.write(details + (f"\n(saved in {saved})" if saved else "") + "\n")
-        if report is not None:
+        if session is not None:
             transcript = [masker.mask(x.summary()) for x in world.transcript]
-            record = scenario_record(scenario, transcript, details, notes=_builds_during(context))
-            report.scenarios.append(record)
+            session.record(scenario_record(scenario, transcript, details, notes=_builds_during(context)))
     finally:
         try:
             world.end_scenario()  # the scenario's own apps stop, even in a network its feature shares
@@ -251,27 +238,22 @@ def after_feature(context: Any, feature: Any) -> None:
             setattr(context, _SNAPSHOTS, None)
             snapshots.close()
     finally:
-        scopes: AppScopes | None = getattr(context, "atproto_app_scopes", None)
-        if scopes is not None:
-            scopes.close("feature")
+        session: RunSession | None = getattr(context, "atproto_session", None)
+        if session is not None:
+            session.close_apps("feature")
 
 
 def after_all(context: Any) -> None:
     """Stop the run's apps, the runtime and every service it started; write the run report."""
-    scopes: AppScopes | None = getattr(context, "atproto_app_scopes", None)
-    runtime = getattr(context, "atproto_runtime", None)
+    session: RunSession | None = getattr(context, "atproto_session", None)
+    if session is None:
+        return
     try:
-        if scopes is not None:
-            scopes.close("run")
+        session.close()
     finally:
-        if runtime is not None:
-            runtime.close()
-    report: RunRecord | None = getattr(context, "atproto_report", None)
-    settings: Settings | None = getattr(context, "atproto_settings", None)
-    if report is not None and settings is not None and settings.report_dir:
-        report.finished = time.time()
-        page = write_reports(Path(settings.report_dir), [report])
-        sys.__stderr__.write(f"atproto-bdd: report written to {page}\n")
+        page = session.write_report()
+        if page is not None:
+            sys.__stderr__.write(f"atproto-bdd: report written to {page}\n")
 
 
 def pds_lines_of(tags: Any) -> list[str]:

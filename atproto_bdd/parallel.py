@@ -33,7 +33,7 @@ from behave.parser import parse_file
 
 from .errors import UsageError
 from .lookahead import library_registry, run_services, scenario_services
-from .report import RunRecord, write_reports
+from .report import RunRecord, merge_worker_reports
 from .services.prepare import prepare_ahead
 from .services.processes import ManagedProcess
 from .settings import Settings
@@ -257,9 +257,8 @@ def run_parallel(
         return 128 + interrupt.signum if interrupt.signum else 124
     failed = any(worker.code for worker in workers)
     merge_junit(sorted(reports.glob("workers/*/junit/*.xml")), reports / "junit")
-    runs = [RunRecord.from_json(p.read_text()) for p in sorted(reports.glob("workers/*/atproto-bdd.json"))]
-    if runs:
-        page = write_reports(reports, runs)
+    page = merge_worker_reports(reports)
+    if page is not None:
         print(f"atproto-bdd: report written to {page}")
     return 1 if failed else 0
 

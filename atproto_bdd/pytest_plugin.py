@@ -54,6 +54,7 @@ from .settings import Settings
 if TYPE_CHECKING:
     from .report import RunRecord
     from .services import Runtime
+    from .session import RunSession
     from .world import Account, App, World
     from .world.app_scopes import AppScopes
     from .world.appview import AppView
@@ -155,7 +156,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     run = config.stash[_RUN]
     used = {name for item in items for name in getattr(item, "fixturenames", ())}
     wanted = {service for fixture, service in FIXTURE_SERVICES.items() if fixture in used}
-    run.uses_appview = "appview" in wanted
+    run.services = wanted
     if wanted and not config.getoption("collectonly", False):
         from contextlib import nullcontext
 
@@ -170,18 +171,37 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 class AtprotoRun:
-    """What one pytest process shares: the settings, the runtime, the apps that outlive a test, the report."""
+    """What one pytest process shares: the settings, the run session (runtime, apps), the report.
+
+    The :class:`~atproto_bdd.session.RunSession` - the same one behave's hooks
+    use - is made when the first test asks for the runtime: a pytest run that
+    uses no fixture of ours imports and starts nothing.
+    """
 
     def __init__(self, config: pytest.Config, settings: Settings) -> None:
         self.config = config
         self.settings = settings
-        self.uses_appview = False
-        self.runtime: Runtime | None = None
-        self.app_scopes: AppScopes | None = None
-        self._app_config: Any = None
+        #: The services the collected tests' fixtures start (their builds are done after collection).
+        self.services: set[str] = set()
+        self.session: RunSession | None = None
         self.report: RunRecord | None = None
         #: The HTML report once written (the terminal summary names it).
         self.report_page: Path | None = None
+
+    @property
+    def uses_appview(self) -> bool:
+        """Whether a collected test uses the AppView (its host and PostgreSQL then start with the runtime)."""
+        return "appview" in self.services
+
+    @property
+    def runtime(self) -> Runtime | None:
+        """The running runtime (None before the first fixture of ours, and after the end)."""
+        return self.session.runtime if self.session is not None else None
+
+    @property
+    def app_scopes(self) -> AppScopes | None:
+        """The apps that outlive a test (None before the session starts)."""
+        return self.session.app_scopes if self.session is not None else None
 
     @property
     def worker(self) -> str:
@@ -194,49 +214,24 @@ class AtprotoRun:
         return not self.worker and self.config.getoption("dist", "no") != "no"
 
     def start(self) -> Runtime:
-        """Start the runtime (installing on first use), as behave's ``before_all`` does."""
-        from .errors import AtprotoBddError
+        """Start the run session (installing on first use), as behave's ``before_all`` does."""
         from .interrupts import sigterm_as_keyboard_interrupt
-        from .masking import masker
-        from .services import create_runtime
-        from .services.app_config import load_config
-        from .world.app_scopes import AppScopes
+        from .session import RunSession
 
         sigterm_as_keyboard_interrupt()
-        # The project's apps: a config mistake stops the run before any network starts.
-        self._app_config = load_config(self.config.rootpath, self.settings.config)
-        self.app_scopes = AppScopes()
-        runtime = create_runtime(self.settings)
-        expect_appview = getattr(runtime, "expect_appview", None)
-        if expect_appview is not None and self.uses_appview:
-            expect_appview()
-        self.runtime = runtime
-        try:
-            runtime.start()
-        except AtprotoBddError as error:
-            raise type(error)(masker.mask(str(error))) from None
-        return runtime
+        # The project's apps are read here: a config mistake stops the run before any network starts.
+        self.session = RunSession(self.settings, self.config.rootpath, worker=self.worker)
+        return self.session.start(self.services)
 
     def close(self) -> None:
         """Stop the session's apps and the runtime (every service it started)."""
-        try:
-            if self.app_scopes is not None:
-                self.app_scopes.close("run")
-        finally:
-            if self.runtime is not None:
-                self.runtime.close()
-                self.runtime = None
+        if self.session is not None:
+            self.session.close()
 
     def new_world(self, lifetime: str) -> World:
         """A world on a fresh network of the runtime, with the project's apps."""
-        from .world import World
-
-        assert self.runtime is not None, "atproto_runtime starts the runtime first"
-        world = World(self.runtime, self.settings)
-        world.lifetime = lifetime
-        world.app_config = self._app_config
-        world.app_scopes = self.app_scopes
-        return world
+        assert self.session is not None, "atproto_runtime starts the run session first"
+        return self.session.new_world(lifetime)
 
     def record(self) -> RunRecord | None:
         """The run's report record (made on first use; None when no report is written)."""
@@ -426,7 +421,7 @@ def _add_diagnostics(item: pytest.Item, report: pytest.TestReport, world: World)
         report.sections.append((f"atproto-bdd {title}", body))
     item.stash[_DIAGNOSTICS] = text
     run = item.config.stash[_RUN]
-    saved = save_diagnostics(run.settings.report_dir, item.nodeid, text) if text else None
+    saved = save_diagnostics(run.settings.report_dir, item.nodeid, text) if text else None  # no session needed
     if saved is not None:
         report.sections.append(("atproto-bdd diagnostics file", str(saved)))
 
@@ -492,24 +487,19 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     run = session.config.stash.get(_RUN, None)
     if run is None or not run.settings.report_dir:
         return
-    from .report import RunRecord, write_reports
+    from .report import merge_worker_reports, write_reports, write_worker_report
 
     directory = Path(run.settings.report_dir)
-    if run.worker:
-        record = run.record()
-        assert record is not None
-        record.finished = time.time()
-        (directory / "workers" / run.worker).mkdir(parents=True, exist_ok=True)
-        (directory / "workers" / run.worker / "atproto-bdd.json").write_text(record.to_json())
-        return
     if run.distributing:
-        runs = [RunRecord.from_json(p.read_text()) for p in sorted(directory.glob("workers/*/atproto-bdd.json"))]
+        run.report_page = merge_worker_reports(directory)
+        return
+    record = run.record()
+    assert record is not None
+    record.finished = time.time()
+    if run.worker:
+        write_worker_report(directory, record)
     else:
-        record = run.record()
-        assert record is not None
-        record.finished = time.time()
-        runs = [record]
-    run.report_page = write_reports(directory, runs)
+        run.report_page = write_reports(directory, [record])
 
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:

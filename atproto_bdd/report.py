@@ -97,6 +97,23 @@ def scenario_record(
     )
 
 
+def write_worker_report(directory: Path, record: RunRecord) -> Path:
+    """Write a worker's record as ``<directory>/workers/<worker>/atproto-bdd.json``, for the merge."""
+    path = directory / "workers" / record.worker / "atproto-bdd.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(record.to_json())
+    return path
+
+
+def merge_worker_reports(directory: Path) -> Path | None:
+    """One report of the run from its workers' JSON (``<directory>/workers/*/atproto-bdd.json``); its page.
+
+    ``atproto-bdd run`` and pytest's xdist controller merge this way. None when no worker wrote one.
+    """
+    runs = [RunRecord.from_json(path.read_text()) for path in sorted(directory.glob("workers/*/atproto-bdd.json"))]
+    return write_reports(directory, runs) if runs else None
+
+
 def write_reports(directory: Path, runs: list[RunRecord], *, name: str = "atproto-bdd") -> Path:
     """Write ``<name>.html`` (and, for a single run, ``<name>.json``) into ``directory``."""
     directory.mkdir(parents=True, exist_ok=True)

@@ -16,6 +16,7 @@ from atproto_bdd import ServiceError, Settings, UsageError, World, hooks
 from atproto_bdd.services import ports
 from atproto_bdd.services.docker_runtime import DockerRuntime
 from atproto_bdd.services.docker_runtime.engine import NETWORK_LABEL, check_name_resolution, container_name
+from atproto_bdd.session import RunSession
 from atproto_bdd.waiting import poll
 
 
@@ -129,7 +130,8 @@ def test_a_relay_that_never_subscribes_is_removed(runtime, monkeypatch) -> None:
 
 def test_a_scenario_failing_after_its_relay_started_leaves_no_container(runtime) -> None:
     # The hooks' own path: before_scenario, steps that start a relay, a failing step, after_scenario.
-    context = SimpleNamespace(atproto_runtime=runtime, atproto_settings=Settings.load({"report_dir": ""}))
+    session = RunSession(Settings.load({"report_dir": ""}), Path.cwd(), runtime=runtime)
+    context = SimpleNamespace(atproto_session=session)
     scenario = SimpleNamespace(
         name="fails after its relay started",
         effective_tags=[],

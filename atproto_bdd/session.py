@@ -1,0 +1,109 @@
+"""Layer 5: one run of atproto-bdd in one process - what the behave hooks and the pytest plugin share.
+
+A run (a behave process, a worker of ``atproto-bdd run``, a pytest process
+or xdist worker) has its settings, the project's apps (``atproto-bdd.toml``),
+the apps that outlive a scenario, one runtime - started once, after what
+its services need is built - the worlds made on it, and a report.
+:class:`RunSession` holds all of it; :mod:`atproto_bdd.hooks` and
+:mod:`atproto_bdd.pytest_plugin` only adapt their framework's events to it::
+
+    session = RunSession(Settings.load(), Path.cwd())
+    session.start({"relay"})          # builds the relay if needed, starts the runtime
+    world = session.new_world()       # a fresh network per scenario or test
+    ...
+    world.close()
+    session.close()                   # the run's apps, then every service
+    session.write_report()            # reports/atproto-bdd.html (with a report directory)
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from pathlib import Path
+
+from .diagnostics import save_diagnostics
+from .errors import AtprotoBddError
+from .masking import masker
+from .report import RunRecord, ScenarioRecord, write_reports
+from .services import Runtime, create_runtime
+from .services.app_config import AppConfig, load_config
+from .services.prepare import prepare_ahead
+from .settings import Settings
+from .world import World
+from .world.app_scopes import AppScopes
+
+
+class RunSession:
+    """The settings, apps, runtime and report of one run in this process; worlds are made from it."""
+
+    def __init__(self, settings: Settings, project: Path, *, worker: str = "", runtime: Runtime | None = None) -> None:
+        """Read the project's apps (a config mistake stops the run here) and make, not start, the runtime.
+
+        ``runtime`` is one made already (a test's own, say); by default the settings choose it.
+        """
+        self.settings = settings
+        self.apps: AppConfig = load_config(project, settings.config)
+        self.app_scopes = AppScopes()  # apps with scope "feature" or "run"
+        self.runtime: Runtime = runtime if runtime is not None else create_runtime(settings)
+        self.report = RunRecord(runtime=settings.runtime, worker=worker)
+
+    def start(self, services: Iterable[str] = ()) -> Runtime:
+        """Build what ``services`` need (see :mod:`~atproto_bdd.services.prepare`), then start the runtime.
+
+        An AppView among them also starts its host and PostgreSQL beside the
+        network host, not at the first scenario. A runtime that cannot start
+        raises its error, masked (behave prints a hook's error as one line).
+        """
+        wanted = set(services)
+        prepare_ahead(self.settings, wanted)
+        expect_appview = getattr(self.runtime, "expect_appview", None)
+        if expect_appview is not None and "appview" in wanted:
+            expect_appview()
+        try:
+            self.runtime.start()
+        except AtprotoBddError as exc:
+            raise type(exc)(masker.mask(str(exc))) from None
+        return self.runtime
+
+    def new_world(self, lifetime: str = "scenario") -> World:
+        """A world on a fresh network of the runtime, with the project's apps.
+
+        ``lifetime`` is ``scenario``, ``feature`` (a feature or a pytest module
+        shares it) or ``run`` (a pytest session shares it).
+        """
+        world = World(self.runtime, self.settings)
+        world.lifetime = lifetime
+        world.app_config = self.apps
+        world.app_scopes = self.app_scopes
+        return world
+
+    def record(self, scenario: ScenarioRecord) -> None:
+        """Add a scenario (or a test) to the run's report."""
+        self.report.scenarios.append(scenario)
+
+    def save_diagnostics(self, location: str, details: str) -> Path | None:
+        """Keep a failure's diagnostics under the report directory (None without one)."""
+        return save_diagnostics(self.settings.report_dir, location, details)
+
+    def close_apps(self, scope: str) -> None:
+        """Stop the apps of ``scope``: ``feature`` when a feature (a module) ends, ``run`` at the end."""
+        self.app_scopes.close(scope)
+
+    def close(self) -> None:
+        """Stop the apps still running (``feature`` and ``run`` scopes), then the runtime and every service it started.
+
+        Whatever fails on the way, the runtime is closed.
+        """
+        try:
+            self.close_apps("feature")
+            self.close_apps("run")
+        finally:
+            self.runtime.close()
+
+    def write_report(self) -> Path | None:
+        """Write the run's report (HTML and JSON) into the report directory; its page, or None without one."""
+        if not self.settings.report_dir:
+            return None
+        self.report.finished = time.time()
+        return write_reports(Path(self.settings.report_dir), [self.report])
