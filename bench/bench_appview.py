@@ -31,7 +31,7 @@ from bench_scale import behave_scenarios, median_ms, project
 from common import BENCH_DIR, devenv_install, load_average, reference_env, summary, write_results
 
 from atproto_bdd.services import LocalRuntime
-from atproto_bdd.services.appview_local import ensure_appview
+from atproto_bdd.services.appview import ensure_appview
 from atproto_bdd.services.postgres import Postgres
 from atproto_bdd.settings import Settings
 from atproto_bdd.world import World

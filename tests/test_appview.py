@@ -16,7 +16,7 @@ from helpers import hold_behave, sigkill_and_expect_gone, write_hold_project
 
 from atproto_bdd.errors import ServiceError, UsageError
 from atproto_bdd.services import LocalRuntime
-from atproto_bdd.services.appview_local import LocalAppViews
+from atproto_bdd.services.appview import LocalAppViews
 from atproto_bdd.services.ports import free_port
 from atproto_bdd.services.postgres import Postgres, remove_stale_data_dirs
 from atproto_bdd.settings import Settings

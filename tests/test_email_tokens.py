@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from atproto_bdd.errors import UsageError
-from atproto_bdd.services.mail import Mail
+from atproto_bdd.services.email import Mail
 from atproto_bdd.world.email import extract_token
 
 SAMPLES = Path(__file__).parent / "data" / "emails"

@@ -53,7 +53,7 @@ def first_port_taken(monkeypatch: pytest.MonkeyPatch, taken_port: int) -> list[i
     # Modules that import free_port by name (for ports that are not retried) must hold the real one: import them
     # before the patch, whatever ran before this test.
     import atproto_bdd.services.local  # noqa: F401
-    import atproto_bdd.services.relay_local  # noqa: F401
+    import atproto_bdd.services.relay  # noqa: F401
 
     picked: list[int] = []
     real = ports.free_port
@@ -133,7 +133,7 @@ def test_sigkill_of_the_parent_takes_the_child_down(tmp_path: Path) -> None:
 
 
 def test_mail_capture_retries_a_taken_port(monkeypatch: pytest.MonkeyPatch, first_port_taken: list[int]) -> None:
-    from atproto_bdd.services import mail
+    from atproto_bdd.services import email as mail
 
     monkeypatch.setattr(mail, "READY_TIMEOUT", 1.0)  # aiosmtpd reports a failed bind only after it
     capture = mail.MailCapture().start()
@@ -157,7 +157,7 @@ def relay_binary() -> Path:
 def test_the_template_relay_retries_a_taken_port(
     tmp_path: Path, relay_binary: Path, first_port_taken: list[int]
 ) -> None:
-    from atproto_bdd.services.relay_local import ensure_relay_template
+    from atproto_bdd.services.relay import ensure_relay_template
 
     template = ensure_relay_template(relay_binary, tmp_path, timeout=60)
     assert template.exists()

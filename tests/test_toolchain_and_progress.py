@@ -128,7 +128,8 @@ def test_install_builds_optional_services_only_when_asked(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, argv: list[str], relay_built: bool
 ) -> None:
     from atproto_bdd import cli
-    from atproto_bdd.services import go_install, node_install, relay_local
+    from atproto_bdd.services import go_install, node_install
+    from atproto_bdd.services import relay as relay_local
     from atproto_bdd.services.node_install import NodeInstall
 
     built: list[str] = []
@@ -138,7 +139,7 @@ def test_install_builds_optional_services_only_when_asked(
         lambda *a, line, **k: built.append(f"pds {line}") or NodeInstall(tmp_path, "node"),
     )
     monkeypatch.setattr(go_install, "ensure_relay", lambda *a, **k: built.append("relay") or tmp_path / "relay")
-    from atproto_bdd.services import appview_local
+    from atproto_bdd.services import appview as appview_local
 
     appview = (NodeInstall(tmp_path, "node"), tmp_path / "pg")
     monkeypatch.setattr(appview_local, "ensure_appview", lambda *a, **k: built.append("appview") or appview)
@@ -154,7 +155,8 @@ def test_install_builds_the_go_tools_while_npm_installs(monkeypatch: pytest.Monk
     import threading
 
     from atproto_bdd import cli
-    from atproto_bdd.services import go_install, node_install, relay_local
+    from atproto_bdd.services import go_install, node_install
+    from atproto_bdd.services import relay as relay_local
     from atproto_bdd.services.node_install import NodeInstall
 
     relay_building = threading.Event()

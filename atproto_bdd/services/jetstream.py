@@ -12,7 +12,7 @@ from pathlib import Path
 
 from .network import ws_url
 from .processes import ManagedProcess
-from .relay_local import launch_program
+from .relay import launch_program
 from .specs import JetstreamService, JetstreamSpec, RelayService
 
 #: Seconds Jetstream gets to exit after SIGTERM before it is killed.

@@ -9,7 +9,7 @@ from typing import Any
 from ..errors import TransportError
 from ..protocol.http import new_client
 from ..waiting import poll
-from .mail import Mail
+from .email import Mail
 
 
 class MailpitMailbox:

@@ -94,7 +94,7 @@ def _node_lane(settings: Settings, lines: list[str], wanted: set[str], say: Call
         install = ensure_node_services(settings.cache_dir, line=line, node=settings.node, npm=settings.npm)
         say(f"PLC and PDS {line} ready in {install.root} (Node.js {install.node})")
     if "appview" in wanted:
-        from .appview_local import ensure_appview
+        from .appview import ensure_appview
 
         install, postgres_bin = ensure_appview(settings)
         say(f"AppView ready in {install.root} (Node.js {install.node}); PostgreSQL in {postgres_bin}")
@@ -103,7 +103,7 @@ def _node_lane(settings: Settings, lines: list[str], wanted: set[str], say: Call
 def _go_lane(settings: Settings, wanted: set[str], say: Callable[[str], None]) -> None:
     """The relay (and its template database), Jetstream, Tap: ``go install`` each."""
     from .go_install import JETSTREAM, TAP, ensure_relay, ensure_tool
-    from .relay_local import ensure_relay_template
+    from .relay import ensure_relay_template
 
     if "relay" in wanted:
         binary = ensure_relay(settings.cache_dir, go=settings.go)

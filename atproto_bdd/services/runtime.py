@@ -10,7 +10,7 @@ from types import TracebackType
 from ..errors import UsageError
 from .app_config import AppSpec
 from .app_process import AppProcess
-from .mail import Mailbox
+from .email import Mailbox
 from .snapshots import NetworkSnapshot, PdsSnapshot
 from .specs import (
     AppViewService,

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from ..protocol.http import basic_auth
 from .processes import ManagedProcess
-from .relay_local import launch_program
+from .relay import launch_program
 from .specs import RelayService, TapService, TapSpec
 
 #: Seconds Tap gets to exit after SIGTERM before it is killed.

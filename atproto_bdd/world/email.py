@@ -11,7 +11,7 @@ import re
 
 from ..errors import UsageError
 from ..masking import masker
-from ..services.mail import Mail
+from ..services.email import Mail
 from .session import AccountCore
 
 TOKEN = re.compile(r"\b([A-Z2-7]{5}-[A-Z2-7]{5})\b")

@@ -11,7 +11,7 @@ from ..protocol.http import basic_auth
 from ..protocol.identity import DidDocument, PlcClient
 from ..protocol.oauth import OAuthClient
 from ..protocol.xrpc import Recorder, XrpcClient
-from ..services.mail import Mailbox
+from ..services.email import Mailbox
 from ..services.specs import PdsService
 from .streams import FirehoseSource
 

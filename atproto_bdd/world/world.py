@@ -24,7 +24,7 @@ from ..masking import masker
 from ..protocol.identity import DidDocument, PlcClient, fetch_did_web
 from ..protocol.xrpc import XrpcExchange
 from ..services.app_config import AppConfig
-from ..services.mail import Mailbox
+from ..services.email import Mailbox
 from ..services.network import Network
 from ..services.runtime import Runtime
 from ..services.specs import PdsService, PdsSpec, TapSpec

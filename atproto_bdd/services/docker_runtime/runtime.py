@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..runtime import Runtime
 from .app import AppMixin
-from .mail import MailMixin
+from .email import MailMixin
 from .pds import PdsMixin
 from .plc import PlcMixin
 from .relay import RelayMixin
@@ -16,7 +16,7 @@ class DockerRuntime(PlcMixin, PdsMixin, RelayMixin, MailMixin, AppMixin, Runtime
     Which part does what: ``engine`` (connecting, labels, starting containers,
     errors, logs, health), ``cleanup`` (stopping services, networks, the run,
     crashed runs' leftovers), ``images``, ``plc`` (with Postgres), ``pds``,
-    ``relay`` (with its forwarder), ``mail`` (Mailpit) and ``app`` (apps
+    ``relay`` (with its forwarder), ``email`` (Mailpit) and ``app`` (apps
     under test that name an image).
     """
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ...errors import ServiceError
-from ..mail import Mailbox
+from ..email import Mailbox
 from ..mailpit import MailpitMailbox
 from ..ports import on_free_port
 from .cleanup import CleanupMixin

@@ -1,0 +1,98 @@
+"""PLC directories and PDSes in the local runtime's host, their snapshots, and who hosts a handle."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from ..snapshots import NetworkSnapshot, PdsSnapshot
+from ..specs import (
+    PdsService,
+    PdsSpec,
+    PlcService,
+)
+
+
+class PdsMixin:
+    """PLC directories and PDSes (started inside the host), restored from snapshots too."""
+
+    def start_plc(self) -> PlcService:
+        """Start an empty in-memory PLC directory inside the host."""
+        return self._start_plc({})
+
+    def _start_plc(self, args: dict[str, Any]) -> PlcService:
+        result = self._call("plc.start", args, what="the PLC directory")
+        self._log_paths[result["id"]] = Path(result["log"])
+        # The host answers once the PLC listens; a health poll from here cost a new client and a round trip.
+        return PlcService(id=result["id"], url=result["url"])
+
+    def start_pds(self, spec: PdsSpec, plc: PlcService) -> PdsService:
+        """Start a PDS inside the host with its data in the run directory."""
+        return self._start_pds(spec, plc, {})
+
+    def _start_pds(self, spec: PdsSpec, plc: PlcService, more: dict[str, Any]) -> PdsService:
+        host = self.host
+        data_dir = host.run_dir / "data" / f"{spec.name}-{os.urandom(4).hex()}"
+        result = self._call(
+            "pds.start",
+            {"name": spec.name, "dataDir": str(data_dir), "env": spec.environment(plc.service_url), **more},
+            what=f"PDS {spec.name}",
+        )
+        log_path = Path(result["log"])
+        self._log_paths[result["id"]] = log_path  # the host answered once PDS.create() was done and it listens
+        with self._lock:
+            self._pds_urls[result["id"]] = result["url"]
+        return PdsService(
+            id=result["id"],
+            spec=spec,
+            url=result["url"],
+            port=int(result["port"]),
+            service_did=result["did"],
+            plc_url=plc.url,
+            log_path=log_path,
+        )
+
+    def pds_head(self, pds: PdsService) -> int | None:
+        """The PDS's latest sequence number, from its sequencer in the host (one round trip, no subscription)."""
+        return int(self.host.call("pds.head", {"id": pds.id}, timeout=self.settings.request_timeout)["seq"])
+
+    def _live_pds_urls(self) -> list[str]:
+        with self._lock:
+            return list(self._pds_urls.values())
+
+    # -- snapshots (services/snapshots.py) --------------------------------------------
+
+    supports_snapshots = True
+
+    def snapshot(self, plc: PlcService, pdses: Sequence[PdsService]) -> NetworkSnapshot:
+        """Copy the PLC's operations (kept in the host) and each PDS's data directory (into the run directory)."""
+        root = self.host.run_dir / "snapshots" / os.urandom(4).hex()
+        copies = [PdsSnapshot(pds, root / pds.name) for pds in pdses]
+        result = self.host.call(
+            "snapshot.take",
+            {"plc": plc.id, "pdses": [{"id": c.service.id, "dir": str(c.data_dir)} for c in copies]},
+            timeout=self.settings.service_timeout,
+        )
+        return NetworkSnapshot(id=str(result["id"]), pdses=tuple(copies))
+
+    def restore_plc(self, snapshot: NetworkSnapshot) -> PlcService:
+        """A new in-memory PLC directory holding a copy of the snapshot's operations."""
+        return self._start_plc({"snapshot": snapshot.id})
+
+    def restore_pds(self, snapshot: PdsSnapshot, plc: PlcService) -> PdsService:
+        """A new PDS on a copy of the snapshot's data directory, on its port, with its spec (and secrets).
+
+        The PDSes of the scenario before stop in the background; they are
+        waited for here, since one of them may still hold the port.
+        """
+        self.settle_stops()
+        return self._start_pds(
+            snapshot.service.spec, plc, {"port": snapshot.service.port, "copyFrom": str(snapshot.data_dir)}
+        )
+
+    def drop_snapshot(self, snapshot: NetworkSnapshot) -> None:
+        """Forget the snapshot's PLC operations and remove its copied data directories."""
+        if self._host is not None:
+            self._host.call("snapshot.drop", {"id": snapshot.id}, timeout=self.settings.service_timeout)
