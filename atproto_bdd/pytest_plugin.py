@@ -138,24 +138,17 @@ def pytest_configure(config: pytest.Config) -> None:
             shutil.rmtree(Path(run.settings.report_dir) / "workers", ignore_errors=True)
 
 
-#: The fixtures that start a service: what it needs is built or installed before the first test.
-FIXTURE_SERVICES = {
-    "atproto_relay": "relay",
-    "atproto_jetstream": "jetstream",
-    "atproto_tap": "tap",
-    "atproto_appview": "appview",
-}
-
-
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Build what the collected tests' fixtures start (relay, Jetstream, Tap, AppView) now, not in a test.
 
     The progress lines get past pytest's output capture. A test wanting an
     AppView also makes its host and PostgreSQL start with the runtime.
     """
+    from .services.registry import fixtures
+
     run = config.stash[_RUN]
     used = {name for item in items for name in getattr(item, "fixturenames", ())}
-    wanted = {service for fixture, service in FIXTURE_SERVICES.items() if fixture in used}
+    wanted = {service for fixture, service in fixtures().items() if fixture in used}
     run.services = wanted
     if wanted and not config.getoption("collectonly", False):
         from contextlib import nullcontext

@@ -92,8 +92,8 @@ def test_a_restore_whose_port_is_taken_fails_and_leaves_nothing_running() -> Non
 def test_a_network_with_more_than_a_plc_and_pdses_is_refused() -> None:
     # Network's own check: nothing is started (the PLC is given, the runtime never launched).
     network = Network(LocalRuntime(), PlcService(id="plc-1", url="http://127.0.0.1:1"))
-    network.relay = object()  # type: ignore[assignment]
-    with pytest.raises(UsageError, match="also has a relay"):
+    network.services["relay"] = object()
+    with pytest.raises(UsageError, match="also has the relay"):
         network.snapshot()
 
 

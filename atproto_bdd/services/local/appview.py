@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from ...masking import masker
+from ..appview import LocalAppViews
 from ..specs import (
     AppViewService,
     AppViewSpec,
@@ -22,6 +23,13 @@ class AppViewMixin:
             self.appviews.prepare_in_background()
 
     @property
+    def appviews(self) -> LocalAppViews:
+        """The run's AppView host and PostgreSQL, started when the first AppView is."""
+        if self._appviews is None:
+            run_dir = self.run_dir if self.run_dir is not None else self.host.run_dir
+            self._appviews = LocalAppViews(self.settings, run_dir)
+        return self._appviews
+
     def start_appview(self, spec: AppViewSpec, plc: PlcService, sources: Sequence[str]) -> AppViewService:
         """Start an AppView (installing it, Node.js 22 and PostgreSQL first if needed)."""
         return self.appviews.start(spec, plc, sources)

