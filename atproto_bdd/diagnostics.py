@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .masking import masker
+from .services.registry import SERVICES
 from .world.events import describe_events
 
 if TYPE_CHECKING:
@@ -34,11 +35,8 @@ def diagnostic_sections(world: World, log_lines: int = LOG_LINES) -> list[tuple[
         return [*_masked(sections), ("network", "(no network was started)")]
     network = world.network
     services = [("PLC directory", network.plc.id)] + [(f"PDS {name}", pds.id) for name, pds in network.pdses.items()]
-    if network.relay is not None:
-        services.append(("relay", network.relay.id))
-    services += [(label, tool.id) for label, tool in (("Jetstream", network.jetstream), ("Tap", network.tap)) if tool]
-    if network.appview is not None:
-        services.append(("AppView", network.appview.id))
+    # The other services in registry order (services/registry.py), each under its own name.
+    services += [(SERVICES[name].title.removeprefix("the "), service.id) for name, service in network.services.items()]
     for label, service_id in services:
         sections.append((f"{label} log (last {log_lines} lines)", world.runtime.log_tail(service_id, log_lines)))
     postgres_log = getattr(world.runtime, "postgres_log_tail", None)
@@ -46,19 +44,17 @@ def diagnostic_sections(world: World, log_lines: int = LOG_LINES) -> list[tuple[
         sections.append((f"PostgreSQL log (last {log_lines} lines)", postgres_log(log_lines)))
     for name, app in world.apps.items():
         sections.append((f"app {name} log (last {log_lines} lines)", "\n".join(app.logs().splitlines()[-log_lines:])))
-    streams = [(f"PDS {name}", pds) for name, pds in world.pdses.items()]
-    if world.has_relay:
-        streams.append(("relay", world.relay))
-    for label, source in streams:
-        if source.firehose_started:  # what was recorded; diagnostics never subscribe again
-            events = describe_events(source.recorded_events, world.name_of)
-            sections.append((f"{label} firehose events", "\n".join(line.strip() for line in events.splitlines())))
-    recorders = [("Jetstream", world.jetstream.recorder)] if world.has_jetstream else []
-    if world.has_tap and world.tap.recorder_started:
-        recorders.append(("Tap", world.tap.recorder))
-    for label, recorder in recorders:
-        events = describe_events(recorder.events, world.name_of)
-        sections.append((f"{label} events", "\n".join(line.strip() for line in events.splitlines())))
+    # What each recorder holds (diagnostics never subscribe again): the PDSes' firehoses, then the other services'.
+    recorded = [
+        (f"PDS {name} firehose", pds.recorded_events) for name, pds in world.pdses.items() if pds.firehose_started
+    ]
+    for name in SERVICES:
+        seen = world.service(name).recorded() if world.has_service(name) else None
+        if seen is not None:
+            recorded.append(seen)
+    for label, events in recorded:
+        text = describe_events(events, world.name_of)
+        sections.append((f"{label} events", "\n".join(line.strip() for line in text.splitlines())))
     return _masked(sections)
 
 

@@ -144,10 +144,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     The progress lines get past pytest's output capture. A test wanting an
     AppView also makes its host and PostgreSQL start with the runtime.
     """
+    run = config.stash[_RUN]
+    used = {name for item in items for name in getattr(item, "fixturenames", ()) if name.startswith("atproto_")}
+    if not used:  # a run that uses none of our fixtures imports nothing of ours
+        return
     from .services.registry import fixtures
 
-    run = config.stash[_RUN]
-    used = {name for item in items for name in getattr(item, "fixturenames", ())}
     wanted = {service for fixture, service in fixtures().items() if fixture in used}
     run.services = wanted
     if wanted and not config.getoption("collectonly", False):

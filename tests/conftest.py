@@ -6,8 +6,13 @@ from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Any
 
+import httpcore  # noqa: F401 - see below
 import pytest
 
+# pytester (tests/test_pytest_plugin.py) removes the modules a test imported when it ends. httpx imports
+# httpcore on its first client and keeps a map of httpcore's exception classes: were httpcore first imported
+# inside such a test, later clients would raise a second copy's ConnectError, which httpx no longer maps to
+# its own (health polls then fail at once). Importing it here, before any test, keeps one copy.
 from atproto_bdd.world.records import RecordRef
 
 

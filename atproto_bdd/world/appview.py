@@ -13,7 +13,7 @@ not show" judges only once indexing is complete.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from ..errors import UsageError
 from ..protocol.xrpc import XrpcClient
@@ -62,6 +62,12 @@ def count_field(counts: Mapping[str, str], what: str) -> str:
 class AppView:
     """The AppView of a world's network: its URL and DID, requests to it, and waiting for indexing."""
 
+    #: The placeholders it offers: ``${appview.url}``, ``${appview.did}`` (for an app that calls it itself).
+    PLACEHOLDERS: ClassVar[dict[str, Callable[[AppView], str]]] = {
+        "url": lambda appview: appview.url,
+        "did": lambda appview: appview.did,
+    }
+
     def __init__(self, world: World, service: AppViewService) -> None:
         self._world = world
         self.service = service
@@ -87,6 +93,9 @@ class AppView:
             return client.query(nsid, params)
         finally:
             client.close()
+
+    def close(self) -> None:
+        """Nothing to close: the AppView's requests go through each account's PDS client (the network stops it)."""
 
     # -- indexing ------------------------------------------------------------------------
 
@@ -261,3 +270,7 @@ class AppView:
     @staticmethod
     def _author_did(item: Mapping[str, Any]) -> str | None:
         return item.get("author", {}).get("did")
+
+    def recorded(self) -> None:
+        """What diagnostics show of it besides its log: nothing (its views are asked, not recorded)."""
+        return None

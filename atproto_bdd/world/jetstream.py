@@ -18,7 +18,8 @@ unless the filter names it.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, ClassVar
 
 from ..errors import UsageError
 from ..protocol.firehose import FirehoseEvent, FirehoseRecorder
@@ -47,6 +48,9 @@ def passes_jetstream(event: FirehoseEvent) -> bool:
 
 class Jetstream:
     """The network's Jetstream: ``url`` (ws base URL), the recorded stream, and expectations."""
+
+    #: The placeholders it offers: ``${jetstream.url}`` (its ws:// base URL, ``/subscribe`` below it).
+    PLACEHOLDERS: ClassVar[dict[str, Callable[[Jetstream], str]]] = {"url": lambda jetstream: jetstream.url}
 
     def __init__(self, world: World, service: JetstreamService) -> None:
         self._world = world
@@ -147,3 +151,7 @@ class Jetstream:
     def close(self) -> None:
         """Close the recorded subscription."""
         self.recorder.close()
+
+    def recorded(self) -> tuple[str, list[FirehoseEvent]]:
+        """What diagnostics show of it: the events its recorder holds."""
+        return ("Jetstream", self.recorder.events)

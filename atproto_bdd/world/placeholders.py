@@ -13,6 +13,7 @@ Known forms::
     ${relay.url}  ${relay.ws_url}   the relay
     ${jetstream.url}          Jetstream's ws:// base URL (``/subscribe`` below it)
     ${tap.url}  ${tap.admin_password}   Tap (``/channel``, ``/repos/add``; basic auth user ``admin``)
+    ${appview.url}  ${appview.did}      the AppView
     ${app.NAME.url}  ${app.NAME.port}  ${app.NAME.did}  ${app.NAME.signing_key}   an app under test
     ${run_dir}                in an app's env: its scratch directory
     ${now}                    the current time, as records' createdAt
@@ -26,6 +27,7 @@ from typing import Any, Protocol
 
 from ..errors import UsageError
 from ..services.network import ws_url
+from ..services.registry import SERVICES
 from .records import now_iso
 
 PLACEHOLDER = re.compile(r"\$\{([^{}]*)\}")
@@ -42,20 +44,6 @@ PDS_FIELDS: dict[str, Callable[[Any], str]] = {
     "url": lambda pds: pds.url,
     "did": lambda pds: pds.did,
     "ws_url": lambda pds: ws_url(pds.url),
-}
-RELAY_FIELDS: dict[str, Callable[[Any], str]] = {
-    "url": lambda relay: relay.url,
-    "ws_url": lambda relay: ws_url(relay.url),
-}
-#: Services on the relay: (the world's ``has_...`` flag, the world attribute, its fields).
-RELAY_READERS: dict[str, tuple[str, dict[str, Callable[[Any], str]]]] = {
-    "jetstream": ("has_jetstream", {"url": lambda jetstream: jetstream.url}),
-    "tap": ("has_tap", {"url": lambda tap: tap.url, "admin_password": lambda tap: tap.admin_password}),
-}
-#: What starts each service on the relay, for the message of a placeholder used too early.
-_STARTED_BY = {
-    "jetstream": ("Jetstream", "Given Jetstream on the relay"),
-    "tap": ("Tap", "Given Tap on the relay, or Given Tap on the relay sending NSID to the app NAME at /path"),
 }
 APP_FIELDS: dict[str, Callable[[Any], str]] = {
     "url": lambda app: app.url,
@@ -81,15 +69,18 @@ def known_placeholders(scope: Scope, extra: Mapping[str, str] | None = None) -> 
     names = [f"${{{name}}}" for name in [*GLOBALS, *(extra or {})]]
     if getattr(scope, "started", False):
         names.append("${plc.url}")
-    if getattr(scope, "has_relay", False):
-        names += [f"${{relay.{field}}}" for field in RELAY_FIELDS]
-    for owner, (flag, fields) in RELAY_READERS.items():
-        if getattr(scope, flag, False):
-            names += [f"${{{owner}.{field}}}" for field in fields]
+    for owner in SERVICES:
+        if getattr(scope, f"has_{owner}", False):
+            names += [f"${{{owner}.{field}}}" for field in service_fields(owner)]
     names += [f"${{{pds}.{field}}}" for pds in scope.pdses for field in PDS_FIELDS]
     names += [f"${{app.{app}.{field}}}" for app in _declared_apps(scope) for field in APP_FIELDS]
     names += [f"${{{handle}.{field}}}" for handle in scope.accounts for field in ACCOUNT_FIELDS]
     return names
+
+
+def service_fields(name: str) -> Mapping[str, Callable[[Any], str]]:
+    """The placeholders the service ``name`` offers (``${tap.url}``...): its world class's ``PLACEHOLDERS``."""
+    return SERVICES[name].world_class().PLACEHOLDERS
 
 
 def _declared_apps(scope: Scope) -> list[str]:
@@ -107,22 +98,15 @@ def resolve_name(name: str, scope: Scope, extra: Mapping[str, str] | None = None
     if name == "plc.url" and getattr(scope, "started", False):
         return scope.network.plc.url  # type: ignore[attr-defined]
     owner, _, field = name.partition(".")
-    if owner == "relay" and field in RELAY_FIELDS and getattr(scope, "has_relay", False):
-        return RELAY_FIELDS[field](scope.relay)  # type: ignore[attr-defined]
-    if owner in RELAY_READERS:
-        flag, fields = RELAY_READERS[owner]
-        if field in fields and getattr(scope, flag, False):
-            return fields[field](getattr(scope, owner))
-        if field in fields:  # a service the placeholder names, not started yet: say which step starts it
+    if owner in SERVICES and field in service_fields(owner):
+        if getattr(scope, f"has_{owner}", False):
+            return service_fields(owner)[field](getattr(scope, owner))
+        if owner not in scope.pdses:  # a service not started yet (a PDS of that name is another matter)
+            entry = SERVICES[owner]
             raise UsageError(
-                f"${{{name}}} names {_STARTED_BY[owner][0]}, which does not run in this network yet: "
-                f"declare it first ({_STARTED_BY[owner][1]})"
+                f"${{{name}}} names {entry.title}, which does not run in this network yet: "
+                f"declare it first ({entry.declare})"
             )
-    if owner == "relay" and field in RELAY_FIELDS and owner not in scope.pdses:
-        raise UsageError(
-            f"${{{name}}} names the relay, which does not run in this network yet: declare it first "
-            "(Given a relay crawling PDS A)"
-        )
     if owner == "app":
         app, _, app_field = field.rpartition(".")
         if app in _declared_apps(scope) and app_field in APP_FIELDS:

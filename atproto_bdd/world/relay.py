@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, ClassVar
 
 from ..errors import TransportError
+from ..protocol.firehose import FirehoseEvent
 from ..protocol.http import basic_auth, new_client
 from ..protocol.xrpc import Recorder, XrpcClient, error_from_response
+from ..services.network import ws_url
 from ..services.specs import RelayService
 from ..waiting import poll
 from .streams import FirehoseSource
@@ -18,6 +21,12 @@ class Relay(FirehoseSource):
     The service behind it can change (the local runtime restarts the relay to
     crawl more PDSes); the URL and firehose stay the same.
     """
+
+    #: The placeholders it offers: ``${relay.url}``, ``${relay.ws_url}`` (for firehose subscribers).
+    PLACEHOLDERS: ClassVar[dict[str, Callable[[Relay], str]]] = {
+        "url": lambda relay: relay.url,
+        "ws_url": lambda relay: ws_url(relay.url),
+    }
 
     def __init__(self, service: RelayService, *, timeout: float = 15.0, recorder: Recorder | None = None) -> None:
         self.service = service
@@ -93,3 +102,7 @@ class Relay(FirehoseSource):
         self.close_firehose()
         self.client.close()
         self._admin.close()
+
+    def recorded(self) -> tuple[str, list[FirehoseEvent]] | None:
+        """What diagnostics show of it: the firehose events recorded (None if nothing subscribed)."""
+        return ("relay firehose", self.recorded_events) if self.firehose_started else None

@@ -20,7 +20,8 @@ does the check judge.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..errors import TransportError, UsageError, XrpcError
 from ..protocol.firehose import FirehoseEvent
@@ -48,6 +49,12 @@ def keeps(filters: tuple[str, ...], collection: str) -> bool:
 
 class Tap:
     """The network's Tap: ``url``, ``admin_password``, tracking, the delivered events, expectations."""
+
+    #: The placeholders it offers: ``${tap.url}``, ``${tap.admin_password}`` (basic auth, user ``admin``).
+    PLACEHOLDERS: ClassVar[dict[str, Callable[[Tap], str]]] = {
+        "url": lambda tap: tap.url,
+        "admin_password": lambda tap: tap.admin_password,
+    }
 
     def __init__(self, world: World, service: TapService) -> None:
         self._world = world
@@ -304,3 +311,7 @@ class Tap:
         if self._recorder is not None:
             self._recorder.close()
         self._http.close()
+
+    def recorded(self) -> tuple[str, list[FirehoseEvent]] | None:
+        """What diagnostics show of it: the events delivered to the recorder (None if it never connected)."""
+        return ("Tap", self.recorder.events) if self.recorder_started else None

@@ -1,0 +1,121 @@
+"""The world's accounts by handle: created through the PDS, several at once, found again by handle."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from types import MappingProxyType
+
+from ..errors import UsageError
+from ..masking import masker
+from .account import Account
+from .events import EventQuery, require_event_type
+from .session import Session
+
+
+class AccountsMixin:
+    """Accounts by (lower-case) handle, created on their PDS."""
+
+    @property
+    def accounts(self) -> Mapping[str, Account]:
+        """Accounts by (lower-case) handle (read-only view)."""
+        return MappingProxyType(self._accounts)
+
+    def account(self, handle: str) -> Account:
+        """The account with ``handle``."""
+        try:
+            return self._accounts[handle.lower()]
+        except KeyError:
+            raise UsageError.unknown(
+                "account", handle, self._accounts, "create it first: Given an account " + handle
+            ) from None
+
+    def create_account(
+        self,
+        handle: str,
+        pds: str | None = None,
+        *,
+        password: str | None = None,
+        email: str | None = None,
+    ) -> Account:
+        """Create an account on PDS ``pds`` (default: the only PDS) through createAccount.
+
+        Asking for a handle the PDS already has goes to the PDS, which refuses it.
+        """
+        key = handle.lower()
+        target = self.pds(pds) if pds is not None else self.default_pds()
+        existing = self._accounts.get(key)
+        if existing is not None and existing.pds is not target:
+            # Handles are unique per PDS, but the world names accounts by handle alone.
+            raise UsageError(f"account {handle} already exists on PDS {existing.pds.name}")
+        password = masker.register(password) if password else masker.new_secret(12)
+        email = email or f"{key}@example.com"
+        output = target.xrpc_post(
+            "com.atproto.server.createAccount",
+            {"handle": handle, "email": email, "password": password},
+            headers=target.internal_headers(),
+        )
+        account = Account(target, output["handle"], output["did"], password, email, Session.from_output(output))
+        return self._adopt_account(key, account)
+
+    def _adopt_account(self, key: str, account: Account) -> Account:
+        """Know ``account`` by ``key`` (its lower-case handle), in the world and on its PDS."""
+        self._accounts[key] = account
+        account.pds.accounts[key] = account
+        return account
+
+    def prefetch_accounts(self, wanted: Sequence[tuple[str, str | None]]) -> None:
+        """Create the accounts of ``wanted`` (handle, PDS name or None) that do not exist yet, all at once.
+
+        The PDS hashes each password off its event loop, so two accounts take
+        little more than one. Only accounts on PDSes that already run are made
+        here; one that fails keeps its error, and :meth:`ensure_account` for that
+        handle raises it - so the step that asked for it fails, not the one that
+        happened to create it.
+        """
+        todo: dict[str, str | None] = {}
+        for handle, pds in wanted:
+            key = handle.lower()
+            if key in self._accounts or key in todo or key in self._prefetch_errors:
+                continue
+            if (pds is None and len(self._pdses) != 1) or (pds is not None and pds not in self._pdses):
+                continue
+            todo[key] = pds
+        if len(todo) < 2:
+            return
+        with ThreadPoolExecutor(max_workers=len(todo), thread_name_prefix="atproto-bdd-account") as pool:
+            futures = {key: pool.submit(self.create_account, key, pds) for key, pds in todo.items()}
+        for key, future in futures.items():
+            error = future.exception()
+            if error is not None:
+                self._prefetch_errors[key] = error
+
+    def ensure_account(self, handle: str, pds: str | None = None) -> Account:
+        """The account with ``handle``, created first if needed; it must be on ``pds`` if given."""
+        failed = self._prefetch_errors.pop(handle.lower(), None)
+        if failed is not None:
+            raise failed
+        existing = self._accounts.get(handle.lower())
+        if existing is None:
+            return self.create_account(handle, pds)
+        if pds is not None and existing.pds.name != pds:
+            raise UsageError(f"account {handle} already exists on PDS {existing.pds.name}, not on PDS {pds}")
+        return existing
+
+    def event_query(
+        self,
+        kind: str = "commit",
+        handle: str | None = None,
+        *,
+        action: str | None = None,
+        collection: str | None = None,
+        status: str | None = None,
+    ) -> EventQuery:
+        """An :class:`EventQuery` about ``handle``'s account (which part of a stream counts is the window's job)."""
+        return EventQuery(
+            require_event_type(kind),
+            did=self.account(handle).did if handle else None,
+            action=action,
+            collection=collection,
+            status=status,
+        )

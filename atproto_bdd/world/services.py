@@ -1,0 +1,140 @@
+"""The services a world's network adds beside its PDSes (services/registry.py lists them).
+
+Each is reached the same way: ``world.has_service("tap")`` / ``world.service("tap")``
+- and, for each, ``world.has_tap`` / ``world.tap`` - with an error naming the
+step that starts it when the network has none; each is started by its own
+``add_...`` method, whose arguments differ per service.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..errors import UsageError
+from ..services.registry import kind
+from ..services.specs import TapSpec
+from .appview import AppView
+from .jetstream import Jetstream
+from .relay import Relay
+from .tap import Tap
+
+
+class ServicesMixin:
+    """The relay, the AppView, Jetstream and Tap of the world's network."""
+
+    _services: dict[str, Any]
+
+    def has_service(self, name: str) -> bool:
+        """Whether the network runs the service ``name`` (a registry name: ``relay``, ``appview``...)."""
+        kind(name)
+        return name in self._services
+
+    def service(self, name: str) -> Any:
+        """The world's wrapper of the service ``name``; a UsageError saying which step starts it if there is none."""
+        entry = kind(name)
+        if name not in self._services:
+            raise UsageError(
+                f"this network has no {entry.title.removeprefix('the ')} yet (declare one: {entry.declare})"
+            )
+        return self._services[name]
+
+    # -- each service, by name -------------------------------------------------------
+
+    @property
+    def has_relay(self) -> bool:
+        """True once the network has a relay."""
+        return self.has_service("relay")
+
+    @property
+    def relay(self) -> Relay:
+        """The network's relay."""
+        return self.service("relay")
+
+    @property
+    def has_appview(self) -> bool:
+        """True once the network has an AppView."""
+        return self.has_service("appview")
+
+    @property
+    def appview(self) -> AppView:
+        """The network's AppView."""
+        return self.service("appview")
+
+    @property
+    def has_jetstream(self) -> bool:
+        """True once the network has Jetstream."""
+        return self.has_service("jetstream")
+
+    @property
+    def jetstream(self) -> Jetstream:
+        """The network's Jetstream."""
+        return self.service("jetstream")
+
+    @property
+    def has_tap(self) -> bool:
+        """True once the network has Tap."""
+        return self.has_service("tap")
+
+    @property
+    def tap(self) -> Tap:
+        """The network's Tap."""
+        return self.service("tap")
+
+    # -- starting them -----------------------------------------------------------------
+
+    def add_relay(self, *pds_names: str) -> Relay:
+        """Start the network's relay crawling the named PDSes, or make the running relay crawl them too.
+
+        Declare the relay before the accounts whose creation it should see: it
+        subscribes to each PDS's live stream.
+        """
+        service = self.network.add_relay(list(pds_names))
+        if not self.has_relay:
+            self._services["relay"] = Relay(service, timeout=self.settings.request_timeout, recorder=self._record)
+        else:
+            self.relay.service = service
+        self.note_relay_start()
+        return self.relay
+
+    def add_appview(self) -> AppView:
+        """Start the network's AppView (before its PDSes, which are configured with it); idempotent."""
+        if not self.has_appview:
+            self._services["appview"] = AppView(self, self.network.add_appview())
+        return self.appview
+
+    def add_jetstream(self) -> Jetstream:
+        """Start Jetstream on the network's relay; idempotent."""
+        if not self.has_jetstream:
+            self._services["jetstream"] = Jetstream(self, self.network.add_jetstream())
+        return self.jetstream
+
+    def add_tap(self, collection_filters: tuple[str, ...] = (), *, spec: TapSpec | None = None) -> Tap:
+        """Start Tap on the network's relay (keeping only ``collection_filters`` if given); idempotent.
+
+        ``spec`` says more (webhook mode: :meth:`add_tap_webhook`); a running
+        Tap configured otherwise is refused.
+        """
+        first = not self.has_tap
+        if spec is None and (collection_filters or first):
+            spec = TapSpec(collection_filters=collection_filters)
+        before = {consumer.get("id") for consumer in self.relay.consumers()} if first else set()
+        service = self.network.add_tap(spec)
+        if first:
+            tap = self._services["tap"] = Tap(self, service)
+            tap.wait_subscribed(before)
+        return self.tap
+
+    def add_tap_webhook(self, collection: str, app: str, path: str) -> Tap:
+        """Start Tap sending ``collection``'s records to the app ``app`` at ``path``, as apps built on Tap run it.
+
+        Tap tracks every account that writes ``collection`` (signal
+        collection), keeps only that collection, and POSTs each event to the
+        app's URL + ``path`` with basic auth ``admin:${tap.admin_password}``.
+        The app's port is chosen now if it has not started yet, so the app
+        can start after Tap with ``${tap.url}`` in its env.
+        """
+        if not path.startswith("/"):
+            raise UsageError(f"the webhook path {path!r} must start with / (the app's route, like /api/webhook)")
+        url = self.app(app).reserve_url() + path
+        spec = TapSpec(collection_filters=(collection,), signal_collection=collection, webhook_url=url)
+        return self.add_tap(spec=spec)
