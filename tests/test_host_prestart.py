@@ -22,7 +22,7 @@ from helpers import alive
 from atproto_bdd.protocol import http as http_module
 from atproto_bdd.services import LocalRuntime, Network, PdsSpec
 from atproto_bdd.services import host_prestart as prestart_module
-from atproto_bdd.services import local as local_module
+from atproto_bdd.services.local import host as local_module
 from atproto_bdd.services.node_host import NodeHost
 from atproto_bdd.services.node_install import ensure_node_services
 from atproto_bdd.settings import Settings

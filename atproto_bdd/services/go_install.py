@@ -9,7 +9,6 @@ everything the framework installs sits in one cache directory.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import os
 import shutil
@@ -17,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import InstallError
+from .cached_install import install_lock
 from .progress import Progress
 from .toolchain import capture, require_tool, run_logged
 
@@ -98,8 +98,8 @@ def ensure_tool(cache_dir: Path, tool: GoTool, *, go: str = "go", quiet: bool = 
         return binary
     go_path = require_tool("go", go)
     bin_dir.mkdir(parents=True, exist_ok=True)
-    with open(bin_dir.parent / ".install.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    # go install writes the binary into GOBIN itself, last, when the build succeeded: its presence is the marker.
+    with install_lock(bin_dir.parent / ".install.lock"):
         if binary.exists():
             return binary
         env = {**go_environment(cache_dir), "GOBIN": str(bin_dir)}

