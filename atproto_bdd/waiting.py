@@ -1,12 +1,15 @@
 """Waiting with a deadline: the one mechanism every wait in atproto-bdd uses.
 
 No step may hang, so nothing waits without a deadline. :func:`poll` repeats a
-check until it succeeds or time is up; :class:`Deadline` is the remaining
-time for waits that block on something else (a condition variable, a socket).
+check until it succeeds or time is up; :func:`wait_for_condition` does the
+same for state other threads change (it sleeps until they notify);
+:class:`Deadline` is the remaining time for waits that block on something
+else (a socket: see :mod:`atproto_bdd.protocol.websocket`).
 """
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from typing import TypeVar, overload
@@ -84,3 +87,20 @@ def poll(
             raise on_timeout()
         time.sleep(min(pause, deadline.remaining))
         pause = min(pause * 2, max_interval)
+
+
+def wait_for_condition(condition: threading.Condition, check: Callable[[], T | None], *, timeout: float) -> T | None:
+    """With ``condition`` held: ``check()`` until it returns something other than ``None``/``False``; that.
+
+    Between calls it waits on ``condition`` (the threads that change what
+    ``check`` reads notify it), never past the deadline; at the deadline it
+    returns ``None``. Exceptions from ``check`` propagate.
+    """
+    deadline = Deadline(timeout)
+    while True:
+        result = check()
+        if result is not None and result is not False:
+            return result
+        if deadline.expired:
+            return None
+        condition.wait(deadline.remaining)

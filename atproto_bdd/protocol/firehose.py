@@ -25,14 +25,17 @@ from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 from ..errors import AtprotoBddError, UsageError
-from ..waiting import Deadline
+from ..waiting import Deadline, poll, wait_for_condition
 from . import dagcbor
 from .car import Car, parse_car
 from .multiformats import CID
+from .websocket import Subscription
 
 SUBSCRIBE_REPOS = "com.atproto.sync.subscribeRepos"
 #: How long to wait for a first frame that is due at once (an error frame, or events after a cursor).
 FIRST_FRAME_WAIT = 0.25
+#: What a wait of :meth:`FirehoseRecorder.wait_for` finds when recording stopped without a failure.
+_STOPPED: object = object()
 
 
 class FirehoseError(AtprotoBddError):
@@ -172,18 +175,9 @@ class FirehoseRecorder:
 
     def start(self) -> FirehoseRecorder:
         """Connect (within ``open_timeout``) and start recording."""
-        from websockets.sync.client import connect
+        from .websocket import open_socket
 
-        try:
-            self._socket = connect(
-                self.url,
-                open_timeout=self.open_timeout,
-                max_size=None,
-                compression=None,
-                additional_headers=self.headers or None,
-            )
-        except Exception as exc:  # websockets raises several unrelated types
-            raise FirehoseError("ConnectionFailed", f"could not subscribe to {self.url}: {exc}") from None
+        self._socket = open_socket(self.url, timeout=self.open_timeout, headers=self.headers)
         self._thread = threading.Thread(target=self._run, name=f"firehose {self.name}", daemon=True)
         self._thread.start()
         return self
@@ -270,20 +264,21 @@ class FirehoseRecorder:
 
         Raises :attr:`failure` if recording stopped before such an event came.
         """
-        deadline = Deadline(timeout)
-        checked = start
+        checked = [start]
+
+        def found() -> FirehoseEvent | None:
+            for event in self._events[checked[0] :]:
+                if predicate(event):
+                    return event
+            checked[0] = max(checked[0], len(self._events))
+            if self.closed:
+                self.raise_failure()
+                return _STOPPED
+            return None
+
         with self._changed:
-            while True:
-                for event in self._events[checked:]:
-                    if predicate(event):
-                        return event
-                checked = max(checked, len(self._events))
-                if self.closed:
-                    self.raise_failure()
-                    return None
-                if deadline.expired:
-                    return None
-                self._changed.wait(deadline.remaining)
+            event = wait_for_condition(self._changed, found, timeout=timeout)
+        return None if event is None or event is _STOPPED else event
 
     def wait_past(self, seq: int, timeout: float) -> bool:
         """Wait until an event numbered above ``seq`` arrived; False at the deadline."""
@@ -305,20 +300,9 @@ def is_past_head(base_url: str, cursor: int, *, timeout: float = 5.0, nsid: str 
     streams anything, so the answer comes with the first frame; a stream that
     starts (or stays open) means there are events at or after ``cursor``.
     """
-    from websockets.exceptions import ConnectionClosed
-    from websockets.sync.client import connect
-
-    url = subscribe_url(base_url, cursor=cursor, nsid=nsid)
-    try:
-        socket = connect(url, open_timeout=timeout, max_size=None, compression=None)
-    except Exception as exc:
-        raise FirehoseError("ConnectionFailed", f"could not subscribe to {url}: {exc}") from None
-    with socket:
-        try:
-            message = socket.recv(timeout=FIRST_FRAME_WAIT)
-        except (TimeoutError, ConnectionClosed):
-            return False
-    if isinstance(message, str):
+    with Subscription(subscribe_url(base_url, cursor=cursor, nsid=nsid), timeout=timeout) as stream:
+        message = stream.first(FIRST_FRAME_WAIT)
+    if not isinstance(message, bytes):  # nothing came at once, or a text message: the stream goes on
         return False
     try:
         decode_frame(message)
@@ -337,18 +321,25 @@ def sync_to_head(recorder: FirehoseRecorder, base_url: str, *, timeout: float) -
     action that returned - is in the recorder when this returns.
     """
     deadline = Deadline(timeout)
-    while True:
+    seen = [0]
+
+    def at_head() -> int | None:
         recorder.raise_failure()
-        seen = recorder.last_seq
-        if is_past_head(base_url, seen + 1, timeout=max(deadline.remaining, 0.5)):
-            return seen
-        if not recorder.wait_past(seen, deadline.remaining):
-            recorder.raise_failure()
-            raise FirehoseError(
-                "Behind",
-                f"{recorder.name} did not reach the service's latest event within {timeout:g}s: "
-                f"it received up to #{seen}, the service has more",
-            )
+        seen[0] = recorder.last_seq
+        if is_past_head(base_url, seen[0] + 1, timeout=max(deadline.remaining, 0.5)):
+            return seen[0]
+        recorder.wait_past(seen[0], deadline.remaining)  # more events: look again once they came
+        return None
+
+    def behind() -> FirehoseError:
+        recorder.raise_failure()
+        return FirehoseError(
+            "Behind",
+            f"{recorder.name} did not reach the service's latest event within {timeout:g}s: "
+            f"it received up to #{seen[0]}, the service has more",
+        )
+
+    return poll(at_head, timeout=timeout, on_timeout=behind, interval=0.0, max_interval=0.0)
 
 
 def replay(url: str, *, until_seq: int, timeout: float = 10.0, open_timeout: float = 10.0) -> list[FirehoseEvent]:
@@ -360,39 +351,23 @@ def replay(url: str, *, until_seq: int, timeout: float = 10.0, open_timeout: flo
     and when the deadline comes before the head: a replay is never cut short
     silently.
     """
-    from websockets.exceptions import ConnectionClosed
-    from websockets.sync.client import connect
-
     events: list[FirehoseEvent] = []
-    deadline = Deadline(timeout)
     cursor = _cursor_of(url)
-    try:
-        socket = connect(url, open_timeout=open_timeout, max_size=None, compression=None)
-    except Exception as exc:
-        raise FirehoseError("ConnectionFailed", f"could not subscribe to {url}: {exc}") from None
-    with socket:
-        while not events or (events[-1].seq or 0) < until_seq:
-            nothing_due = cursor is not None and cursor >= until_seq and not events
-            wait = min(FIRST_FRAME_WAIT, deadline.remaining) if nothing_due else deadline.remaining
-            try:
-                message = socket.recv(timeout=wait)
-            except TimeoutError:
-                if nothing_due:
-                    return events
-                raise FirehoseError(
-                    "ReplayIncomplete",
-                    f"replaying {url} reached #{events[-1].seq if events else cursor}, not the head "
-                    f"#{until_seq}, within {timeout:g}s",
-                ) from None
-            except ConnectionClosed:
-                if nothing_due:
-                    return events
-                raise FirehoseError(
-                    "ReplayIncomplete", f"the server closed {url} at #{events[-1].seq if events else cursor}"
-                ) from None
+    nothing_due = cursor is not None and cursor >= until_seq
+    with Subscription(url, timeout=timeout, open_timeout=open_timeout) as stream:
+        for message in stream.messages(idle=FIRST_FRAME_WAIT if nothing_due else None):
             if isinstance(message, bytes):
                 events.append(decode_frame(message, time.perf_counter()))
-    return events
+            if events and (events[-1].seq or 0) >= until_seq:
+                return events
+    if nothing_due and not events:
+        return events
+    reached = events[-1].seq if events else cursor
+    if stream.ended == "closed":
+        raise FirehoseError("ReplayIncomplete", f"the server closed {url} at #{reached}")
+    raise FirehoseError(
+        "ReplayIncomplete", f"replaying {url} reached #{reached}, not the head #{until_seq}, within {timeout:g}s"
+    )
 
 
 def _cursor_of(url: str) -> int | None:

@@ -26,12 +26,12 @@ from datetime import datetime
 from typing import Any
 
 from ..errors import AtprotoBddError
-from ..waiting import Deadline
 from . import dagcbor
 from .crypto import PublicKey
-from .firehose import FirehoseError, decode_frame, subscribe_url
+from .firehose import decode_frame, subscribe_url
 from .multiformats import CID
 from .syntax import is_datetime, is_did
+from .websocket import Subscription
 
 QUERY_LABELS = "com.atproto.label.queryLabels"
 SUBSCRIBE_LABELS = "com.atproto.label.subscribeLabels"
@@ -215,24 +215,14 @@ def read_label_stream(
     Returns the frames read (the caller judges a timeout from them). An error
     frame or a frame that does not decode raises.
     """
-    from websockets.exceptions import ConnectionClosed
-    from websockets.sync.client import connect
-
     url = subscribe_url(base_url, cursor=cursor, nsid=SUBSCRIBE_LABELS)
-    deadline = Deadline(timeout)
     frames: list[LabelFrame] = []
-    try:
-        socket = connect(url, open_timeout=max(deadline.remaining, 0.5), max_size=None, compression=None)
-    except Exception as exc:  # websockets raises several unrelated types
-        raise FirehoseError("ConnectionFailed", f"could not subscribe to {url}: {exc}") from None
-    with socket:
-        while not until(frames) and not deadline.expired:
-            try:
-                message = socket.recv(timeout=deadline.remaining)
-            except TimeoutError:
-                break
-            except ConnectionClosed:
-                break
+    with Subscription(url, timeout=timeout, open_timeout=max(timeout, 0.5)) as stream:
+        if until(frames):
+            return frames
+        for message in stream.messages():
             if isinstance(message, bytes):
                 frames.append(decode_label_frame(message))
+                if until(frames):
+                    break
     return frames

@@ -17,7 +17,7 @@ from email.message import EmailMessage
 from typing import Any, Protocol
 
 from ..errors import InstallError
-from ..waiting import Deadline
+from ..waiting import wait_for_condition
 from .ports import on_free_port
 
 #: Seconds aiosmtpd may take to start. It waits this long before it reports a
@@ -135,14 +135,13 @@ class MailCapture:
         self, to: str, timeout: float, *, after: int = 0, predicate: Callable[[Mail], bool] = lambda m: True
     ) -> Mail | None:
         """The first message to ``to``, after the first ``after`` of them, that satisfies ``predicate``."""
-        deadline = Deadline(timeout)
+
+        def found() -> Mail | None:
+            mine = [m for m in self._messages if to.lower() in m.recipients][after:]
+            return next((m for m in mine if predicate(m)), None)
+
         with self._changed:
-            while True:
-                mine = [m for m in self._messages if to.lower() in m.recipients][after:]
-                found = next((m for m in mine if predicate(m)), None)
-                if found is not None or deadline.expired:
-                    return found
-                self._changed.wait(deadline.remaining)
+            return wait_for_condition(self._changed, found, timeout=timeout)
 
     def close(self) -> None:
         """Stop the server."""
