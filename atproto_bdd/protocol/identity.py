@@ -6,12 +6,10 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote
 
-import httpx
-
 from ..errors import TransportError, UsageError
 from .crypto import PublicKey
 from .http import new_client
-from .xrpc import error_from_response
+from .xrpc import request_json
 
 
 @dataclass(frozen=True)
@@ -68,17 +66,8 @@ def did_web_url(did: str) -> str:
 def fetch_did_web(did: str, *, timeout: float = 15.0) -> DidDocument:
     """The document of a ``did:web``, fetched from its host (which must name the same DID)."""
     url = did_web_url(did)
-    try:
-        with new_client(timeout=timeout) as client:
-            response = client.get(url)
-    except httpx.HTTPError as exc:
-        raise TransportError(f"GET {url} failed: {exc}") from None
-    if response.status_code >= 400:
-        raise error_from_response(response, method="GET", nsid=url)
-    try:
-        raw = response.json()
-    except ValueError:
-        raise TransportError(f"{url} did not answer JSON (a DID document)") from None
+    with new_client(timeout=timeout) as client:
+        raw = request_json(client, "GET", url)
     if not isinstance(raw, dict) or raw.get("id") != did:
         named = raw.get("id") if isinstance(raw, dict) else raw
         raise TransportError(f"{url} serves a document for {named!r}, not {did}")
@@ -98,21 +87,10 @@ class PlcClient:
 
     def create(self, did: str, operation: dict[str, Any]) -> None:
         """Submit a signed genesis ``operation`` for ``did`` (see :mod:`atproto_bdd.protocol.plc_ops`)."""
-        try:
-            response = self._http.post(f"/{did}", json=operation)
-        except httpx.HTTPError as exc:
-            raise TransportError(f"POST {self.url}/{did} failed: {exc}") from None
-        if response.status_code >= 400:
-            raise error_from_response(response, method="POST", nsid=f"plc /{did}")
+        request_json(self._http, "POST", f"/{did}", name=f"plc /{did}", json=operation, text_ok=True)  # "OK"
 
     def _get(self, path: str) -> Any:
-        try:
-            response = self._http.get(path)
-        except httpx.HTTPError as exc:
-            raise TransportError(f"GET {self.url}{path} failed: {exc}") from None
-        if response.status_code >= 400:
-            raise error_from_response(response, method="GET", nsid=f"plc {path}")
-        return response.json()
+        return request_json(self._http, "GET", path, name=f"plc {path}")
 
     def close(self) -> None:
         """Close the connection pool."""

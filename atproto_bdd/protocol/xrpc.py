@@ -182,6 +182,35 @@ def decode(response: httpx.Response) -> Any:
     return response.content
 
 
+def request_json(
+    client: httpx.Client, method: str, url: str, *, name: str = "", text_ok: bool = False, **kwargs: Any
+) -> Any:
+    """JSON over HTTP with our error types: the one way a non-XRPC endpoint (admin APIs, PLC, did:web) is called.
+
+    Sends ``method url`` (a path below the client's base URL, or a whole URL)
+    with ``kwargs`` for httpx; returns the decoded JSON body, or None for an
+    empty one (with ``text_ok``, a body that is not JSON comes back as text).
+    A request that gets no answer raises :class:`~atproto_bdd.errors.TransportError`
+    naming it; a status of 400 or more raises :class:`XrpcError`
+    (:func:`error_from_response`), with ``name`` (default: the URL) as what was called.
+    """
+    shown = url if url.startswith(("http://", "https://")) else f"{str(client.base_url).rstrip('/')}{url}"
+    try:
+        response = client.request(method, url, **kwargs)
+    except httpx.HTTPError as exc:
+        raise TransportError(f"{method} {shown} failed: {exc}") from None
+    if response.status_code >= 400:
+        raise error_from_response(response, method=method, nsid=name or url)
+    if not response.content:
+        return None
+    try:
+        return response.json()
+    except ValueError:
+        if text_ok:
+            return response.text
+        raise TransportError(f"{method} {shown} answered {response.text[:80]!r}, not JSON") from None
+
+
 def error_from_response(response: httpx.Response, *, method: str = "", nsid: str = "") -> XrpcError:
     """Build an XrpcError from an error response, whatever its body looks like.
 

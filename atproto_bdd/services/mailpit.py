@@ -6,8 +6,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from ..errors import TransportError
 from ..protocol.http import new_client
+from ..protocol.xrpc import request_json
 from ..waiting import poll
 from .email import Mail
 
@@ -68,9 +68,4 @@ class MailpitMailbox:
         return self._seen[message_id]
 
     def _get(self, path: str, **kwargs: Any) -> Any:
-        try:
-            response = self._http.get(path, **kwargs)
-        except Exception as exc:  # httpx transport errors
-            raise TransportError(f"GET {self.api_url}{path} failed: {exc}") from None
-        response.raise_for_status()
-        return response.json()
+        return request_json(self._http, "GET", path, **kwargs)

@@ -5,10 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, ClassVar
 
-from ..errors import TransportError
 from ..protocol.firehose import FirehoseEvent
 from ..protocol.http import basic_auth, new_client
-from ..protocol.xrpc import Recorder, XrpcClient, error_from_response
+from ..protocol.xrpc import Recorder, XrpcClient, request_json
 from ..services.network import ws_url
 from ..services.specs import RelayService
 from ..waiting import poll
@@ -89,13 +88,7 @@ class Relay(FirehoseSource):
         return self._admin_request("POST", path, json=body)
 
     def _admin_request(self, method: str, path: str, **kwargs: Any) -> Any:
-        try:
-            response = self._admin.request(method, path, headers=basic_auth("admin", self.admin_password), **kwargs)
-        except Exception as exc:  # httpx transport errors
-            raise TransportError(f"{method} {self.url}{path} failed: {exc}") from None
-        if response.status_code >= 400:
-            raise error_from_response(response, method=method, nsid=path)
-        return response.json() if response.content else None
+        return request_json(self._admin, method, path, headers=basic_auth("admin", self.admin_password), **kwargs)
 
     def close(self) -> None:
         """Close connections and the firehose subscription."""

@@ -23,11 +23,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from ..errors import TransportError, UsageError, XrpcError
+from ..errors import UsageError, XrpcError
 from ..protocol.firehose import FirehoseEvent
 from ..protocol.http import basic_auth, new_client
 from ..protocol.tap import TapRecorder
-from ..protocol.xrpc import error_from_response
+from ..protocol.xrpc import request_json
 from ..services.network import ws_url
 from ..services.specs import TapService
 from ..waiting import poll
@@ -138,14 +138,7 @@ class Tap:
     # -- the admin API -----------------------------------------------------------------
 
     def _request(self, method: str, path: str, **kwargs: Any) -> Any:
-        headers = basic_auth("admin", self.admin_password)
-        try:
-            response = self._http.request(method, path, headers=headers, **kwargs)
-        except Exception as exc:  # httpx transport errors
-            raise TransportError(f"{method} {self.url}{path} failed: {exc}") from None
-        if response.status_code >= 400:
-            raise error_from_response(response, method=method, nsid=path)
-        return response.json() if response.content else None
+        return request_json(self._http, method, path, headers=basic_auth("admin", self.admin_password), **kwargs)
 
     def track(self, *dids: str) -> None:
         """``POST /repos/add``, then wait until Tap has backfilled each repository (or failed to).
