@@ -8,7 +8,8 @@ higher ones):
 2. :mod:`atproto_bdd.services` - runtimes that start real PLC/PDS/relay services;
 3. :mod:`atproto_bdd.world` - accounts, PDSes and records as a plain Python API;
 4. :mod:`atproto_bdd.steps` - the Gherkin step library for behave;
-5. :mod:`atproto_bdd.hooks` - behave environment hooks.
+5. :mod:`atproto_bdd.hooks` and :mod:`atproto_bdd.pytest_plugin` - behave's hooks and the pytest plugin,
+   adapters over one :class:`~atproto_bdd.session.RunSession`.
 
 The names below are loaded on first use, so ``import atproto_bdd.protocol``
 does not load the services or the steps.

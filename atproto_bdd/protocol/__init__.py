@@ -1,4 +1,7 @@
-"""Layer 2: protocol clients (XRPC, and the identifier syntax they use)."""
+"""Layer 1: the protocol - XRPC, event streams, CAR/DAG-CBOR/CIDs/MST, keys, OAuth + DPoP, identifiers.
+
+It imports no other layer.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Layer 1: starting and stopping real AT Protocol services.
+"""Layer 2: starting and stopping real AT Protocol services (it uses the protocol layer, never the ones above).
 
 The embedded :class:`LocalRuntime` runs PLC and PDS instances from npm in a
 Node host process; a :class:`Network` groups one PLC directory with named
