@@ -136,8 +136,10 @@ def test_a_scenario_failing_after_its_relay_started_leaves_no_container(runtime)
         name="fails after its relay started",
         effective_tags=[],
         all_steps=[],
-        status=SimpleNamespace(has_failed=lambda: True),
+        status=SimpleNamespace(has_failed=lambda: True, name="failed"),
         location=SimpleNamespace(filename="faults.feature", line=1),
+        feature=SimpleNamespace(name="faults"),
+        duration=0.0,
     )
     hooks.before_scenario(context, scenario)
     world: World = context.atproto
