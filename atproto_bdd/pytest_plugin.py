@@ -184,11 +184,6 @@ class AtprotoRun:
         self.report_page: Path | None = None
 
     @property
-    def uses_appview(self) -> bool:
-        """Whether a collected test uses the AppView (its host and PostgreSQL then start with the runtime)."""
-        return "appview" in self.services
-
-    @property
     def runtime(self) -> Runtime | None:
         """The running runtime (None before the first fixture of ours, and after the end)."""
         return self.session.runtime if self.session is not None else None
@@ -216,7 +211,7 @@ class AtprotoRun:
         sigterm_as_keyboard_interrupt()
         # The project's apps are read here: a config mistake stops the run before any network starts.
         self.session = RunSession(self.settings, self.config.rootpath, worker=self.worker)
-        return self.session.start(self.services)
+        return self.session.start(self.services, prepared=True)  # built after collection (see above)
 
     def close(self) -> None:
         """Stop the session's apps and the runtime (every service it started)."""

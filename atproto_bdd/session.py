@@ -48,15 +48,18 @@ class RunSession:
         self.runtime: Runtime = runtime if runtime is not None else create_runtime(settings)
         self.report = RunRecord(runtime=settings.runtime, worker=worker)
 
-    def start(self, services: Iterable[str] = ()) -> Runtime:
+    def start(self, services: Iterable[str] = (), *, prepared: bool = False) -> Runtime:
         """Build what ``services`` need (see :mod:`~atproto_bdd.services.prepare`), then start the runtime.
 
-        An AppView among them also starts its host and PostgreSQL beside the
-        network host, not at the first scenario. A runtime that cannot start
-        raises its error, masked (behave prints a hook's error as one line).
+        ``prepared``: the caller built them already (the pytest plugin does,
+        right after collection). An AppView among them also starts its host and
+        PostgreSQL beside the network host, not at the first scenario. A runtime
+        that cannot start raises its error, masked (behave prints a hook's
+        error as one line).
         """
         wanted = set(services)
-        prepare_ahead(self.settings, wanted)
+        if not prepared:
+            prepare_ahead(self.settings, wanted)
         expect_appview = getattr(self.runtime, "expect_appview", None)
         if expect_appview is not None and "appview" in wanted:
             expect_appview()
