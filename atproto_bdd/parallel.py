@@ -19,7 +19,6 @@ and one ``<reports>/atproto-bdd.html``. The exit code is 1 if any worker failed.
 from __future__ import annotations
 
 import math
-import os
 import signal
 import sys
 import time
@@ -34,6 +33,7 @@ from behave.parser import parse_file
 from .errors import UsageError
 from .lookahead import library_registry, run_services, scenario_services
 from .report import RunRecord, merge_worker_reports
+from .services.child_env import Child, child_environment
 from .services.prepare import prepare_ahead
 from .services.processes import ManagedProcess
 from .settings import Settings
@@ -331,7 +331,7 @@ def _start(worker: Worker, behave_args: Sequence[str]) -> None:
         *behave_args,
         *(unit.target for unit in worker.units),
     ]
-    env = {**os.environ, "ATPROTO_BDD_WORKER": str(worker.number)}
+    env = child_environment(Child.TOOL, {"ATPROTO_BDD_WORKER": str(worker.number)})
     worker.log.unlink(missing_ok=True)
     worker.started = time.monotonic()
     worker.process = ManagedProcess.start(argv, log_path=worker.log, env=env, name=f"worker {worker.number}")

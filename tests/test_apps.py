@@ -114,7 +114,7 @@ def test_cursor_settings_and_scopes_are_read(tmp_path: Path) -> None:
 def test_apps_run_with_the_test_virtualenv_first_on_path(monkeypatch: pytest.MonkeyPatch) -> None:
     import sys
 
-    from atproto_bdd.services.app_process import app_path
+    from atproto_bdd.services.child_env import app_path
 
     monkeypatch.setattr(sys, "prefix", "/venv")
     monkeypatch.setattr(sys, "base_prefix", "/usr")

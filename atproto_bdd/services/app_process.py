@@ -12,11 +12,9 @@ framework chose (the Docker runtime can run it as a container instead: see
 
 from __future__ import annotations
 
-import os
 import re
 import shlex
 import socket
-import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Protocol
@@ -28,28 +26,16 @@ from ..masking import masker
 from ..protocol.http import new_client
 from ..waiting import poll
 from .app_config import AppSpec
+from .child_env import Child, child_environment
 from .processes import ManagedProcess
 
 #: Log lines a failed start shows.
 LOG_LINES = 20
-#: Environment variables a local app inherits from the test process (everything else comes from its config).
-INHERITED = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "SYSTEMROOT", "VIRTUAL_ENV", "PYTHONPATH", "NODE_PATH")
-
-
-def app_path(path: str = "") -> str:
-    """``PATH`` for a local app: the test's virtualenv first (as if activated), so ``python`` is the one running us."""
-    path = path or os.defpath
-    if sys.prefix == sys.base_prefix:  # not in a virtualenv
-        return path
-    bin_dir = str(Path(sys.prefix) / "bin")
-    return path if path.split(os.pathsep)[0] == bin_dir else os.pathsep.join([bin_dir, path])
 
 
 def local_environment(env: Mapping[str, str]) -> dict[str, str]:
-    """What a local app runs with: ``INHERITED`` from the test process (``PATH`` as :func:`app_path`), then ``env``."""
-    inherited = {name: os.environ[name] for name in INHERITED if name in os.environ}
-    inherited["PATH"] = app_path(inherited.get("PATH", ""))
-    return {**inherited, **env}
+    """What a local app runs with: the APP rule of :mod:`.child_env`, then ``env``."""
+    return child_environment(Child.APP, env)
 
 
 class RunningApp(Protocol):

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from ..errors import InstallError
 from .cached_install import install_lock
+from .child_env import Child, child_environment
 from .progress import Progress
 from .toolchain import capture, require_tool, run_logged
 
@@ -56,7 +57,7 @@ JETSTREAM = GoTool(
 def go_environment(cache_dir: Path) -> dict[str, str]:
     """Environment for ``go`` with its module and build caches under ``cache_dir/go``."""
     root = cache_dir / "go"
-    env = dict(os.environ)
+    env = child_environment(Child.TOOL)
     env.update(
         {
             "GOPATH": str(root / "path"),

@@ -26,6 +26,7 @@ from typing import Any
 
 from ..errors import ServiceError
 from ..masking import masker
+from .child_env import Child, child_environment
 from .node_install import HOST_SCRIPT, NodeInstall
 from .processes import parent_death_preexec, spawn
 from .toolchain import tail
@@ -34,7 +35,6 @@ from .toolchain import tail
 KILLED_EXIT_S = 10.0
 # Variables of the caller's environment the host does not get (besides PDS_*; see NodeHost.spawn). The
 # benchmarks leave them out of dev-env's processes too, so that both sides start the same way.
-LEFT_OUT_OF_THE_HOST = frozenset({"NODE_EXTRA_CA_CERTS"})
 
 
 class NodeHost:
@@ -94,15 +94,7 @@ class NodeHost:
         """Launch the host and ask it to load the service modules, without waiting (:meth:`start` waits)."""
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         read_fd, write_fd = os.pipe()
-        # A PDS_* variable in the caller's shell must not leak into every PDS. NODE_EXTRA_CA_CERTS stays out
-        # too: the services talk to loopback addresses over plain HTTP, and Node.js 20 reads and parses that
-        # file as it starts (a system CA bundle: 50 ms of every start on the development machine, which sets
-        # it; Node.js 22 reads it only for a TLS connection).
-        env = {
-            key: value
-            for key, value in os.environ.items()
-            if not key.startswith("PDS_") and key not in LEFT_OUT_OF_THE_HOST
-        }
+        env = child_environment(Child.NODE_HOST)  # all but PDS_* and NODE_EXTRA_CA_CERTS (child_env.py)
         env.update(
             {
                 "ATPROTO_BDD_CONTROL_FD": str(write_fd),

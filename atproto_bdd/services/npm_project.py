@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 
 from ..errors import InstallError, NotInstalled
 from .cached_install import install_once, is_installed
+from .child_env import Child, child_environment
 from .progress import Progress
 from .toolchain import capture, require_tool, run_logged
 
@@ -127,7 +128,8 @@ def build_environment(node: NodeRuntime | None) -> dict[str, str] | None:
     """
     if node is None:
         return None
-    env = {**os.environ, "PATH": os.pathsep.join([str(Path(node.path).parent), os.environ.get("PATH", "")])}
+    path = os.pathsep.join([str(Path(node.path).parent), os.environ.get("PATH", "")])
+    env = child_environment(Child.TOOL, {"PATH": path})
     if node.headers is not None:
         env["npm_config_nodedir"] = str(node.headers)
     return env

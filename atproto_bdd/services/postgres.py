@@ -34,6 +34,7 @@ from urllib.parse import urlsplit, urlunsplit
 from ..errors import InstallError, ServiceError, UsageError
 from ..waiting import poll
 from .cached_install import install_once
+from .child_env import Child, child_environment
 from .ports import on_free_port
 from .processes import ManagedProcess
 from .progress import Progress
@@ -273,7 +274,7 @@ class Postgres:
             text=True,
             timeout=60,
             check=False,
-            env={**os.environ, "PGCONNECT_TIMEOUT": "10"},
+            env=child_environment(Child.TOOL, {"PGCONNECT_TIMEOUT": "10"}),
         )
         if completed.returncode != 0:
             raise ServiceError(f"PostgreSQL refused {sql!r}: {completed.stderr.strip()[-500:]}")

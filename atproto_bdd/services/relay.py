@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import tempfile
 from collections.abc import Callable, Mapping
@@ -11,6 +10,7 @@ from pathlib import Path
 from ..errors import ServiceError
 from ..masking import masker
 from ..settings import Settings
+from .child_env import Child, child_environment
 from .go_install import INDIGO_VERSION, ensure_relay
 from .health import wait_until_healthy
 from .ports import free_port, on_free_port
@@ -48,7 +48,7 @@ def launch_program(
 ) -> ManagedProcess:
     """Start a program of our own (the relay, Jetstream, Tap) in ``cwd``; wait until healthy and ``ready``.
 
-    Only ``PATH`` and ``HOME`` of our environment are passed on, plus ``env``;
+    It inherits only the basics of our environment (:mod:`.child_env`), plus ``env``;
     ``resolv_conf`` becomes its ``/etc/resolv.conf`` (the network's handle
     DNS). On any failure the program is stopped first (``grace`` seconds
     after SIGTERM); one that exited because a port was taken raises an error
@@ -57,7 +57,7 @@ def launch_program(
     process = ManagedProcess.start(
         argv,
         log_path=log_path,
-        env={"PATH": os.environ.get("PATH", ""), "HOME": os.environ.get("HOME", ""), **env},
+        env=child_environment(Child.SERVICE, env),
         cwd=cwd,
         name=Path(argv[0]).name,
         resolv_conf=resolv_conf,
