@@ -49,6 +49,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from .errors import UsageError
+from .services.registry import SERVICES, ServiceKind
 from .settings import Settings
 
 if TYPE_CHECKING:
@@ -58,9 +59,7 @@ if TYPE_CHECKING:
     from .world import Account, App, World
     from .world.app_scopes import AppScopes
     from .world.appview import AppView
-    from .world.jetstream import Jetstream
     from .world.relay import Relay
-    from .world.tap import Tap
 
 #: The marker that shares a network, and its scopes (pytest's names) with the world lifetime each means.
 NETWORK_MARK = "atproto_network"
@@ -351,16 +350,27 @@ def atproto_relay(atproto_world: World) -> Relay:
     return atproto_world.add_relay(*atproto_world.pdses)
 
 
-@pytest.fixture
-def atproto_jetstream(atproto_relay: Relay, atproto_world: World) -> Jetstream:
-    """Jetstream on the network's relay (``.url`` for your app, ``.events``, ``.expect(...)``)."""
-    return atproto_world.add_jetstream()
+def _service_fixture(entry: ServiceKind) -> Any:
+    """The fixture that starts ``entry`` in the test's world (``atproto_jetstream``...), made from the registry."""
+    if entry.on_relay:
+
+        def fixture(atproto_relay: Relay, atproto_world: World) -> Any:
+            return atproto_world.add_service(entry.name)
+
+    else:
+
+        def fixture(atproto_world: World) -> Any:
+            return atproto_world.add_service(entry.name)
+
+    where = " on the network's relay" if entry.on_relay else " of the test's network"
+    fixture.__doc__ = f"{entry.title[:1].upper()}{entry.title[1:]}{where} ({entry.offers})."
+    return pytest.fixture(name=entry.fixture)(fixture)
 
 
-@pytest.fixture
-def atproto_tap(atproto_relay: Relay, atproto_world: World) -> Tap:
-    """Tap on the network's relay, tracking nothing yet (``.url``, ``.admin_password``, ``.track(did)``...)."""
-    return atproto_world.add_tap()
+# One fixture per service the registry starts through a launcher (atproto_jetstream, atproto_tap, ...).
+for _entry in SERVICES.values():
+    if _entry.launchers:
+        globals()[f"_fixture_{_entry.name}"] = _service_fixture(_entry)
 
 
 @pytest.fixture

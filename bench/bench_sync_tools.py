@@ -20,7 +20,9 @@ from common import summary, write_results
 
 from atproto_bdd.protocol.firehose import FirehoseRecorder
 from atproto_bdd.services import LocalRuntime
-from atproto_bdd.services.go_install import JETSTREAM, RELAY, TAP, GoTool, ensure_tool
+from atproto_bdd.services.go_install import RELAY, GoTool, ensure_tool
+from atproto_bdd.services.jetstream import JETSTREAM
+from atproto_bdd.services.tap import TAP
 from atproto_bdd.settings import Settings
 from atproto_bdd.world import World
 

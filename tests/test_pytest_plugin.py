@@ -356,3 +356,27 @@ def test_the_plugin_loads_without_starting_anything(project: pytest.Pytester) ->
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
     result.assert_outcomes(passed=1)
     assert "atproto-bdd" not in result.stdout.str().split("collected")[-1]
+
+
+def test_the_registry_makes_the_jetstream_and_tap_fixtures_on_the_relay(project: pytest.Pytester) -> None:
+    project.makepyfile(
+        test_sync="""
+        from note import note
+
+        def test_jetstream_and_tap(atproto_world, atproto_account, atproto_jetstream, atproto_tap):
+            alice = atproto_account("alice.test")
+            assert atproto_world.has_relay and atproto_world.jetstream is atproto_jetstream
+            atproto_world.open_window()
+            alice.post("seen by both")
+            query = atproto_world.event_query("commit", "alice.test", collection="app.bsky.feed.post")
+            event = atproto_jetstream.expect(query)
+            atproto_tap.track(alice.did)
+            note(jetstream=atproto_jetstream.url, tap=atproto_tap.url, did=event.did)
+        """
+    )
+    result = project.runpytest_subprocess("-p", "no:cacheprovider", "--fixtures")
+    assert "Jetstream on the network's relay" in result.stdout.str(), result.stdout.str()[-2000:]
+    result = project.runpytest_subprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1)
+    (seen,) = notes(project)
+    assert seen["jetstream"].startswith("ws://127.0.0.1:") and seen["tap"].startswith("http://127.0.0.1:")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from helpers import hold_behave, sigkill_and_expect_gone, write_hold_project
@@ -182,10 +183,11 @@ def test_other_runtimes_refuse_jetstream_and_tap_with_the_reason() -> None:
         "relay-1", RelaySpec(), "http://127.0.0.1:9", "http://127.0.0.1:8", (), Path("/nowhere"), (9, 10)
     )
     runtime = DockerRuntime.__new__(DockerRuntime)  # never started: the refusal needs no engine
-    with pytest.raises(UsageError, match="cannot run Jetstream.*runtime=local"):
-        runtime.start_jetstream(JetstreamSpec(), relay)
-    with pytest.raises(UsageError, match="cannot run Tap.*runtime=local"):
-        runtime.start_tap(TapSpec(), relay)
+    network = SimpleNamespace(relay=relay)
+    with pytest.raises(UsageError, match="cannot run Jetstream: no official image.*runtime=local"):
+        runtime.launch("jetstream", JetstreamSpec(), network)
+    with pytest.raises(UsageError, match="cannot run Tap: no official image.*runtime=local"):
+        runtime.launch("tap", TapSpec(), network)
 
 
 def test_the_relay_cannot_crawl_more_pdses_under_jetstream_and_a_network_has_one_tap() -> None:

@@ -27,12 +27,6 @@ INDIGO_VERSION = "v0.0.0-20260605210604-af2fec94f34c"
 INDIGO_COMMIT = "af2fec94f34c748742de80cba2a2f8690b572b2e"
 RELAY_PACKAGE = f"{INDIGO_MODULE}/cmd/relay"
 
-JETSTREAM_MODULE = "github.com/bluesky-social/jetstream"
-#: Jetstream's last release of the line that reads ``JETSTREAM_WS_URL`` (commit 7d7efa58d7f1, 2025-10-09).
-#: The v0.2 line (``jetstream serve``) backfills every repository first and refuses loopback PDSes, and
-#: its signature check reads only ``Multikey`` documents, which the PLC on npm does not serve: see the guide.
-JETSTREAM_VERSION = "v0.0.0-20251009222037-7d7efa58d7f1"
-
 
 @dataclass(frozen=True)
 class GoTool:
@@ -48,10 +42,6 @@ class GoTool:
 
 
 RELAY = GoTool("relay", RELAY_PACKAGE, INDIGO_MODULE, INDIGO_VERSION, "the indigo relay")
-TAP = GoTool("tap", f"{INDIGO_MODULE}/cmd/tap", INDIGO_MODULE, INDIGO_VERSION, "Tap (indigo cmd/tap)")
-JETSTREAM = GoTool(
-    "jetstream", f"{JETSTREAM_MODULE}/cmd/jetstream", JETSTREAM_MODULE, JETSTREAM_VERSION, "Jetstream", True
-)
 
 
 def go_environment(cache_dir: Path) -> dict[str, str]:

@@ -1,7 +1,7 @@
 """Jetstream as a local process on the network's relay: its environment and its start.
 
 Jetstream (``github.com/bluesky-social/jetstream``, the line that reads
-``JETSTREAM_WS_URL``; see :data:`~.go_install.JETSTREAM_VERSION`) turns the
+``JETSTREAM_WS_URL``; see :data:`JETSTREAM_VERSION`) turns the
 relay's CBOR firehose into JSON events on ``/subscribe``. It is built with
 ``go install`` on first use and runs unpatched, bound to 127.0.0.1.
 """
@@ -11,11 +11,21 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..settings import Settings
-from .go_install import JETSTREAM, ensure_tool
+from .go_install import GoTool, ensure_tool
 from .network import ws_url
 from .processes import ManagedProcess
 from .relay import launch_program
 from .specs import JetstreamService, JetstreamSpec, RelayService
+
+JETSTREAM_MODULE = "github.com/bluesky-social/jetstream"
+#: Jetstream's last release of the line that reads ``JETSTREAM_WS_URL`` (commit 7d7efa58d7f1, 2025-10-09).
+#: The v0.2 line (``jetstream serve``) backfills every repository first and refuses loopback PDSes, and
+#: its signature check reads only ``Multikey`` documents, which the PLC on npm does not serve: see the guide.
+JETSTREAM_VERSION = "v0.0.0-20251009222037-7d7efa58d7f1"
+#: Jetstream's build: its module is served to ``go install`` from a local proxy directory (go_install.py).
+JETSTREAM = GoTool(
+    "jetstream", f"{JETSTREAM_MODULE}/cmd/jetstream", JETSTREAM_MODULE, JETSTREAM_VERSION, "Jetstream", True
+)
 
 #: Seconds Jetstream gets to exit after SIGTERM before it is killed.
 JETSTREAM_STOP_GRACE = 2.0

@@ -7,21 +7,17 @@ from types import TracebackType
 from typing import Any
 
 from ..errors import UsageError
-from .registry import SERVICES
+from .registry import SERVICES, kind
 from .runtime import Runtime
 from .snapshots import NetworkSnapshot
 from .specs import (
     AppViewService,
     AppViewSpec,
-    JetstreamService,
-    JetstreamSpec,
     PdsService,
     PdsSpec,
     PlcService,
     RelayService,
     RelaySpec,
-    TapService,
-    TapSpec,
     hostname_of,
 )
 
@@ -31,11 +27,10 @@ def ws_url(url: str) -> str:
     return "ws" + url[len("http") :] if url.startswith("http") else url
 
 
-def _tap_mode(spec: TapSpec) -> str:
-    """How a Tap runs, in words: its filters, and where its events go."""
-    filters = f"with collection filters {list(spec.collection_filters)}" if spec.collection_filters else "unfiltered"
-    target = f" sending them to {spec.webhook_url}" if spec.webhook_url else ""
-    return filters + target
+def _mode(spec: Any) -> str:
+    """How a service with ``spec`` runs, in words (its spec's ``mode()``; the same for every spec without one)."""
+    mode = getattr(spec, "mode", None)
+    return mode() if callable(mode) else "as it does"
 
 
 class Network:
@@ -120,34 +115,39 @@ class Network:
         else:
             crawled = [pds for pds in self.pdses.values() if hostname_of(pds.url) in self.relay.hosts]
             new = [p for p in wanted if p not in crawled]
-            if new and self.jetstream is not None:
+            pinned = [SERVICES[name] for name in self.services if SERVICES[name].pins_relay]
+            if new and pinned:
                 # The relay restarts to crawl more PDSes, and Jetstream exits when its relay connection ends.
                 raise UsageError(
-                    f"the relay cannot crawl PDS {new[0].name} once Jetstream runs on it (the relay restarts to "
-                    "crawl more PDSes and Jetstream does not reconnect): name every PDS in "
-                    "`Given a relay crawling ...` before `Given Jetstream on the relay`"
+                    f"the relay cannot crawl PDS {new[0].name} once {pinned[0].title} runs on it (the relay restarts "
+                    f"to crawl more PDSes and {pinned[0].title} does not reconnect): name every PDS in "
+                    f"`Given a relay crawling ...` before `{pinned[0].declare}`"
                 )
             self.services["relay"] = self.runtime.relay_crawl(self.relay, crawled + new)
         return self.relay
 
-    def add_jetstream(self, spec: JetstreamSpec | None = None) -> JetstreamService:
-        """Start Jetstream on the network's relay (it reads the relay's stream from the first event)."""
-        if self.jetstream is None:
-            self.services["jetstream"] = self.runtime.start_jetstream(
-                spec or JetstreamSpec(), self._require_relay("Jetstream")
-            )
-        return self.jetstream
+    def add(self, name: str, spec: Any = None) -> Any:
+        """Start the service ``name`` of the registry (its default spec if none is given); idempotent.
 
-    def add_tap(self, spec: TapSpec | None = None) -> TapService:
-        """Start Tap on the network's relay (a network has one: a running Tap configured otherwise is refused)."""
-        if self.tap is None:
-            self.services["tap"] = self.runtime.start_tap(spec or TapSpec(), self._require_relay("Tap"))
-        elif spec is not None and _tap_mode(spec) != _tap_mode(self.tap.spec):
-            raise UsageError(
-                f"Tap already runs {_tap_mode(self.tap.spec)}; a network has one Tap, so it cannot also run "
-                f"{_tap_mode(spec)}"
-            )
-        return self.tap
+        The runtime's launcher starts it (:meth:`Runtime.launch`); one that
+        reads the relay needs the network's relay first. A network has one of
+        each: asking again with a spec that runs it otherwise is refused.
+        """
+        entry = kind(name)
+        running = self.services.get(name)
+        if running is not None:
+            if spec is not None and _mode(spec) != _mode(running.spec):
+                raise UsageError(
+                    f"{entry.title} already runs {_mode(running.spec)}; a network has one {entry.title}, so it "
+                    f"cannot also run {_mode(spec)}"
+                )
+            return running
+        if not entry.launchers:
+            raise UsageError(f"{entry.title} starts with its own method (network.add_{name})")
+        if entry.on_relay:
+            self._require_relay(entry.title)
+        self.services[name] = self.runtime.launch(name, spec if spec is not None else entry.new_spec(), self)
+        return self.services[name]
 
     def _require_relay(self, tool: str) -> RelayService:
         if self.relay is None:

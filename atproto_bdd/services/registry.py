@@ -9,17 +9,20 @@ yields it. The install command and the pre-builds, the look-ahead,
 placeholders, diagnostics, the network's order of stops and the pytest
 plugin read this registry instead of naming each service.
 
-Adding a service: its spec in ``specs.py``, its launcher (``services/<name>.py``,
-a mixin in ``services/local/``), its world class (``world/<name>.py``), its
-steps (``steps/<name>_steps.py``), a ``start_<name>`` on the runtime, and one
-entry here.
+Adding a service (docs/architecture.md has the checklist): its module
+``services/<name>.py`` (spec, environment, start, ``prepare``), a launcher per
+runtime that can run it (``services/local/<name>.py``), its world class
+(``world/<name>.py``), its steps (``steps/<name>_steps.py``), and one entry
+here. Nothing else names it: the runtime starts it through :meth:`ServiceKind.launcher`,
+the network through ``Network.add``, the world through ``World.add_service``,
+and the pytest plugin makes its fixture from the entry.
 """
 
 from __future__ import annotations
 
 import importlib
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import UsageError
@@ -49,6 +52,18 @@ class ServiceKind:
     on_relay: bool = False
     #: It must start before the network's PDSes (which are configured with it).
     first: bool = False
+    #: ``module:Class`` of its spec, made with no arguments when a start names none.
+    spec: str = ""
+    #: Runtime name -> ``module:function`` that starts it there, ``launch(runtime, spec, network)``
+    #: (``network`` has the PLC, the PDSes and the services started before it: ``network.relay``). Empty
+    #: for the relay and the AppView, which every runtime knows by its own methods (they do more than start).
+    launchers: Mapping[str, str] = field(default_factory=dict, hash=False)
+    #: Why the other runtimes cannot run it, said when one is asked to.
+    elsewhere: str = ""
+    #: What its world class offers, for its fixture's help (``.url`` for your app, ``.events``...).
+    offers: str = ""
+    #: It cannot follow a relay restart (the relay restarts to crawl more PDSes): the relay is refused then.
+    pins_relay: bool = False
 
     def prepare_now(self, settings: Any) -> str:
         """Build or install it (once per version, in the cache); where it is ready."""
@@ -57,6 +72,23 @@ class ServiceKind:
     def world_class(self) -> type:
         """The world's wrapper class."""
         return _load(self.world)
+
+    def new_spec(self) -> Any:
+        """Its spec with every default (what a start that names none uses)."""
+        return _load(self.spec)()
+
+    def launcher(self, runtime: str) -> Callable[[Any, Any, Any], Any]:
+        """The function that starts it on the runtime called ``runtime``; a UsageError if that runtime cannot."""
+        path = self.launchers.get(runtime)
+        if path is None:
+            reason = f": {self.elsewhere}" if self.elsewhere else ""
+            names = " or ".join(self.launchers) or "no"
+            flags = ", ".join(f"-D runtime={name}" for name in self.launchers)
+            raise UsageError(
+                f"the {runtime} runtime cannot run {self.title}{reason}, so {self.title} runs on the {names} "
+                f"runtime only ({flags})"
+            )
+        return _load(path)
 
 
 def _load(path: str) -> Any:
@@ -99,6 +131,11 @@ SERVICES: dict[str, ServiceKind] = {
             world="atproto_bdd.world.jetstream:Jetstream",
             fixture="atproto_jetstream",
             on_relay=True,
+            spec="atproto_bdd.services.specs:JetstreamSpec",
+            offers="``.url`` for your app, ``.events``, ``.expect(...)``",
+            pins_relay=True,
+            launchers={"local": "atproto_bdd.services.local.jetstream:launch"},
+            elsewhere="no official image can be pulled here",
         ),
         ServiceKind(
             name="tap",
@@ -110,6 +147,10 @@ SERVICES: dict[str, ServiceKind] = {
             world="atproto_bdd.world.tap:Tap",
             fixture="atproto_tap",
             on_relay=True,
+            spec="atproto_bdd.services.specs:TapSpec",
+            offers="tracking nothing yet: ``.url``, ``.admin_password``, ``.track(did)``...",
+            launchers={"local": "atproto_bdd.services.local.tap:launch"},
+            elsewhere="no official image can be pulled here",
         ),
     )
 }

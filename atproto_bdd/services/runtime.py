@@ -6,24 +6,22 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 from ..errors import UsageError
 from .app_config import AppSpec
 from .app_process import AppProcess
 from .email import Mailbox
+from .registry import kind
 from .snapshots import NetworkSnapshot, PdsSnapshot
 from .specs import (
     AppViewService,
     AppViewSpec,
-    JetstreamService,
-    JetstreamSpec,
     PdsService,
     PdsSpec,
     PlcService,
     RelayService,
     RelaySpec,
-    TapService,
-    TapSpec,
 )
 
 
@@ -95,19 +93,13 @@ class Runtime(ABC):
         """
         raise UsageError(f"the {self.name} runtime runs no AppView")
 
-    def start_jetstream(self, spec: JetstreamSpec, relay: RelayService) -> JetstreamService:
-        """Start Jetstream reading ``relay``'s firehose from its first event."""
-        raise UsageError(self._sync_tool_refusal("Jetstream"))
+    def launch(self, name: str, spec: Any, network: Any) -> Any:
+        """Start the service ``name`` of the registry for ``network`` with this runtime's launcher for it.
 
-    def start_tap(self, spec: TapSpec, relay: RelayService) -> TapService:
-        """Start Tap on ``relay`` (DIDs resolved in the relay's PLC); it tracks no repository yet."""
-        raise UsageError(self._sync_tool_refusal("Tap"))
-
-    def _sync_tool_refusal(self, tool: str) -> str:
-        return (
-            f"the {self.name} runtime cannot run {tool}: no official image can be pulled here, "
-            f"so {tool} runs on the local runtime only (-D runtime=local)"
-        )
+        ``network`` has what the service reads (``network.relay``); a runtime
+        without a launcher for it refuses with the runtimes that have one.
+        """
+        return kind(name).launcher(self.name)(self, spec, network)
 
     @abstractmethod
     def stop(self, service_id: str, *, wait: bool = True) -> None:

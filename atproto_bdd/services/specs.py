@@ -200,6 +200,14 @@ class TapSpec:
     signal_collection: str = ""
     webhook_url: str = ""
 
+    def mode(self) -> str:
+        """How this Tap runs, in words: its filters, and where its events go (two Taps differ if these do)."""
+        filters = "unfiltered"
+        if self.collection_filters:
+            filters = f"with collection filters {list(self.collection_filters)}"
+        target = f" sending them to {self.webhook_url}" if self.webhook_url else ""
+        return filters + target
+
 
 @dataclass(frozen=True)
 class TapService:

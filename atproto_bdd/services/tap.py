@@ -14,10 +14,13 @@ from pathlib import Path
 
 from ..protocol.http import basic_auth
 from ..settings import Settings
-from .go_install import TAP, ensure_tool
+from .go_install import INDIGO_MODULE, INDIGO_VERSION, GoTool, ensure_tool
 from .processes import ManagedProcess
 from .relay import launch_program
 from .specs import RelayService, TapService, TapSpec
+
+#: Tap's build: from the indigo version the relay comes from.
+TAP = GoTool("tap", f"{INDIGO_MODULE}/cmd/tap", INDIGO_MODULE, INDIGO_VERSION, "Tap (indigo cmd/tap)")
 
 #: Seconds Tap gets to exit after SIGTERM before it is killed.
 TAP_STOP_GRACE = 2.0

@@ -27,6 +27,7 @@ from ..protocol.jetstream import JetstreamRecorder, subscribe_url
 from ..services.network import ws_url
 from ..services.specs import JetstreamService
 from .events import EventQuery, describe_events, expect_event, expect_no_event
+from .service_base import WorldService
 
 if TYPE_CHECKING:
     from .world import World
@@ -46,15 +47,17 @@ def passes_jetstream(event: FirehoseEvent) -> bool:
     return (event.type == "commit" and bool(event.ops)) or event.type in ("identity", "account")
 
 
-class Jetstream:
+class Jetstream(WorldService):
     """The network's Jetstream: ``url`` (ws base URL), the recorded stream, and expectations."""
 
     #: The placeholders it offers: ``${jetstream.url}`` (its ws:// base URL, ``/subscribe`` below it).
     PLACEHOLDERS: ClassVar[dict[str, Callable[[Jetstream], str]]] = {"url": lambda jetstream: jetstream.url}
 
+    NAME = "jetstream"
+
     def __init__(self, world: World, service: JetstreamService) -> None:
-        self._world = world
-        self.service = service
+        super().__init__(world, service)
+        self.service: JetstreamService = service
         self.timeout = world.settings.request_timeout
         # From Jetstream's first event on (cursor 1 µs: the oldest it holds), so nothing is missed.
         self.recorder: FirehoseRecorder = JetstreamRecorder(

@@ -2,8 +2,15 @@
 
 Each is reached the same way: ``world.has_service("tap")`` / ``world.service("tap")``
 - and, for each, ``world.has_tap`` / ``world.tap`` - with an error naming the
-step that starts it when the network has none; each is started by its own
-``add_...`` method, whose arguments differ per service.
+step that starts it when the network has none. A service the runtime starts
+through a launcher (Jetstream, Tap, and every service added later) starts
+with ``world.add_service(name)``: its world class's ``start(world, spec)``
+(``world/service_base.py``: :class:`WorldService` gives the usual one). The relay and the AppView start
+with their own ``add_...`` methods, whose arguments differ.
+
+The typed properties below are for the services of this release; a service
+added later is read as ``world.<name>`` and ``world.has_<name>`` all the
+same (``__getattr__``, from the registry).
 """
 
 from __future__ import annotations
@@ -11,7 +18,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import UsageError
-from ..services.registry import kind
+from ..services.registry import SERVICES, kind
 from ..services.specs import TapSpec
 from .appview import AppView
 from .jetstream import Jetstream
@@ -23,6 +30,31 @@ class ServicesMixin:
     """The relay, the AppView, Jetstream and Tap of the world's network."""
 
     _services: dict[str, Any]
+
+    def __getattr__(self, name: str) -> Any:
+        """``world.<service>`` and ``world.has_<service>`` for every service of the registry."""
+        if name in SERVICES:
+            return self.service(name)
+        if name.startswith("has_") and name[4:] in SERVICES:
+            return self.has_service(name[4:])
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    def add_service(self, name: str, spec: Any = None) -> Any:
+        """Start the service ``name`` (``spec``, or its defaults) and return its world class; idempotent.
+
+        Asking again with a spec that runs it otherwise is refused (a network
+        has one of each).
+        """
+        entry = kind(name)
+        if name in self._services:
+            if spec is not None:
+                self.network.add(name, spec)  # refuses a spec that runs it otherwise
+            return self._services[name]
+        world_class = entry.world_class()
+        if not hasattr(world_class, "start"):
+            raise UsageError(f"{entry.title} starts with world.add_{name}(...)")
+        self._services[name] = world_class.start(self, spec)
+        return self._services[name]
 
     def has_service(self, name: str) -> bool:
         """Whether the network runs the service ``name`` (a registry name: ``relay``, ``appview``...)."""
@@ -104,9 +136,7 @@ class ServicesMixin:
 
     def add_jetstream(self) -> Jetstream:
         """Start Jetstream on the network's relay; idempotent."""
-        if not self.has_jetstream:
-            self._services["jetstream"] = Jetstream(self, self.network.add_jetstream())
-        return self.jetstream
+        return self.add_service("jetstream")
 
     def add_tap(self, collection_filters: tuple[str, ...] = (), *, spec: TapSpec | None = None) -> Tap:
         """Start Tap on the network's relay (keeping only ``collection_filters`` if given); idempotent.
@@ -114,15 +144,9 @@ class ServicesMixin:
         ``spec`` says more (webhook mode: :meth:`add_tap_webhook`); a running
         Tap configured otherwise is refused.
         """
-        first = not self.has_tap
-        if spec is None and (collection_filters or first):
+        if spec is None and (collection_filters or not self.has_tap):
             spec = TapSpec(collection_filters=collection_filters)
-        before = {consumer.get("id") for consumer in self.relay.consumers()} if first else set()
-        service = self.network.add_tap(spec)
-        if first:
-            tap = self._services["tap"] = Tap(self, service)
-            tap.wait_subscribed(before)
-        return self.tap
+        return self.add_service("tap", spec)
 
     def add_tap_webhook(self, collection: str, app: str, path: str) -> Tap:
         """Start Tap sending ``collection``'s records to the app ``app`` at ``path``, as apps built on Tap run it.

@@ -32,6 +32,7 @@ from ..services.network import ws_url
 from ..services.specs import TapService
 from ..waiting import poll
 from .events import EventQuery, describe_events, expect_event, expect_no_event
+from .service_base import WorldService
 
 if TYPE_CHECKING:
     from .world import World
@@ -47,7 +48,7 @@ def keeps(filters: tuple[str, ...], collection: str) -> bool:
     return any(collection.startswith(f[:-1]) if f.endswith("*") else collection == f for f in filters)
 
 
-class Tap:
+class Tap(WorldService):
     """The network's Tap: ``url``, ``admin_password``, tracking, the delivered events, expectations."""
 
     #: The placeholders it offers: ``${tap.url}``, ``${tap.admin_password}`` (basic auth, user ``admin``).
@@ -56,14 +57,24 @@ class Tap:
         "admin_password": lambda tap: tap.admin_password,
     }
 
+    NAME = "tap"
+
     def __init__(self, world: World, service: TapService) -> None:
-        self._world = world
-        self.service = service
+        super().__init__(world, service)
+        self.service: TapService = service
         self.timeout = world.settings.request_timeout
         self._http = new_client(base_url=service.url, timeout=self.timeout)
         self._recorder: TapRecorder | None = None
         #: The relay's head when Tap subscribed (see :meth:`wait_subscribed`).
         self.start_head = 0
+
+    @classmethod
+    def start(cls, world: Any, spec: Any = None) -> Tap:
+        """Start Tap on the network's relay and return once the relay lists it as a subscriber."""
+        before = {consumer.get("id") for consumer in world.relay.consumers()}
+        tap = cls(world, world.network.add(cls.NAME, spec))
+        tap.wait_subscribed(before)
+        return tap
 
     def wait_subscribed(self, before: set[Any]) -> None:
         """Wait until the relay lists Tap among its firehose consumers (not one of ``before``).

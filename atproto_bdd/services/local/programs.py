@@ -1,4 +1,8 @@
-"""Programs of the local runtime's own (the relay, Jetstream, Tap): started, kept, stopped with the run."""
+"""Programs of the local runtime's own (the relay, Jetstream, Tap): started, kept, stopped with the run.
+
+The launchers of the services that are programs (``local/jetstream.py``,
+``local/tap.py``) start them through :meth:`ProgramsMixin.start_program`.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ from typing import TypeVar
 
 from ...errors import ServiceError
 from ..go_install import GoTool, ensure_tool
+from ..handle_dns import HandleDnsOnDemand
 from ..ports import on_free_port
 from ..processes import ManagedProcess
 from ..relay import RELAY_STOP_GRACE
@@ -19,7 +24,7 @@ T = TypeVar("T")
 class ProgramsMixin:
     """The programs that run beside the host: our children, tied to this process by a parent-death signal."""
 
-    def _start_program(
+    def start_program(
         self,
         tool: GoTool,
         name: str,
@@ -45,6 +50,13 @@ class ProgramsMixin:
             return service
 
         return on_free_port(start)
+
+    def handle_resolv_conf(self, tool: str) -> Path | None:
+        """A resolv.conf naming the run's handle DNS (started on first use) for ``tool``; None where it cannot run."""
+        with self._lock:
+            if self._handle_dns is None:
+                self._handle_dns = HandleDnsOnDemand(self._live_pds_urls, self.host.run_dir / "dns")
+        return self._handle_dns.resolv_conf_for(tool)
 
     def _adopt(self, service_id: str, process: ManagedProcess, log_path: Path, what: str) -> None:
         """Keep a started program with the runtime's others; stop it if the host died meanwhile."""

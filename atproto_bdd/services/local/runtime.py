@@ -24,16 +24,12 @@ from ..toolchain import tail
 from .appview import AppViewMixin
 from .email import EmailMixin
 from .host import HostMixin
-from .jetstream import JetstreamMixin
 from .pds import PdsMixin
 from .programs import ProgramsMixin
 from .relay import RelayMixin
-from .tap import TapMixin
 
 
-class LocalRuntime(
-    HostMixin, PdsMixin, ProgramsMixin, RelayMixin, JetstreamMixin, TapMixin, AppViewMixin, EmailMixin, Runtime
-):
+class LocalRuntime(HostMixin, PdsMixin, ProgramsMixin, RelayMixin, AppViewMixin, EmailMixin, Runtime):
     """Runs PLC directories and PDSes inside a long-lived Node host on 127.0.0.1.
 
     Installs the pinned Node services into the cache on first use, and builds
@@ -44,8 +40,9 @@ class LocalRuntime(
 
     Which part does what, one module each: ``host`` (the Node host), ``pds``
     (PLC directories, PDSes, snapshots), ``programs`` (the programs of our
-    own: their registry and stops), ``relay``, ``jetstream``, ``tap``,
-    ``appview`` and ``email``.
+    own: their registry and stops), ``relay``, ``appview`` and ``email``.
+    The services the registry starts through launchers (Jetstream, Tap) have
+    theirs in ``local/<name>.py`` (:meth:`Runtime.launch`).
     """
 
     name = "local"
