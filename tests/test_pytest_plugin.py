@@ -351,7 +351,12 @@ def test_sigterm_to_an_xdist_controller_stops_the_workers_and_their_hosts(projec
 
 def test_the_plugin_loads_without_starting_anything(project: pytest.Pytester) -> None:
     pytester = project
-    plain = "def test_plain():\n    import sys\n    assert 'atproto_bdd.services' not in sys.modules\n"
+    # Only the registry of services (stdlib and our errors; the plugin makes its fixtures from it) is loaded.
+    plain = (
+        "def test_plain():\n    import sys\n"
+        "    loaded = sorted(m for m in sys.modules if m.startswith(('atproto_bdd.services.', 'atproto_bdd.world')))\n"
+        "    assert loaded == ['atproto_bdd.services.registry'], loaded\n"
+    )
     pytester.makepyfile(test_plain=plain)
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
     result.assert_outcomes(passed=1)
