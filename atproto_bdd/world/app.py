@@ -25,7 +25,7 @@ import signal
 import tempfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import httpx
 
@@ -38,10 +38,13 @@ from ..services.app_config import AppSpec
 from ..services.app_process import AppProcess
 from ..services.ports import free_port, on_free_port
 from ..waiting import poll
+from .needs import Configured, Lifetime, OnTheRuntime, PdsHeads, Placeholders, Recording, RelayWindows
 from .placeholders import PLACEHOLDER
 
-if TYPE_CHECKING:
-    from .world import World
+
+class AppWorld(Configured, Recording, OnTheRuntime, PdsHeads, RelayWindows, Placeholders, Lifetime, Protocol):
+    """What :class:`App` uses of the world: settings, the transcript, the runtime, heads, placeholders, the PLC."""
+
 
 #: Seconds an app has to exit after SIGTERM before it is killed.
 STOP_GRACE = 5.0
@@ -54,7 +57,7 @@ STABLE_PLACEHOLDER = re.compile(r"^(app\.[a-z][a-z0-9_-]*\.(url|port|did|signing
 class App:
     """One declared app in one world: start, stop, restart, its log and requests to it."""
 
-    def __init__(self, world: World, spec: AppSpec) -> None:
+    def __init__(self, world: AppWorld, spec: AppSpec) -> None:
         self.spec = spec
         self._world = world
         self._process: AppProcess | None = None
@@ -72,7 +75,7 @@ class App:
         self._plc_operation: dict[str, Any] | None = None
         self._registered_in: set[str] = set()  # ids of the PLC directories that know the app's DID
 
-    def attach(self, world: World) -> App:
+    def attach(self, world: AppWorld) -> App:
         """Use the app in ``world`` from now on (an app whose scope outlives a scenario moves on).
 
         Its DID, if it has one already, is registered in the new network's PLC

@@ -13,17 +13,22 @@ not show" judges only once indexing is complete.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar
 
 from ..errors import UsageError
 from ..protocol.xrpc import XrpcClient
 from ..services.network import ws_url
 from ..services.specs import AppViewService
 from . import eventual
+from .needs import Configured, Describing, OnTheRuntime, PdsHeads, Recording
 
 if TYPE_CHECKING:
     from .account import Account
-    from .world import World
+
+
+class AppViewWorld(Configured, Recording, Describing, OnTheRuntime, PdsHeads, Protocol):
+    """What :class:`AppView` uses of the world: settings, the transcript, names, the runtime, the PDSes' heads."""
+
 
 T = TypeVar("T")
 
@@ -68,7 +73,7 @@ class AppView:
         "did": lambda appview: appview.did,
     }
 
-    def __init__(self, world: World, service: AppViewService) -> None:
+    def __init__(self, world: AppViewWorld, service: AppViewService) -> None:
         self._world = world
         self.service = service
 

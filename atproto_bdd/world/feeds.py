@@ -15,18 +15,23 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ..errors import UsageError
 from ..protocol.syntax import is_did
 from ..protocol.xrpc import XrpcClient
 from . import eventual
+from .needs import Apps, Configured, Describing, Recording, ResolvingDids
 from .records import RecordRef, now_iso
 
 if TYPE_CHECKING:
     from .account import Account
     from .app import App
-    from .world import World
+
+
+class FeedWorld(Configured, Recording, Describing, ResolvingDids, Apps, Protocol):
+    """What :class:`Feed` uses of the world: settings, the transcript, names, DID documents, the apps."""
+
 
 GENERATOR = "app.bsky.feed.generator"
 GET_FEED_SKELETON = "app.bsky.feed.getFeedSkeleton"
@@ -73,7 +78,7 @@ class Skeleton:
 class Feed:
     """The feed ``rkey`` of ``owner``: its generator record and the service that serves it."""
 
-    def __init__(self, world: World, owner: Account, rkey: str) -> None:
+    def __init__(self, world: FeedWorld, owner: Account, rkey: str) -> None:
         self._world = world
         self.owner = owner
         self.rkey = rkey

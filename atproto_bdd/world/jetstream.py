@@ -19,7 +19,7 @@ unless the filter names it.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar, Protocol
 
 from ..errors import UsageError
 from ..protocol.firehose import FirehoseEvent, FirehoseRecorder
@@ -27,10 +27,12 @@ from ..protocol.jetstream import JetstreamRecorder, subscribe_url
 from ..services.network import ws_url
 from ..services.specs import JetstreamService
 from .events import EventQuery, describe_events, expect_event, expect_no_event
+from .needs import Configured, Describing, RelayWindows
 from .service_base import WorldService
 
-if TYPE_CHECKING:
-    from .world import World
+
+class JetstreamWorld(Configured, Describing, RelayWindows, Protocol):
+    """What :class:`Jetstream` uses of the world: settings, names, the relay and its windows."""
 
 
 def _same_event(jet: FirehoseEvent, relay: FirehoseEvent) -> bool:
@@ -55,7 +57,7 @@ class Jetstream(WorldService):
 
     NAME = "jetstream"
 
-    def __init__(self, world: World, service: JetstreamService) -> None:
+    def __init__(self, world: JetstreamWorld, service: JetstreamService) -> None:
         super().__init__(world, service)
         self.service: JetstreamService = service
         self.timeout = world.settings.request_timeout

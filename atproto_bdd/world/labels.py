@@ -14,17 +14,22 @@ open): they are accepted, said once per run, and outside the signature.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from ..notices import say_once
 from ..protocol.crypto import PublicKey
 from ..protocol.labels import QUERY_LABELS, Label, LabelError, LabelFrame, effective, read_label_stream
 from ..protocol.xrpc import XrpcClient
 from . import eventual
+from .needs import Configured, Describing, Recording, ResolvingDids
 
 if TYPE_CHECKING:
     from .app import App
-    from .world import World
+
+
+class LabelsWorld(Configured, Recording, Describing, ResolvingDids, Protocol):
+    """What :class:`Labeler` uses of the world: settings, the transcript, names, DID documents."""
+
 
 #: How many labels one queryLabels page asks for.
 PAGE = 250
@@ -33,7 +38,7 @@ PAGE = 250
 class Labeler:
     """The labeler an app runs: what it says about subjects, on request and on its stream."""
 
-    def __init__(self, world: World, app: App) -> None:
+    def __init__(self, world: LabelsWorld, app: App) -> None:
         self._world = world
         self.app = app
 

@@ -21,7 +21,7 @@ does the check judge.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
 from ..errors import UsageError, XrpcError
 from ..protocol.firehose import FirehoseEvent
@@ -32,10 +32,13 @@ from ..services.network import ws_url
 from ..services.specs import TapService
 from ..waiting import poll
 from .events import EventQuery, describe_events, expect_event, expect_no_event
+from .needs import Configured, Describing, OnTheRuntime, RelayWindows
 from .service_base import WorldService
 
-if TYPE_CHECKING:
-    from .world import World
+
+class TapWorld(Configured, Describing, RelayWindows, OnTheRuntime, Protocol):
+    """What :class:`Tap` uses of the world: settings, names, the relay and its windows, the network."""
+
 
 #: Repository states of a finished backfill, and of one that failed (Tap's models.RepoState).
 SETTLED = ("active", "takendown", "suspended", "deactivated", "desynchronized", "error")
@@ -59,7 +62,7 @@ class Tap(WorldService):
 
     NAME = "tap"
 
-    def __init__(self, world: World, service: TapService) -> None:
+    def __init__(self, world: TapWorld, service: TapService) -> None:
         super().__init__(world, service)
         self.service: TapService = service
         self.timeout = world.settings.request_timeout
