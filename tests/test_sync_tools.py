@@ -177,7 +177,9 @@ def test_sigkill_of_behave_takes_jetstream_and_tap_down(tmp_path: Path) -> None:
 
 def test_other_runtimes_refuse_jetstream_and_tap_with_the_reason() -> None:
     from atproto_bdd.services.docker_runtime import DockerRuntime
-    from atproto_bdd.services.specs import JetstreamSpec, RelayService, RelaySpec, TapSpec
+    from atproto_bdd.services.jetstream import JetstreamSpec
+    from atproto_bdd.services.specs import RelayService, RelaySpec
+    from atproto_bdd.services.tap import TapSpec
 
     relay = RelayService(
         "relay-1", RelaySpec(), "http://127.0.0.1:9", "http://127.0.0.1:8", (), Path("/nowhere"), (9, 10)

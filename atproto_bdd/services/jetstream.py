@@ -8,6 +8,7 @@ relay's CBOR firehose into JSON events on ``/subscribe``. It is built with
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 from ..settings import Settings
@@ -15,7 +16,7 @@ from .go_install import GoTool, ensure_tool
 from .network import ws_url
 from .processes import ManagedProcess
 from .relay import launch_program
-from .specs import JetstreamService, JetstreamSpec, RelayService
+from .specs import RelayService
 
 JETSTREAM_MODULE = "github.com/bluesky-social/jetstream"
 #: Jetstream's last release of the line that reads ``JETSTREAM_WS_URL`` (commit 7d7efa58d7f1, 2025-10-09).
@@ -29,6 +30,31 @@ JETSTREAM = GoTool(
 
 #: Seconds Jetstream gets to exit after SIGTERM before it is killed.
 JETSTREAM_STOP_GRACE = 2.0
+
+
+@dataclass(frozen=True)
+class JetstreamSpec:
+    """Jetstream to start on the network's relay."""
+
+    name: str = "jetstream"
+
+
+@dataclass(frozen=True)
+class JetstreamService:
+    """A running Jetstream: its HTTP/websocket URL (``/subscribe``) and its metrics URL."""
+
+    id: str
+    spec: JetstreamSpec
+    url: str
+    metrics_url: str
+    data_dir: Path
+    log_path: Path | None = None
+    pid: int | None = None
+
+    @property
+    def name(self) -> str:
+        """The service's name (``jetstream``)."""
+        return self.spec.name
 
 
 def jetstream_environment(relay: RelayService, *, data_dir: Path, port: int, metrics_port: int) -> dict[str, str]:

@@ -10,20 +10,63 @@ route.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..masking import masker
 from ..protocol.http import basic_auth
 from ..settings import Settings
 from .go_install import INDIGO_MODULE, INDIGO_VERSION, GoTool, ensure_tool
 from .processes import ManagedProcess
 from .relay import launch_program
-from .specs import RelayService, TapService, TapSpec
+from .specs import RelayService
 
 #: Tap's build: from the indigo version the relay comes from.
 TAP = GoTool("tap", f"{INDIGO_MODULE}/cmd/tap", INDIGO_MODULE, INDIGO_VERSION, "Tap (indigo cmd/tap)")
 
 #: Seconds Tap gets to exit after SIGTERM before it is killed.
 TAP_STOP_GRACE = 2.0
+
+
+@dataclass(frozen=True)
+class TapSpec:
+    """Tap to start on the network's relay: a random admin password (masked) and how it runs.
+
+    ``collection_filters`` keeps only those collections' records;
+    ``signal_collection`` tracks every account that writes that collection;
+    ``webhook_url`` sends the events there as POSTs instead of to ``/channel``.
+    """
+
+    name: str = "tap"
+    admin_password: str = field(default_factory=masker.new_secret, repr=False)
+    collection_filters: tuple[str, ...] = ()
+    signal_collection: str = ""
+    webhook_url: str = ""
+
+    def mode(self) -> str:
+        """How this Tap runs, in words: its filters, and where its events go (two Taps differ if these do)."""
+        filters = "unfiltered"
+        if self.collection_filters:
+            filters = f"with collection filters {list(self.collection_filters)}"
+        target = f" sending them to {self.webhook_url}" if self.webhook_url else ""
+        return filters + target
+
+
+@dataclass(frozen=True)
+class TapService:
+    """A running Tap: its URL (``/channel``, ``/repos/add``, ``/info/<did>``, ...)."""
+
+    id: str
+    spec: TapSpec
+    url: str
+    data_dir: Path
+    log_path: Path | None = None
+    pid: int | None = None
+
+    @property
+    def name(self) -> str:
+        """The service's name (``tap``)."""
+        return self.spec.name
 
 
 def tap_environment(spec: TapSpec, relay: RelayService, *, data_dir: Path, port: int) -> dict[str, str]:

@@ -24,8 +24,8 @@ from typing import ClassVar, Protocol
 from ..errors import UsageError
 from ..protocol.firehose import FirehoseEvent, FirehoseRecorder
 from ..protocol.jetstream import JetstreamRecorder, subscribe_url
+from ..services.jetstream import JetstreamService
 from ..services.network import ws_url
-from ..services.specs import JetstreamService
 from .events import EventQuery, describe_events, expect_event, expect_no_event
 from .needs import Configured, Describing, RelayWindows
 from .service_base import WorldService

@@ -19,7 +19,7 @@ from typing import Any
 
 from ..errors import UsageError
 from ..services.registry import SERVICES, kind
-from ..services.specs import TapSpec
+from ..services.tap import TapSpec
 from .appview import AppView
 from .jetstream import Jetstream
 from .relay import Relay

@@ -29,7 +29,7 @@ from ..protocol.http import basic_auth, new_client
 from ..protocol.tap import TapRecorder
 from ..protocol.xrpc import request_json
 from ..services.network import ws_url
-from ..services.specs import TapService
+from ..services.tap import TapService
 from ..waiting import poll
 from .events import EventQuery, describe_events, expect_event, expect_no_event
 from .needs import Configured, Describing, OnTheRuntime, RelayWindows

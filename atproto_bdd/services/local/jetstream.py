@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ..jetstream import JETSTREAM, launch_jetstream
+from ..jetstream import JETSTREAM, JetstreamService, JetstreamSpec, launch_jetstream
 from ..ports import free_port
-from ..specs import JetstreamService, JetstreamSpec
 
 if TYPE_CHECKING:
     from .runtime import LocalRuntime

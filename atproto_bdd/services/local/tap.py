@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ..specs import TapService, TapSpec
-from ..tap import TAP, launch_tap
+from ..tap import TAP, TapService, TapSpec, launch_tap
 
 if TYPE_CHECKING:
     from .runtime import LocalRuntime
