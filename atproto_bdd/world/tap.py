@@ -76,7 +76,11 @@ class Tap(WorldService):
         """Start Tap on the network's relay and return once the relay lists it as a subscriber."""
         before = {consumer.get("id") for consumer in world.relay.consumers()}
         tap = cls(world, world.network.add(cls.NAME, spec))
-        tap.wait_subscribed(before)
+        try:
+            tap.wait_subscribed(before)
+        except BaseException:
+            tap.close()  # its client; the network stops the program
+            raise
         return tap
 
     def wait_subscribed(self, before: set[Any]) -> None:
