@@ -65,6 +65,8 @@ def test_pyproject_is_the_fallback_and_atproto_bdd_toml_wins(tmp_path: Path) -> 
         ('[apps.a]\ncommand = ["x"]\ncursor_of = "A"', "apps.a.cursor_of needs cursor_http"),
         ('[services.a]\ncommand = ["x"]', "unknown key services; valid keys: apps"),
         ('[apps.A]\ncommand = ["x"]', "app name 'A' must be lower-case"),
+        ('[apps.a]\ncommand = ["x"]\nport = "3000"', "apps.a.port must be a TCP port number, 1 to 65535"),
+        ('[apps.a]\ncommand = ["x"]\nport = 70000', "apps.a.port must be a TCP port number"),
     ],
 )
 def test_config_mistakes_name_the_file_and_the_key(tmp_path: Path, text: str, message: str) -> None:
@@ -141,3 +143,67 @@ def test_which_placeholders_an_app_outliving_its_network_may_use(name: str, stab
     from atproto_bdd.world.app import STABLE_PLACEHOLDER
 
     assert bool(STABLE_PLACEHOLDER.match(name)) is stable
+
+
+def test_a_pinned_port_is_read(tmp_path: Path) -> None:
+    app = load_config(write(tmp_path, '[apps.a]\ncommand = ["x"]\nport = 3000')).app("a")
+    assert app.port == 3000
+    assert load_config(write(tmp_path, '[apps.a]\ncommand = ["x"]')).app("a").port is None
+
+
+def test_an_app_listening_on_another_port_fails_at_once_saying_which(tmp_path: Path) -> None:
+    import sys
+    import time
+
+    from atproto_bdd.services.app_config import AppSpec
+    from atproto_bdd.services.app_process import AppProcess, AppStartError
+    from atproto_bdd.services.ports import free_port
+
+    port, other = free_port(), free_port()
+    # A server (under a shell, as npm and framework CLIs run them) that ignores the port it is given.
+    command = ("sh", "-c", f"exec {sys.executable} -m http.server {other} --bind 127.0.0.1")
+    spec = AppSpec(name="ignorer", command=command, cwd=tmp_path, ready_http="/", ready_timeout=30, source="t.toml")
+    started = time.monotonic()
+    with pytest.raises(AppStartError) as caught:
+        AppProcess.start(spec, port=port, env={}, log_path=tmp_path / "app.log")
+    message = str(caught.value)
+    assert f"listens on {other}, not on its port {port}: pass ${{app.ignorer.port}}" in message, message
+    assert f"pin port = {other}" in message
+    assert time.monotonic() - started < 10, "said at once, not after ready_timeout"
+
+
+def test_a_pinned_port_is_the_apps_and_a_taken_one_is_refused_naming_it(tmp_path: Path) -> None:
+    import socket
+    import sys
+
+    from atproto_bdd.services import LocalRuntime
+    from atproto_bdd.services.ports import free_port
+    from atproto_bdd.world import World
+
+    port = free_port()
+    app = f"exec {sys.executable} -m http.server {port} --bind 127.0.0.1"
+    config = load_config(
+        write(
+            tmp_path, f'[apps.pinned]\ncommand = ["sh", "-c", "{app}"]\nready_http = "/"\ndid = "none"\nport = {port}'
+        )
+    )
+    with LocalRuntime() as runtime:
+        world = World(runtime)
+        world.app_config = config
+        try:
+            started = world.app("pinned").start()
+            assert (started.port, started.url) == (port, f"http://127.0.0.1:{port}")
+            started.stop()
+        finally:
+            world.close()
+        with socket.socket() as squatter:  # another program on the pinned port
+            squatter.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            squatter.bind(("127.0.0.1", port))
+            squatter.listen()
+            world = World(runtime)
+            world.app_config = config
+            try:
+                with pytest.raises(UsageError, match=f"port = {port} pinned in .*atproto-bdd.toml.*is taken"):
+                    world.app("pinned").start()
+            finally:
+                world.close()

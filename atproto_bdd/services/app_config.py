@@ -7,6 +7,7 @@ One table per app::
     cwd = "."                            # relative to the config file
     ready_http = "/.well-known/did.json" # or ready_log = "regex", or ready_tcp = true
     ready_timeout = 30
+    port = 3000                          # optional: pin its port (an app that hard-codes it); default: a free one
     did = "plc"                          # "plc", "web" or "none"
     scope = "scenario"                   # or "feature", "run"
     image = "ghcr.io/me/feedgen:1"       # optional, Docker runtime: run this image (command: its command)
@@ -53,6 +54,7 @@ APP_KEYS = (
     "cursor_http",
     "cursor_of",
     "image",
+    "port",
 )
 DID_METHODS = ("plc", "web", "none")
 #: How long an app lives: one scenario, one feature, or the whole run (per worker).
@@ -77,6 +79,8 @@ class AppSpec:
     cursor_http: str | None = None
     cursor_of: str | None = None
     image: str | None = None
+    #: A pinned port (``port = 3000``: the app hard-codes it, in its redirect URIs say); None: a free one each run.
+    port: int | None = None
     source: str = ""  # the file (and table) it was declared in, for messages
 
 
@@ -185,6 +189,9 @@ def _app(name: str, spec: Any, base: Path, where: str) -> AppSpec:
         raise UsageError(f"{where}: {key}.cursor_of needs cursor_http (the path that answers the app's cursor)")
     if "cursor_of" in spec and not isinstance(spec["cursor_of"], str):
         raise UsageError(f'{where}: {key}.cursor_of must be a PDS name or "relay"')
+    port = spec.get("port")
+    if port is not None and (isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= 65535):
+        raise UsageError(f"{where}: {key}.port must be a TCP port number, 1 to 65535 (got {port!r})")
     timeout = spec.get("ready_timeout", 30)
     if not isinstance(timeout, (int, float)) or timeout <= 0:
         raise UsageError(f"{where}: {key}.ready_timeout must be a positive number of seconds")
@@ -202,5 +209,6 @@ def _app(name: str, spec: Any, base: Path, where: str) -> AppSpec:
         cursor_http=spec.get("cursor_http"),
         cursor_of=spec.get("cursor_of"),
         image=image,
+        port=port,
         source=f"{where} [{key}]",
     )

@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 import shlex
 import socket
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Protocol
@@ -27,10 +28,16 @@ from ..protocol.http import new_client
 from ..waiting import poll
 from .app_config import AppSpec
 from .child_env import Child, child_environment
+from .listening import listening_ports
 from .processes import ManagedProcess
 
 #: Log lines a failed start shows.
 LOG_LINES = 20
+#: How long an app may listen on other ports, and not on its own, before its start fails saying so (some
+#: open an admin or metrics port a moment before their main one).
+OTHER_PORT_GRACE = 1.0
+#: How often a starting app's listening ports are looked at (reading /proc costs about a millisecond).
+PORT_LOOK_INTERVAL = 0.1
 
 
 def local_environment(env: Mapping[str, str]) -> dict[str, str]:
@@ -56,6 +63,30 @@ class RunningApp(Protocol):
 
 class AppStartError(ServiceError):
     """An app that could not be started, or did not become ready in time."""
+
+
+class _PortWatch:
+    """Looks at the ports a starting app listens on: other ones, and not its own, for ``OTHER_PORT_GRACE``."""
+
+    def __init__(self, pid: int, port: int) -> None:
+        self.pid = pid
+        self.port = port
+        self._next_look = 0.0
+        self._since: float | None = None
+
+    def elsewhere(self) -> set[int] | None:
+        """The ports it listens on instead of its own, once that lasted the grace period; else None."""
+        now = time.monotonic()
+        if now < self._next_look:
+            return None
+        self._next_look = now + PORT_LOOK_INTERVAL
+        ports = listening_ports(self.pid)
+        if not ports or self.port in ports:
+            self._since = None
+            return None
+        if self._since is None:
+            self._since = now
+        return ports if now - self._since >= OTHER_PORT_GRACE else None
 
 
 class AppProcess:
@@ -115,12 +146,18 @@ class AppProcess:
         else:
             what = f"port {self.port} accepting connections"
             check = self._tcp_ready
+        # An app whose readiness is its port, and that listens on others instead, will never be ready there.
+        pid = self.process.pid if isinstance(self.process, ManagedProcess) else None
+        watch = _PortWatch(pid, self.port) if pid is not None and not spec.ready_log else None
 
         def ready() -> bool:
             if check():
                 return True
             if not self.process.alive():
                 raise self._failed(f"exited with code {self.process.returncode} before it was ready ({what})")
+            others = watch.elsewhere() if watch is not None else None
+            if others:
+                raise self._failed(self._elsewhere(others))
             return False
 
         poll(
@@ -144,6 +181,14 @@ class AppProcess:
                 return True
         except OSError:
             return False
+
+    def _elsewhere(self, ports: set[int]) -> str:
+        listed = ", ".join(str(port) for port in sorted(ports))
+        first = min(ports)
+        return (
+            f"listens on {listed}, not on its port {self.port}: pass ${{app.{self.spec.name}.port}} to it (in the "
+            f"env of {self.spec.source}), or pin port = {first} there"
+        )
 
     def _failed(self, reason: str) -> AppStartError:
         log = self.process.log_tail(LOG_LINES) or "(empty)"

@@ -26,6 +26,18 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+def port_is_free(port: int) -> bool:
+    """Whether nothing listens on (or holds) TCP ``port`` on 127.0.0.1 right now."""
+    with socket.socket() as probe:
+        # As servers bind: connections of an earlier start still in TIME_WAIT do not hold the port.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
 def is_address_in_use(error: BaseException) -> bool:
     """Whether ``error`` says a port was taken (an OSError, or an engine's or child's message saying so)."""
     if isinstance(error, OSError) and error.errno == errno.EADDRINUSE:

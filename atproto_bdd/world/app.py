@@ -36,7 +36,7 @@ from ..protocol.plc_ops import SigningKey, genesis_operation
 from ..protocol.xrpc import XrpcClient, error_from_response
 from ..services.app_config import AppSpec
 from ..services.app_process import AppProcess
-from ..services.ports import free_port, on_free_port
+from ..services.ports import free_port, on_free_port, port_is_free
 from ..waiting import poll
 from .needs import Configured, Lifetime, OnTheRuntime, PdsHeads, Placeholders, Recording, RelayWindows
 from .placeholders import PLACEHOLDER
@@ -113,7 +113,7 @@ class App:
         port (another process taking it meanwhile fails the start, saying so).
         """
         if self._port is None:
-            self._port = free_port()
+            self._port = self._pinned_port() or free_port()
         return self.url
 
     @property
@@ -166,9 +166,22 @@ class App:
             return self
         if self._port is not None:  # a restart keeps the port (and so the DID document's endpoint)
             self._launch(self._port)
+        elif self.spec.port is not None:
+            self._launch(self._pinned_port())
         else:
             on_free_port(self._launch)
         return self
+
+    def _pinned_port(self) -> int | None:
+        """The port pinned with ``port = N``, after checking nothing else listens on it; None if none is pinned."""
+        port = self.spec.port
+        if port is not None and not port_is_free(port):
+            raise UsageError(
+                f"the app {self.name} has port = {port} pinned in {self.spec.source}, and port {port} on 127.0.0.1 "
+                "is taken by another process (another run, a worker of this one, or the app from before): free it, "
+                "run the features that start it on one worker, or remove port to get a free port each run"
+            )
+        return port
 
     def _launch(self, port: int) -> None:
         first = self._port is None
