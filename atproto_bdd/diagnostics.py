@@ -31,6 +31,11 @@ def diagnostic_sections(world: World, log_lines: int = LOG_LINES) -> list[tuple[
     if world.restored:  # the Background's calls above were made once, by an earlier scenario (background_snapshots)
         transcript = f"(this network was restored from a snapshot of the Background: {RESTORED_NOTE})\n{transcript}"
     sections = [("XRPC transcript", transcript)]
+    # What the services that are no network's show (the browser: each person's page).
+    for name in SERVICES:
+        extra = getattr(world.service(name), "diagnostics", None) if world.has_service(name) else None
+        if extra is not None:
+            sections += extra()
     if not world.started:
         return [*_masked(sections), ("network", "(no network was started)")]
     network = world.network
@@ -68,6 +73,16 @@ def diagnostics(world: World, log_lines: int = LOG_LINES) -> str:
         lines.append(f"{title}:")
         lines += [f"  {line}" for line in text.splitlines()] or ["  (empty)"]
     return "\n".join(lines)
+
+
+def screenshots(world: World) -> list[tuple[str, bytes]]:
+    """Screenshots (PNG) of the pages the scenario's people had open, with their captions; none without a browser."""
+    shots: list[tuple[str, bytes]] = []
+    for name in SERVICES:
+        take = getattr(world.service(name), "screenshots", None) if world.has_service(name) else None
+        if take is not None:
+            shots += take()
+    return shots
 
 
 def _masked(sections: list[tuple[str, str]]) -> list[tuple[str, str]]:

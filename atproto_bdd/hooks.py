@@ -46,7 +46,7 @@ from pathlib import Path
 from typing import Any
 
 from .background_snapshots import BackgroundSnapshots
-from .diagnostics import diagnostics
+from .diagnostics import diagnostics, screenshots
 from .errors import AtprotoBddError, UsageError
 from .interrupts import sigterm_as_keyboard_interrupt
 from .lookahead import run_services, scenario_services
@@ -180,14 +180,17 @@ def after_scenario(context: Any, scenario: Any) -> None:
             if registry is not None and step.status.name == "undefined":
                 for reason in explain_undefined(registry, step.step_type, step.name):
                     sys.__stderr__.write(f"atproto-bdd: undefined step '{step.keyword} {step.name}': {reason}\n")
-        details = diagnostics(world) if scenario.status.has_failed() else ""
+        failed = scenario.status.has_failed()
+        details = diagnostics(world) if failed else ""
+        shots = screenshots(world) if failed else []
         if details:
             location = f"{scenario.location.filename}-{scenario.location.line}"
             saved = session.save_diagnostics(location, details) if session is not None else None
             sys.__stderr__.write(details + (f"\n(saved in {saved})" if saved else "") + "\n")
         if session is not None:
             transcript = [masker.mask(x.summary()) for x in world.transcript]
-            session.record(scenario_record(scenario, transcript, details, notes=_builds_during(context)))
+            record = scenario_record(scenario, transcript, details, notes=_builds_during(context), screenshots=shots)
+            session.record(record)
     finally:
         try:
             world.end_scenario()  # the scenario's own apps stop, even in a network its feature shares

@@ -70,6 +70,8 @@ _RUN = pytest.StashKey["AtprotoRun"]()
 _WORLD = pytest.StashKey["World"]()
 _PHASES = pytest.StashKey[list]()  # StepRecords
 _DIAGNOSTICS = pytest.StashKey[str]()
+#: A failed test's screenshots of its people's pages (caption, PNG), for the run report.
+_SCREENSHOTS = pytest.StashKey["list[tuple[str, bytes]]"]()
 
 
 # -- options ---------------------------------------------------------------------------------
@@ -367,9 +369,9 @@ def _service_fixture(entry: ServiceKind) -> Any:
     return pytest.fixture(name=entry.fixture)(fixture)
 
 
-# One fixture per service the registry starts through a launcher (atproto_jetstream, atproto_tap, ...).
+# One fixture per service of the registry without one written out here (atproto_jetstream, atproto_tap, ...).
 for _entry in SERVICES.values():
-    if _entry.launchers:
+    if not _entry.own_fixture:
         globals()[f"_fixture_{_entry.name}"] = _service_fixture(_entry)
 
 
@@ -410,11 +412,12 @@ def _mask_report(report: pytest.TestReport) -> None:
 
 
 def _add_diagnostics(item: pytest.Item, report: pytest.TestReport, world: World) -> None:
-    from .diagnostics import diagnostic_sections, diagnostics, save_diagnostics
+    from .diagnostics import diagnostic_sections, diagnostics, save_diagnostics, screenshots
 
     try:
         sections = diagnostic_sections(world)
         text = diagnostics(world)
+        item.stash[_SCREENSHOTS] = screenshots(world)
     except Exception as error:  # diagnostics must never hide the failure itself
         sections, text = [("diagnostics", f"could not be gathered: {error!r}")], ""
     for title, body in sections:
@@ -439,6 +442,8 @@ def _note_phase(item: pytest.Item, report: pytest.TestReport) -> None:
 
 
 def _record_test(item: pytest.Item) -> None:
+    import base64
+
     from .masking import masker
     from .report import ScenarioRecord
 
@@ -465,6 +470,10 @@ def _record_test(item: pytest.Item) -> None:
             steps=phases,
             transcript=[masker.mask(x.summary()) for x in world.transcript] if world is not None else [],
             diagnostics=item.stash.get(_DIAGNOSTICS, ""),
+            screenshots=[
+                (masker.mask(caption), base64.b64encode(png).decode())
+                for caption, png in item.stash.get(_SCREENSHOTS, [])
+            ],
         )
     )
 

@@ -8,6 +8,7 @@ failed scenarios are expanded, passed ones fold into ``<details>``.
 
 from __future__ import annotations
 
+import base64
 import html
 import json
 import time
@@ -43,6 +44,8 @@ class ScenarioRecord:
     diagnostics: str = ""
     #: What the report should say about the scenario beside its steps (a build it paid for).
     notes: list[str] = field(default_factory=list)
+    #: A failed scenario's screenshots: (caption, PNG in base64), shown inline.
+    screenshots: list[tuple[str, str]] = field(default_factory=list)
 
 
 @dataclass
@@ -64,14 +67,25 @@ class RunRecord:
         """Read a record written by :meth:`to_json`."""
         data = json.loads(text)
         scenarios = [
-            ScenarioRecord(**{**s, "steps": [StepRecord(**step) for step in s.get("steps", [])]})
+            ScenarioRecord(
+                **{
+                    **s,
+                    "steps": [StepRecord(**step) for step in s.get("steps", [])],
+                    "screenshots": [tuple(shot) for shot in s.get("screenshots", [])],
+                }
+            )
             for s in data.pop("scenarios", [])
         ]
         return cls(**data, scenarios=scenarios)
 
 
 def scenario_record(
-    scenario: Any, transcript: list[str], diagnostics: str, *, notes: list[str] | None = None
+    scenario: Any,
+    transcript: list[str],
+    diagnostics: str,
+    *,
+    notes: list[str] | None = None,
+    screenshots: list[tuple[str, bytes]] | None = None,
 ) -> ScenarioRecord:
     """Build a record from a behave scenario after it ran."""
     steps = [
@@ -94,6 +108,7 @@ def scenario_record(
         transcript=[masker.mask(line) for line in transcript],
         diagnostics=masker.mask(diagnostics),
         notes=list(notes or []),
+        screenshots=[(masker.mask(caption), base64.b64encode(png).decode()) for caption, png in screenshots or []],
     )
 
 
@@ -135,6 +150,7 @@ text-align:left;vertical-align:top} th{background:#f2f3f7}
 details{border:1px solid #dde;border-radius:.4em;margin:.5em 0;padding:.3em .7em}
 summary{cursor:pointer;font-weight:600} pre{background:#f6f7f9;padding:.6em;overflow-x:auto;white-space:pre-wrap}
 .num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap} .muted{color:#6a6d75}
+figure{margin:.6em 0} figure img{max-width:100%;border:1px solid #dde} figcaption{color:#6a6d75}
 """
 
 
@@ -189,6 +205,11 @@ def _scenario_html(index: int, scenario: ScenarioRecord) -> str:
         )
     transcript = "\n".join(scenario.transcript) or "(no XRPC calls)"
     diagnostics = f"<h3>Diagnostics</h3><pre>{_e(scenario.diagnostics)}</pre>" if scenario.diagnostics else ""
+    diagnostics += "".join(
+        f"<figure><img alt='{_e(caption)}' src='data:image/png;base64,{png}'><figcaption>{_e(caption)}</figcaption>"
+        "</figure>"
+        for caption, png in scenario.screenshots
+    )
     notes = "".join(f"<p class=muted>Note: {_e(note)}</p>" for note in scenario.notes)
     return (
         f"<details id=s{index}{' open' if bad else ''}><summary>"

@@ -28,6 +28,7 @@ from .masking import masker
 from .report import RunRecord, ScenarioRecord, write_reports
 from .services import Runtime, create_runtime
 from .services.app_config import AppConfig, load_config
+from .services.browser import Browsers
 from .services.prepare import prepare_ahead
 from .settings import Settings
 from .world import World
@@ -46,6 +47,8 @@ class RunSession:
         self.apps: AppConfig = load_config(project, settings.config)
         self.app_scopes = AppScopes()  # apps with scope "feature" or "run"
         self.runtime: Runtime = runtime if runtime is not None else create_runtime(settings)
+        #: The run's browser: launched by the first scenario that needs one, closed with the run.
+        self.browsers = Browsers(settings)
         self.report = RunRecord(runtime=settings.runtime, worker=worker)
 
     def start(self, services: Iterable[str] = (), *, prepared: bool = False) -> Runtime:
@@ -79,6 +82,7 @@ class RunSession:
         world.lifetime = lifetime
         world.app_config = self.apps
         world.app_scopes = self.app_scopes
+        world.browsers = self.browsers
         return world
 
     def record(self, scenario: ScenarioRecord) -> None:
@@ -102,7 +106,10 @@ class RunSession:
             self.close_apps("feature")
             self.close_apps("run")
         finally:
-            self.runtime.close()
+            try:
+                self.browsers.close()
+            finally:
+                self.runtime.close()
 
     def write_report(self) -> Path | None:
         """Write the run's report (HTML and JSON) into the report directory; its page, or None without one."""

@@ -102,6 +102,9 @@ class Settings:
     node: str = field(default="node", metadata={"convert": _text})
     npm: str = field(default="npm", metadata={"convert": _text})
     go: str = field(default="go", metadata={"convert": _text})
+    browser_executable: str = field(default="", metadata={"convert": _text})
+    browser_timeout: float = field(default=10.0, metadata={"convert": _seconds})
+    browser_headless: bool = field(default=True, metadata={"convert": _flag})
 
     @classmethod
     def load(

@@ -385,3 +385,19 @@ def test_the_registry_makes_the_jetstream_and_tap_fixtures_on_the_relay(project:
     result.assert_outcomes(passed=1)
     (seen,) = notes(project)
     assert seen["jetstream"].startswith("ws://127.0.0.1:") and seen["tap"].startswith("http://127.0.0.1:")
+
+
+def test_the_browser_fixture_gives_each_person_a_page(project: pytest.Pytester) -> None:
+    project.makepyfile(
+        test_pages="""
+        def test_pages(atproto_browser):
+            alice = atproto_browser.person("alice.test")
+            alice.open("data:text/html,<title>T</title><label for=n>Name</label><input id=n><p>hello</p>")
+            alice.fill("Name", "alice.test")
+            alice.expect_text("hello")
+            alice.expect_no_text("goodbye")
+            assert atproto_browser.person("bob.test").page is not alice.page
+        """
+    )
+    result = project.runpytest_subprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1)

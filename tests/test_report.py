@@ -86,3 +86,17 @@ def test_errors_count_as_failures(status: str) -> None:
     run = sample_run()
     run.scenarios[1].status = status
     assert "2 failed" in render_html([run])
+
+
+def test_a_failed_scenarios_screenshots_are_inline_and_survive_the_json() -> None:
+    import base64
+
+    png = base64.b64encode(b"\x89PNG\r\n\x1a\n fake").decode()
+    scenario = ScenarioRecord(
+        "F", "S", "f.feature:1", "failed", 1.0, screenshots=[("alice.test's page: http://x/", png)]
+    )
+    record = RunRecord(runtime="local", scenarios=[scenario])
+    again = RunRecord.from_json(record.to_json())
+    assert again.scenarios[0].screenshots == [("alice.test's page: http://x/", png)]
+    page = render_html([again])
+    assert f"src='data:image/png;base64,{png}'" in page and "<figcaption>alice.test&#x27;s page: http://x/" in page

@@ -142,6 +142,8 @@ class Network:
                     f"cannot also run {_mode(spec)}"
                 )
             return running
+        if entry.per_run:
+            raise UsageError(f"{entry.title} belongs to the run, not to a network: world.add_service({name!r})")
         if not entry.launchers:
             raise UsageError(f"{entry.title} starts with its own method (network.add_{name})")
         if entry.on_relay:

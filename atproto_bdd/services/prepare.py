@@ -9,8 +9,9 @@ scenario's time, so the hooks (behave and pytest) and ``atproto-bdd run``
 look ahead at what the run will start and call :func:`prepare_services`
 first; the progress lines go to the real stderr, on a terminal or in a CI log.
 
-Two lanes run at the same time: Node.js (npm installs, native modules) and Go
-(``go install``) wait on different things, so on a fresh machine they overlap.
+Three lanes run at the same time: Node.js (npm installs, native modules), Go
+(``go install``) and the system's (pip and apt-get: the browser) wait on
+different things, so on a fresh machine they overlap.
 """
 
 from __future__ import annotations
@@ -47,7 +48,11 @@ def prepare_services(
     lines = list(dict.fromkeys(pds_lines))
     if not (wanted or lines):
         return
-    lanes = [lambda: _node_lane(settings, lines, wanted, say), lambda: _go_lane(settings, wanted, say)]
+    lanes = [
+        lambda: _node_lane(settings, lines, wanted, say),
+        lambda: _lane("go", settings, wanted, say),
+        lambda: _lane("system", settings, wanted, say),
+    ]
     with ThreadPoolExecutor(max_workers=len(lanes), thread_name_prefix="atproto-bdd-install") as pool:
         futures = [pool.submit(lane) for lane in lanes]
     for future in futures:
@@ -81,7 +86,8 @@ def _node_lane(settings: Settings, lines: list[str], wanted: set[str], say: Call
         say(entry.prepare_now(settings))
 
 
-def _go_lane(settings: Settings, wanted: set[str], say: Callable[[str], None]) -> None:
-    """The services built with ``go install`` (the relay first: the others read it)."""
-    for entry in by_lane("go", wanted):
+def _lane(lane: str, settings: Settings, wanted: set[str], say: Callable[[str], None]) -> None:
+    """The services of ``lane`` in registry order: ``go`` (``go install``; the relay first, the others read it),
+    ``system`` (pip and apt-get: the browser)."""
+    for entry in by_lane(lane, wanted):
         say(entry.prepare_now(settings))

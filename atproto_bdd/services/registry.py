@@ -42,7 +42,7 @@ class ServiceKind:
     install: str
     #: ``module:function`` that builds or installs it (``prepare(settings) -> str`` saying where it is ready).
     prepare: str
-    #: Which install lane builds it: ``go`` or ``node`` (the two run at the same time).
+    #: Which install lane builds it: ``go``, ``node`` or ``system`` (pip and apt-get); the lanes run at the same time.
     lane: str
     #: ``module:Class`` of the world's wrapper (``world.<name>``).
     world: str
@@ -64,6 +64,10 @@ class ServiceKind:
     offers: str = ""
     #: It cannot follow a relay restart (the relay restarts to crawl more PDSes): the relay is refused then.
     pins_relay: bool = False
+    #: Its pytest fixture is written out in the plugin (it takes arguments of its own); else made from this entry.
+    own_fixture: bool = False
+    #: It belongs to the run, not to a network (the browser): the network never starts or stops it.
+    per_run: bool = False
 
     def prepare_now(self, settings: Any) -> str:
         """Build or install it (once per version, in the cache); where it is ready."""
@@ -109,6 +113,7 @@ SERVICES: dict[str, ServiceKind] = {
             lane="go",
             world="atproto_bdd.world.relay:Relay",
             fixture="atproto_relay",
+            own_fixture=True,
         ),
         ServiceKind(
             name="appview",
@@ -120,6 +125,7 @@ SERVICES: dict[str, ServiceKind] = {
             world="atproto_bdd.world.appview:AppView",
             fixture="atproto_appview",
             first=True,
+            own_fixture=True,
         ),
         ServiceKind(
             name="jetstream",
@@ -151,6 +157,18 @@ SERVICES: dict[str, ServiceKind] = {
             offers="tracking nothing yet: ``.url``, ``.admin_password``, ``.track(did)``...",
             launchers={"local": "atproto_bdd.services.local.tap:launch"},
             elsewhere="no official image can be pulled here",
+        ),
+        ServiceKind(
+            name="browser",
+            title="the browser",
+            declare="When alice.test opens the app NAME",
+            install="a browser: Playwright for Python (pip) and Chromium (Debian's chromium package, apt-get)",
+            prepare="atproto_bdd.services.browser:prepare",
+            lane="system",
+            world="atproto_bdd.world.browser:Browser",
+            fixture="atproto_browser",
+            offers="a page per person: ``.person(name).open(url)``, ``.fill``, ``.click``, ``.expect_text``...",
+            per_run=True,
         ),
     )
 }

@@ -31,6 +31,7 @@ CATALOG_ORDER = (
     "tap_steps",
     "request_steps",
     "app_steps",
+    "browser_steps",
     "feed_steps",
     "label_steps",
     "appview_steps",

@@ -21,6 +21,7 @@ from ..errors import XrpcError
 from ..protocol.identity import PlcClient
 from ..protocol.xrpc import XrpcExchange
 from ..services.app_config import AppConfig
+from ..services.browser import Browsers
 from ..services.network import Network
 from ..services.registry import SERVICES
 from ..services.runtime import Runtime
@@ -82,6 +83,8 @@ class World(PdsesMixin, ServicesMixin, AccountsMixin, IdentityMixin, AppsMixin, 
         self.app_config: AppConfig = AppConfig()
         #: Where apps that outlive a scenario live (the hooks share one per run); None: this world keeps them.
         self.app_scopes: AppScopes | None = None
+        #: The run's browser (``services/browser.py``), launched on first use; None: the world's own, if needed.
+        self.browsers: Browsers | None = None
         #: How long this world's network lives: "scenario", "feature" when a feature (a pytest module) shares it,
         #: or "run" when the whole run (a pytest session) does.
         self.lifetime = "scenario"
