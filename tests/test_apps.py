@@ -67,6 +67,11 @@ def test_pyproject_is_the_fallback_and_atproto_bdd_toml_wins(tmp_path: Path) -> 
         ('[apps.A]\ncommand = ["x"]', "app name 'A' must be lower-case"),
         ('[apps.a]\ncommand = ["x"]\nport = "3000"', "apps.a.port must be a TCP port number, 1 to 65535"),
         ('[apps.a]\ncommand = ["x"]\nport = 70000', "apps.a.port must be a TCP port number"),
+        (
+            '[apps.a]\ncommand = ["x"]\n[apps.a.sign_in]\nbuton = "Go"',
+            "unknown key apps.a.sign_in.buton",
+        ),
+        ('[apps.a]\ncommand = ["x"]\n[apps.a.sign_in]\npath = "login"', "apps.a.sign_in.path must start with /"),
     ],
 )
 def test_config_mistakes_name_the_file_and_the_key(tmp_path: Path, text: str, message: str) -> None:
@@ -143,6 +148,11 @@ def test_which_placeholders_an_app_outliving_its_network_may_use(name: str, stab
     from atproto_bdd.world.app import STABLE_PLACEHOLDER
 
     assert bool(STABLE_PLACEHOLDER.match(name)) is stable
+
+
+def test_the_sign_in_form_has_defaults(tmp_path: Path) -> None:
+    app = load_config(write(tmp_path, '[apps.a]\ncommand = ["x"]\n[apps.a.sign_in]\nbutton = "Log in"')).app("a")
+    assert dict(app.sign_in) == {"path": "/", "field": "Handle", "button": "Log in"}
 
 
 def test_a_pinned_port_is_read(tmp_path: Path) -> None:

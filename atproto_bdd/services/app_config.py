@@ -14,6 +14,11 @@ One table per app::
     cursor_http = "/cursor"              # optional: the firehose sequence number the app has processed
     cursor_of = "A"                      # whose firehose that is: a PDS name or "relay" (default: the only PDS)
 
+    [apps.feedgen.sign_in]               # optional: how a person signs in to a web app (its OAuth client)
+    path = "/login"                      # the page with the sign-in form (default "/")
+    field = "Handle"                     # the field for the handle: label, placeholder or name (default "Handle")
+    button = "Log in"                    # the button that starts it (default "Sign in")
+
     [apps.feedgen.env]
     PORT = "${app.feedgen.port}"
 
@@ -55,7 +60,10 @@ APP_KEYS = (
     "cursor_of",
     "image",
     "port",
+    "sign_in",
 )
+#: ``[apps.NAME.sign_in]``: how a person signs in to the app, with the defaults.
+SIGN_IN_DEFAULTS = {"path": "/", "field": "Handle", "button": "Sign in"}
 DID_METHODS = ("plc", "web", "none")
 #: How long an app lives: one scenario, one feature, or the whole run (per worker).
 APP_SCOPES = ("scenario", "feature", "run")
@@ -81,6 +89,8 @@ class AppSpec:
     image: str | None = None
     #: A pinned port (``port = 3000``: the app hard-codes it, in its redirect URIs say); None: a free one each run.
     port: int | None = None
+    #: How a person signs in to it (``[apps.NAME.sign_in]``: path, field, button; see SIGN_IN_DEFAULTS).
+    sign_in: Mapping[str, str] = field(default_factory=lambda: dict(SIGN_IN_DEFAULTS))
     source: str = ""  # the file (and table) it was declared in, for messages
 
 
@@ -192,6 +202,15 @@ def _app(name: str, spec: Any, base: Path, where: str) -> AppSpec:
     port = spec.get("port")
     if port is not None and (isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= 65535):
         raise UsageError(f"{where}: {key}.port must be a TCP port number, 1 to 65535 (got {port!r})")
+    sign_in = spec.get("sign_in", {})
+    if not isinstance(sign_in, dict):
+        raise UsageError(f"{where}: {key}.sign_in must be a table (path, field, button)")
+    _no_unknown(sign_in, tuple(SIGN_IN_DEFAULTS), where, f"{key}.sign_in.")
+    for option, value in sign_in.items():
+        if not isinstance(value, str) or not value.strip():
+            raise UsageError(f"{where}: {key}.sign_in.{option} must be a non-empty string")
+    if not sign_in.get("path", "/").startswith("/"):
+        raise UsageError(f"{where}: {key}.sign_in.path must start with / (got {sign_in['path']!r})")
     timeout = spec.get("ready_timeout", 30)
     if not isinstance(timeout, (int, float)) or timeout <= 0:
         raise UsageError(f"{where}: {key}.ready_timeout must be a positive number of seconds")
@@ -210,5 +229,6 @@ def _app(name: str, spec: Any, base: Path, where: str) -> AppSpec:
         cursor_of=spec.get("cursor_of"),
         image=image,
         port=port,
+        sign_in={**SIGN_IN_DEFAULTS, **sign_in},
         source=f"{where} [{key}]",
     )

@@ -86,3 +86,88 @@ def then_person_is_on_app(context: Any, handle: str, name: str) -> None:
     """Waits (``browser_timeout``) until HANDLE's page is one of app NAME's (its address starts with the app's URL)."""
     app = world_of(context).app(name)
     person_of(context, handle).expect_at(f"{app.url}/", f"the app {name}")
+
+
+# -- signing in: the PDS's own authorization page, an app's OAuth client ---------------------
+
+
+def _pds_url(context: Any, handle: str) -> str:
+    return world_of(context).account(handle).pds.url
+
+
+@when("{handle:Handle} signs in on {pronoun:Pronoun} PDS's authorization page")
+@uses("browser")
+@atproto_step
+def when_person_signs_in_on_pds(context: Any, handle: str, pronoun: str) -> None:
+    """On the PDS's own sign-in page HANDLE signs in (handle and password) and approves the app's request."""
+    account = world_of(context).account(handle)
+    person_of(context, handle).sign_in_on_pds(account.pds.url, handle, account.password, approve=True)
+
+
+@when("{handle:Handle} denies access on {pronoun:Pronoun} PDS's authorization page")
+@uses("browser")
+@atproto_step
+def when_person_denies_on_pds(context: Any, handle: str, pronoun: str) -> None:
+    """On the PDS's own page HANDLE signs in, then denies the app's request (the app gets ``access_denied``)."""
+    account = world_of(context).account(handle)
+    person_of(context, handle).sign_in_on_pds(account.pds.url, handle, account.password, approve=False)
+
+
+@when('{handle:Handle} signs in on {pronoun:Pronoun} PDS\'s authorization page with the password "{password}"')
+@uses("browser")
+@atproto_step
+def when_person_signs_in_with_password(context: Any, handle: str, pronoun: str, password: str) -> None:
+    """HANDLE submits the PDS's sign-in form with PASSWORD (a wrong one, say); what the page says is checked next."""
+    person_of(context, handle).sign_in_on_pds(_pds_url(context, handle), handle, password, approve=None)
+
+
+@then("{handle:Handle} is on {pronoun:Pronoun} PDS's authorization page")
+@atproto_step
+def then_person_on_pds_page(context: Any, handle: str, pronoun: str) -> None:
+    """Waits (``browser_timeout``) until HANDLE's page is their PDS's authorization page (``/oauth/authorize``)."""
+    person_of(context, handle).expect_at(
+        f"{_pds_url(context, handle)}/oauth/authorize", "their PDS's authorization page"
+    )
+
+
+@then('the app {name:Word} asks {handle:Handle}\'s PDS for the scope "{scope}"')
+@atproto_step
+def then_app_asks_for_scope(context: Any, name: str, handle: str, scope: str) -> None:
+    """The authorization request on HANDLE's PDS page comes from app NAME and asks for SCOPE.
+
+    Read from the request the PDS hands its page (client, redirect URIs,
+    scope): the page itself words scopes for people ("Repository - Publish
+    changes"). SCOPE is one space-separated scope, such as ``repo:xyz.statusphere.status``.
+    """
+    app = world_of(context).app(name)
+    request = person_of(context, handle).authorization_request(_pds_url(context, handle))
+    metadata = request.get("clientMetadata") or {}
+    redirects = [str(uri) for uri in metadata.get("redirect_uris", [])]
+    client = request.get("clientId", "?")
+    assert any(uri.startswith(f"{app.url}/") for uri in redirects), (
+        f"the request on {handle}'s PDS page comes from the client {client}, whose redirect URIs "
+        f"{redirects} are not the app {name}'s ({app.url})"
+    )
+    scopes = str(request.get("scope", "")).split()
+    assert scope in scopes, f"the app {name} asks {handle}'s PDS for the scopes {scopes}, not for {scope!r}"
+
+
+@when("{handle:Handle} signs in to the app {name:Word}")
+@uses("browser")
+@atproto_step
+def when_person_signs_in_to_app(context: Any, handle: str, name: str) -> None:
+    """The whole sign-in: HANDLE opens app NAME, types their handle, signs in and approves on their PDS, and is back.
+
+    The app's ``[apps.NAME.sign_in]`` says where its form is: ``path``
+    (default ``/``), ``field`` (default ``Handle``) and ``button`` (default
+    ``Sign in``).
+    """
+    world = world_of(context)
+    app, account = world.app(name), world.account(handle)
+    form = app.spec.sign_in
+    person = person_of(context, handle)
+    person.open(app.url + form["path"])
+    person.fill(form["field"], handle)
+    person.click(form["button"])
+    person.sign_in_on_pds(account.pds.url, handle, account.password, approve=True)
+    person.expect_at(f"{app.url}/", f"the app {name}")

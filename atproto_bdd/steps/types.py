@@ -28,6 +28,7 @@ SECONDS_PATTERN = r"\d+(?:\.\d+)?"
 HANDLE_LIST_PATTERN = rf"{HANDLE_PATTERN}(?:(?:, | and ){HANDLE_PATTERN})*"
 NSID_LIST_PATTERN = rf"{NSID_PATTERN}(?:(?:, | and ){NSID_PATTERN})*"
 OPERATION_PATTERN = r"create|update|delete"
+PRONOUN_PATTERN = r"her|his|their"
 
 
 @parse.with_pattern(HANDLE_PATTERN)
@@ -120,6 +121,12 @@ def parse_seconds(text: str) -> float:
     return float(text)
 
 
+@parse.with_pattern(PRONOUN_PATTERN)
+def parse_pronoun(text: str) -> str:
+    """her, his or their (a person's own things: "her PDS's authorization page"); all mean the same"""
+    return text
+
+
 PARAMETER_TYPES: dict[str, Any] = {
     "Handle": parse_handle,
     "NSID": parse_nsid,
@@ -136,6 +143,7 @@ PARAMETER_TYPES: dict[str, Any] = {
     "Operation": parse_operation,
     "LabelValue": parse_label_value,
     "Seconds": parse_seconds,
+    "Pronoun": parse_pronoun,
 }
 
 register_type(**PARAMETER_TYPES)

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from ..errors import UsageError
 from ..masking import masker
-from ..waiting import poll
+from ..waiting import Deadline, poll
 from .needs import Configured
 
 if TYPE_CHECKING:
@@ -24,8 +24,16 @@ if TYPE_CHECKING:
 
 #: How often a wait looks at the page again (each look is one round trip to the browser).
 LOOK_INTERVAL = 0.05
+#: Chromium's error for requests it aborted because the machine's network interfaces changed.
+NETWORK_CHANGED = "ERR_NETWORK_CHANGED"
+#: How the PDS's sign-in page labels the account's identifier: the 0.4 line, the 0.5 line.
+IDENTIFIER_LABELS = ("Identifier", "Username or Email")
 #: How many of the page's fields or buttons a failure lists.
 LISTED = 12
+#: Whether an element takes typed text (what Playwright's fill() accepts).
+FILLABLE = (
+    "e => e.matches('input:not([type=hidden]), textarea, select, [contenteditable=\"\"], [contenteditable=true]')"
+)
 
 
 class BrowserWorld(Configured, Protocol):
@@ -68,25 +76,65 @@ class Person:
         """Go to ``url`` and wait until the page has loaded."""
         from playwright.sync_api import Error
 
-        try:
-            self.page.goto(url, wait_until="load", timeout=self.timeout * 1000)
-        except Error as exc:
-            raise BrowserStepError(f"{self.name} could not open {url}: {_first_line(exc)}") from None
+        deadline = Deadline(self.timeout)
+        last: list[str] = []
+
+        def attempt() -> bool | None:
+            try:
+                self.page.goto(url, wait_until="load", timeout=max(deadline.remaining, 0.5) * 1000)
+                return True
+            except Error as exc:
+                last[:] = [_first_line(exc)]
+                if NETWORK_CHANGED in str(exc):  # aborted by Chromium (see _recover_from_network_change): again
+                    return None
+                raise BrowserStepError(f"{self.name} could not open {url}: {last[0]}") from None
+
+        poll(
+            attempt,
+            timeout=self.timeout,
+            on_timeout=lambda: BrowserStepError(f"{self.name} could not open {url}: {last[0] if last else 'timeout'}"),
+        )
+
+    def _recover_from_network_change(self, seen: int) -> int:
+        """Reload the page if requests failed with ``ERR_NETWORK_CHANGED`` since ``seen`` of them had; the count.
+
+        Chromium aborts what it is loading when the machine's network interfaces
+        change - a container engine adding or removing one - even for loopback
+        addresses; a page whose scripts were cut off that way never renders.
+        """
+        changed = sum(NETWORK_CHANGED in line for line in self.failed_requests)
+        if changed > seen:
+            try:
+                self.page.reload(wait_until="load", timeout=self.timeout * 1000)
+            except Exception:  # judged by the next look
+                pass
+        return changed
 
     def fill(self, field: str, value: str) -> None:
         """Type ``value`` into the field labelled ``field`` (or with that placeholder, or that ``name``)."""
-        locator = self._find(
-            f'field "{field}" (by label, placeholder or name)',
+        locator = self._field(field)
+        self._act(f'fill the field "{field}"', lambda: locator.fill(value, timeout=self.timeout * 1000))
+
+    def _field(self, *names: str) -> Any:
+        """The visible field labelled with one of ``names`` (or with that placeholder or ``name``), waiting for it."""
+        shown = " or ".join(f'"{name}"' for name in names)
+        return self._find(
+            f"field {shown} (by label, placeholder or name)",
             lambda page: [
-                page.get_by_label(field, exact=True),
-                page.get_by_placeholder(field, exact=True),
-                page.locator(f"[name={_css_string(field)}]"),
-                page.get_by_label(field),
-                page.get_by_placeholder(field),
+                locator
+                for field in names
+                for locator in (
+                    page.get_by_role("textbox", name=field, exact=True),
+                    page.get_by_label(field, exact=True),
+                    page.get_by_placeholder(field, exact=True),
+                    page.locator(f"[name={_css_string(field)}]"),
+                    page.get_by_label(field),
+                    page.get_by_placeholder(field),
+                )
             ],
             self._fields,
+            accept=lambda item: bool(item.evaluate(FILLABLE)),  # a label can name a fieldset too
         )
-        locator.fill(value, timeout=self.timeout * 1000)
 
     def click(self, text: str) -> None:
         """Click the button or link whose text (or accessible name) is ``text``."""
@@ -101,7 +149,16 @@ class Person:
             ],
             self._buttons,
         )
-        locator.click(timeout=self.timeout * 1000)
+        self._act(f'click "{text}"', lambda: locator.click(timeout=self.timeout * 1000))
+
+    def _act(self, what: str, action: Callable[[], Any]) -> None:
+        """Do ``action`` on an element found; what Playwright refuses becomes one line naming the page."""
+        from playwright.sync_api import Error
+
+        try:
+            action()
+        except Error as exc:
+            raise BrowserStepError(f"{self.name} could not {what} on {self.where()}: {_first_line(exc)}") from None
 
     # -- what a person sees ---------------------------------------------------------
 
@@ -140,10 +197,17 @@ class Person:
         except Error:  # long polls and websockets never idle: judge the page as it is
             pass
 
+    def url(self) -> str:
+        """The page's address now, asked of the page (``page.url`` is only as new as the last call into Playwright)."""
+        try:
+            return str(self.page.evaluate("() => location.href"))
+        except Exception:  # navigating: the old document is gone, the new one not there yet
+            return ""
+
     def expect_at(self, url: str, what: str) -> None:
         """Wait (``timeout``) until the page's address starts with ``url`` (``what`` names it in the message)."""
         poll(
-            lambda: self.page.url.startswith(url),
+            lambda: self.url().startswith(url),
             timeout=self.timeout,
             interval=LOOK_INTERVAL,
             on_timeout=lambda: BrowserStepError(
@@ -159,15 +223,81 @@ class Person:
             title = ""
         return f'{self.page.url} (title "{title}")' if title else self.page.url
 
+    # -- a PDS's own pages: OAuth sign-in and consent --------------------------------
+
+    def authorization_request(self, pds_url: str) -> dict[str, Any]:
+        """The authorization request the PDS's page is showing: its client, scope and login hint.
+
+        The PDS (``@atproto/oauth-provider``) hands its page this request as
+        ``window.__authorizeData``; the page itself words scopes for people.
+        """
+        self.expect_at(f"{pds_url}/oauth/authorize", "the PDS's authorization page")
+        data: dict[str, Any] = poll(
+            lambda: self.page.evaluate("() => window.__authorizeData || null"),
+            timeout=self.timeout,
+            interval=LOOK_INTERVAL,
+            on_timeout=lambda: BrowserStepError(
+                f"{self.name}'s page {self.where()} holds no authorization request (window.__authorizeData)"
+            ),
+        )
+        return data
+
+    def sign_in_on_pds(self, pds_url: str, identifier: str, password: str, *, approve: bool | None) -> None:
+        """On the PDS's authorization page: sign in as ``identifier``, then approve or deny the app's request.
+
+        ``approve=None`` only submits the sign-in form (a wrong password: what
+        the page says is then checked with ``expect_text``). A PDS that asks for
+        no consent (the app was approved before) goes straight back to the app.
+        """
+        self.expect_at(f"{pds_url}/oauth/authorize", "the PDS's authorization page")
+        field = self._field(*IDENTIFIER_LABELS)
+        # The app's login hint fills it in (read-only on the 0.4 line): typed only where the person still has to.
+        if field.is_editable() and field.input_value() != identifier:
+            self._act("fill in the identifier", lambda: field.fill(identifier, timeout=self.timeout * 1000))
+        self.fill("Password", password)
+        self.click("Sign in")
+        if approve is None:
+            return
+        button = "Authorize" if approve else "Deny access"
+
+        def consent_or_gone() -> str | None:
+            if not self.url().startswith(pds_url):
+                return "gone"
+            return "consent" if self.page.get_by_role("button", name=button, exact=True).is_visible() else None
+
+        outcome = poll(
+            consent_or_gone,
+            timeout=self.timeout,
+            interval=LOOK_INTERVAL,
+            on_timeout=lambda: BrowserStepError(
+                f'{self.name} signed in on the PDS\'s page, which asked for no consent (no "{button}") and did not '
+                f"go back to the app within {self.timeout:g}s; it is {self.where()} and shows:\n{_excerpt(self.text())}"
+            ),
+        )
+        if outcome == "consent":
+            self.click(button)
+        elif not approve:
+            raise BrowserStepError(
+                f"{self.name} could not deny access: the PDS asked for no consent (it is {self.where()})"
+            )
+
     # -- finding elements -------------------------------------------------------------
 
-    def _find(self, what: str, candidates: Callable[[Any], list[Any]], listing: Callable[[], str]) -> Any:
-        """The first visible element of ``candidates(page)``, waiting ``timeout`` for one to appear."""
+    def _find(
+        self,
+        what: str,
+        candidates: Callable[[Any], list[Any]],
+        listing: Callable[[], str],
+        accept: Callable[[Any], bool] = lambda item: True,
+    ) -> Any:
+        """The first visible element of ``candidates(page)`` that ``accept`` takes, waiting ``timeout`` for one."""
         found: list[Any] = []
+        changed = [sum(NETWORK_CHANGED in line for line in self.failed_requests)]
 
         def look() -> bool:
+            changed[0] = self._recover_from_network_change(changed[0])
             for locator in candidates(self.page):
-                visible = [item for item in locator.all() if item.is_visible()]
+                visible = [item for item in locator.all() if item.is_visible() and accept(item)]
                 if visible:
                     found[:] = visible[:1]
                     return True
