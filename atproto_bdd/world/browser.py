@@ -1,7 +1,7 @@
 """The people of a scenario in a real browser: a page each, in a context of their own.
 
-``world.browser`` (started by the first browser step, or ``world.add_service("browser")``)
-gives each person - named like an account, ``alice.test`` - a fresh browser
+The world's browser (started by the first browser step, or by its
+``add_service("browser")``) gives each person - named like an account, ``alice.test`` - a fresh browser
 context (cookies and storage never shared between people or scenarios) with
 one page. What a person does waits at most ``browser_timeout`` for the page:
 a field or a button to appear, a text to show. The browser itself is the

@@ -65,8 +65,9 @@ class ServicesMixin:
         """The world's wrapper of the service ``name``; a UsageError saying which step starts it if there is none."""
         entry = kind(name)
         if name not in self._services:
+            owner = "scenario" if entry.per_run else "network"  # the browser is the run's, its pages the scenario's
             raise UsageError(
-                f"this network has no {entry.title.removeprefix('the ')} yet (declare one: {entry.declare})"
+                f"this {owner} has no {entry.title.removeprefix('the ')} yet (declare one: {entry.declare})"
             )
         return self._services[name]
 
