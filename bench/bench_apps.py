@@ -30,7 +30,7 @@ from common import BENCH_DIR, load_average, summary, write_results
 from atproto_bdd.protocol.http import new_client
 from atproto_bdd.services import LocalRuntime
 from atproto_bdd.services.app_config import AppConfig, AppSpec
-from atproto_bdd.services.app_process import app_path
+from atproto_bdd.services.child_env import app_path
 from atproto_bdd.services.ports import free_port
 from atproto_bdd.world import World
 

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from atproto_bdd.protocol.firehose import FirehoseRecorder
-from atproto_bdd.services.node_host import LEFT_OUT_OF_THE_HOST
+from atproto_bdd.services.child_env import LEFT_OUT_OF_THE_HOST
 from atproto_bdd.services.node_install import NodeInstall, ensure_npm_project
 from atproto_bdd.services.node_runtime import resolve_node
 from atproto_bdd.services.pds_lines import pds_line
