@@ -24,7 +24,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from ..errors import InstallError, UsageError
+from ..errors import InstallError, ServiceError, UsageError
 from ..settings import Settings
 from .cached_install import install_lock, install_once
 from .child_env import Child, child_environment
@@ -174,7 +174,7 @@ class Browsers:
                 )
             except Error as exc:
                 playwright.stop()
-                raise InstallError(f"Chromium ({executable}) did not start: {str(exc).strip()[-800:]}") from None
+                raise ServiceError(f"Chromium ({executable}) did not start: {str(exc).strip()[-800:]}") from None
             self._playwright = playwright
             self.executable = executable
             return self._browser
