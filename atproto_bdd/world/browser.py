@@ -22,8 +22,10 @@ from .needs import Configured
 if TYPE_CHECKING:
     from ..services.browser import Browsers
 
-#: How often a wait looks at the page again (each look is one round trip to the browser).
-LOOK_INTERVAL = 0.05
+#: How soon a wait looks at the page again, at first and at most (each look is a round trip or two to the
+#: browser, a few milliseconds: a page that changes is noticed within a few milliseconds at first).
+LOOK_INTERVAL = 0.005
+LOOK_INTERVAL_MAX = 0.05
 #: Chromium's error for requests it aborted because the machine's network interfaces changed.
 NETWORK_CHANGED = "ERR_NETWORK_CHANGED"
 #: How the PDS's sign-in page labels the account's identifier: the 0.4 line, the 0.5 line.
@@ -31,8 +33,11 @@ IDENTIFIER_LABELS = ("Identifier", "Username or Email")
 #: How many of the page's fields or buttons a failure lists.
 LISTED = 12
 #: Whether an element takes typed text (what Playwright's fill() accepts).
-FILLABLE = (
-    "e => e.matches('input:not([type=hidden]), textarea, select, [contenteditable=\"\"], [contenteditable=true]')"
+FILLABLE = "e => e.matches('input:not([type=hidden]), textarea, select, [contenteditable]')"
+#: Whether an element is visible as Playwright judges it: a non-empty box, and not ``visibility: hidden``.
+VISIBLE = (
+    "e => !!(e.offsetWidth || e.offsetHeight || e.getClientRects().length)"
+    " && getComputedStyle(e).visibility !== 'hidden'"
 )
 
 
@@ -133,7 +138,7 @@ class Person:
                 )
             ],
             self._fields,
-            accept=lambda item: bool(item.evaluate(FILLABLE)),  # a label can name a fieldset too
+            accept=FILLABLE,  # a label can name a fieldset too
         )
 
     def click(self, text: str) -> None:
@@ -175,6 +180,7 @@ class Person:
             lambda: text in self.text(),
             timeout=self.timeout,
             interval=LOOK_INTERVAL,
+            max_interval=LOOK_INTERVAL_MAX,
             on_timeout=lambda: BrowserStepError(
                 f'{self.name} does not see "{text}" within {self.timeout:g}s on {self.where()}; '
                 f"the page shows:\n{_excerpt(self.text())}"
@@ -210,6 +216,7 @@ class Person:
             lambda: self.url().startswith(url),
             timeout=self.timeout,
             interval=LOOK_INTERVAL,
+            max_interval=LOOK_INTERVAL_MAX,
             on_timeout=lambda: BrowserStepError(
                 f"{self.name} is not on {what} ({url}) within {self.timeout:g}s: the page is {self.where()}"
             ),
@@ -236,6 +243,7 @@ class Person:
             lambda: self.page.evaluate("() => window.__authorizeData || null"),
             timeout=self.timeout,
             interval=LOOK_INTERVAL,
+            max_interval=LOOK_INTERVAL_MAX,
             on_timeout=lambda: BrowserStepError(
                 f"{self.name}'s page {self.where()} holds no authorization request (window.__authorizeData)"
             ),
@@ -269,6 +277,7 @@ class Person:
             consent_or_gone,
             timeout=self.timeout,
             interval=LOOK_INTERVAL,
+            max_interval=LOOK_INTERVAL_MAX,
             on_timeout=lambda: BrowserStepError(
                 f'{self.name} signed in on the PDS\'s page, which asked for no consent (no "{button}") and did not '
                 f"go back to the app within {self.timeout:g}s; it is {self.where()} and shows:\n{_excerpt(self.text())}"
@@ -288,18 +297,23 @@ class Person:
         what: str,
         candidates: Callable[[Any], list[Any]],
         listing: Callable[[], str],
-        accept: Callable[[Any], bool] = lambda item: True,
+        accept: str = "e => true",
     ) -> Any:
-        """The first visible element of ``candidates(page)`` that ``accept`` takes, waiting ``timeout`` for one."""
+        """The first visible element of ``candidates(page)`` that ``accept`` (JavaScript) takes, waiting for one."""
         found: list[Any] = []
         changed = [sum(NETWORK_CHANGED in line for line in self.failed_requests)]
+        # One round trip per candidate: which of its elements are visible and taken.
+        pick = f"elements => elements.map((e, i) => ({VISIBLE})(e) && ({accept})(e) ? i : -1).filter(i => i >= 0)"
 
         def look() -> bool:
             changed[0] = self._recover_from_network_change(changed[0])
             for locator in candidates(self.page):
-                visible = [item for item in locator.all() if item.is_visible() and accept(item)]
-                if visible:
-                    found[:] = visible[:1]
+                try:
+                    hits = locator.evaluate_all(pick)
+                except Exception:  # navigating: the document went away under the query
+                    return False
+                if hits:
+                    found[:] = [locator.nth(hits[0])]
                     return True
             return False
 
@@ -307,6 +321,7 @@ class Person:
             look,
             timeout=self.timeout,
             interval=LOOK_INTERVAL,
+            max_interval=LOOK_INTERVAL_MAX,
             on_timeout=lambda: BrowserStepError(
                 f"{self.name} finds no {what} within {self.timeout:g}s on {self.where()}; {listing()}"
             ),
