@@ -38,8 +38,6 @@ GREENLET_VERSION = "3.5.6"
 CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 #: The Debian package installed when none is found (as root, with apt-get).
 CHROMIUM_PACKAGE = "chromium"
-#: What the install command and the pre-builds say preparing it does.
-INSTALL = "a browser: Playwright for Python (pip) and Chromium (Debian's chromium package, apt-get); a minute"
 
 
 def _installed_playwright() -> bool:
@@ -122,7 +120,7 @@ def _apt_install(apt: str, log: Path) -> None:
     argv = [apt, "install", "-y", "--no-install-recommends", CHROMIUM_PACKAGE]
     env = child_environment(Child.TOOL, {"DEBIAN_FRONTEND": "noninteractive"})
     what = f"apt-get install {CHROMIUM_PACKAGE}"
-    with Progress(f"installing Chromium ({what}, once; about a minute)"):
+    with Progress(f"installing Chromium ({what}, once)"):
         try:
             run_logged(argv, cwd=Path("/"), log_path=log, timeout=15 * 60, what=what, env=env)
         except InstallError:  # the package lists may be missing or old (a fresh container): update, then again
