@@ -95,13 +95,18 @@ def _pds_url(context: Any, handle: str) -> str:
     return world_of(context).account(handle).pds.url
 
 
+def _sign_in_on_pds(context: Any, handle: str, *, approve: bool) -> None:
+    """HANDLE signs in on their PDS's page with their own password, then approves or denies the request."""
+    account = world_of(context).account(handle)
+    person_of(context, handle).sign_in_on_pds(account.pds.url, handle, account.password, approve=approve)
+
+
 @when("{handle:Handle} signs in on {pronoun:Pronoun} PDS's authorization page")
 @uses("browser")
 @atproto_step
 def when_person_signs_in_on_pds(context: Any, handle: str, pronoun: str) -> None:
     """On the PDS's own sign-in page HANDLE signs in (handle and password) and approves the app's request."""
-    account = world_of(context).account(handle)
-    person_of(context, handle).sign_in_on_pds(account.pds.url, handle, account.password, approve=True)
+    _sign_in_on_pds(context, handle, approve=True)
 
 
 @when("{handle:Handle} denies access on {pronoun:Pronoun} PDS's authorization page")
@@ -109,8 +114,7 @@ def when_person_signs_in_on_pds(context: Any, handle: str, pronoun: str) -> None
 @atproto_step
 def when_person_denies_on_pds(context: Any, handle: str, pronoun: str) -> None:
     """On the PDS's own page HANDLE signs in, then denies the app's request (the app gets ``access_denied``)."""
-    account = world_of(context).account(handle)
-    person_of(context, handle).sign_in_on_pds(account.pds.url, handle, account.password, approve=False)
+    _sign_in_on_pds(context, handle, approve=False)
 
 
 @when('{handle:Handle} signs in on {pronoun:Pronoun} PDS\'s authorization page with the password "{password}"')
@@ -162,12 +166,11 @@ def when_person_signs_in_to_app(context: Any, handle: str, name: str) -> None:
     (default ``/``), ``field`` (default ``Handle``) and ``button`` (default
     ``Sign in``).
     """
-    world = world_of(context)
-    app, account = world.app(name), world.account(handle)
+    app = world_of(context).app(name)
     form = app.spec.sign_in
     person = person_of(context, handle)
     person.open(app.url + form["path"])
     person.fill(form["field"], handle)
     person.click(form["button"])
-    person.sign_in_on_pds(account.pds.url, handle, account.password, approve=True)
+    _sign_in_on_pds(context, handle, approve=True)
     person.expect_at(f"{app.url}/", f"the app {name}")

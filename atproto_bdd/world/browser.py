@@ -156,6 +156,12 @@ class Person:
         )
         self._act(f'click "{text}"', lambda: locator.click(timeout=self.timeout * 1000))
 
+    def _wait(self, check: Callable[[], Any], *, on_timeout: Callable[[], BaseException]) -> Any:
+        """``check()`` until it returns something (not None/False), looking every few ms, at most ``timeout``."""
+        return poll(
+            check, timeout=self.timeout, interval=LOOK_INTERVAL, max_interval=LOOK_INTERVAL_MAX, on_timeout=on_timeout
+        )
+
     def _act(self, what: str, action: Callable[[], Any]) -> None:
         """Do ``action`` on an element found; what Playwright refuses becomes one line naming the page."""
         from playwright.sync_api import Error
@@ -176,11 +182,8 @@ class Person:
 
     def expect_text(self, text: str) -> None:
         """Wait (``timeout``) until the page shows ``text``."""
-        poll(
+        self._wait(
             lambda: text in self.text(),
-            timeout=self.timeout,
-            interval=LOOK_INTERVAL,
-            max_interval=LOOK_INTERVAL_MAX,
             on_timeout=lambda: BrowserStepError(
                 f'{self.name} does not see "{text}" within {self.timeout:g}s on {self.where()}; '
                 f"the page shows:\n{_excerpt(self.text())}"
@@ -212,11 +215,8 @@ class Person:
 
     def expect_at(self, url: str, what: str) -> None:
         """Wait (``timeout``) until the page's address starts with ``url`` (``what`` names it in the message)."""
-        poll(
+        self._wait(
             lambda: self.url().startswith(url),
-            timeout=self.timeout,
-            interval=LOOK_INTERVAL,
-            max_interval=LOOK_INTERVAL_MAX,
             on_timeout=lambda: BrowserStepError(
                 f"{self.name} is not on {what} ({url}) within {self.timeout:g}s: the page is {self.where()}"
             ),
@@ -239,11 +239,8 @@ class Person:
         ``window.__authorizeData``; the page itself words scopes for people.
         """
         self.expect_at(f"{pds_url}/oauth/authorize", "the PDS's authorization page")
-        data: dict[str, Any] = poll(
+        data: dict[str, Any] = self._wait(
             lambda: self.page.evaluate("() => window.__authorizeData || null"),
-            timeout=self.timeout,
-            interval=LOOK_INTERVAL,
-            max_interval=LOOK_INTERVAL_MAX,
             on_timeout=lambda: BrowserStepError(
                 f"{self.name}'s page {self.where()} holds no authorization request (window.__authorizeData)"
             ),
@@ -273,11 +270,8 @@ class Person:
                 return "gone"
             return "consent" if self.page.get_by_role("button", name=button, exact=True).is_visible() else None
 
-        outcome = poll(
+        outcome = self._wait(
             consent_or_gone,
-            timeout=self.timeout,
-            interval=LOOK_INTERVAL,
-            max_interval=LOOK_INTERVAL_MAX,
             on_timeout=lambda: BrowserStepError(
                 f'{self.name} signed in on the PDS\'s page, which asked for no consent (no "{button}") and did not '
                 f"go back to the app within {self.timeout:g}s; it is {self.where()} and shows:\n{_excerpt(self.text())}"
@@ -317,11 +311,8 @@ class Person:
                     return True
             return False
 
-        poll(
+        self._wait(
             look,
-            timeout=self.timeout,
-            interval=LOOK_INTERVAL,
-            max_interval=LOOK_INTERVAL_MAX,
             on_timeout=lambda: BrowserStepError(
                 f"{self.name} finds no {what} within {self.timeout:g}s on {self.where()}; {listing()}"
             ),
