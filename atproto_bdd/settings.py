@@ -105,6 +105,7 @@ class Settings:
     browser_executable: str = field(default="", metadata={"convert": _text})
     browser_timeout: float = field(default=10.0, metadata={"convert": _seconds})
     browser_headless: bool = field(default=True, metadata={"convert": _flag})
+    browser_trace: bool = field(default=False, metadata={"convert": _flag})
 
     @classmethod
     def load(

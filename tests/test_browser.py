@@ -8,6 +8,7 @@ that no browser process outlives behave.
 from __future__ import annotations
 
 import threading
+import zipfile
 from collections.abc import Iterator
 from dataclasses import replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -86,6 +87,30 @@ def test_a_failure_shows_each_page_and_a_screenshot_of_it(world: World, page_url
     assert f'page: {page_url} (title "Form")' in page and "console error: a console error" in page, page
     ((caption, png),) = screenshots(world)
     assert caption.startswith("alice.test's page: ") and png.startswith(b"\x89PNG"), caption
+
+
+def test_a_trace_per_person_is_written_when_the_scenario_ends(tmp_path: Path, page_url: str) -> None:
+    settings = replace(Settings.load(), browser_timeout=1.0, browser_trace=True, report_dir=str(tmp_path))
+    with LocalRuntime(settings) as runtime:
+        world = World(runtime, settings)
+        try:
+            world.begin_scenario("A form, traced")
+            alice = world.add_service("browser").person("alice.test")
+            alice.open(page_url)
+            alice.fill("Handle", "alice.test")
+            trace = tmp_path / "traces" / "A-form-traced-alice.test.zip"
+            assert world.browser.traces() == [trace]
+            assert f"trace: {trace}" in dict(diagnostic_sections(world))["browser: alice.test's page"]
+            assert not trace.exists()
+            world.end_scenario()  # a shared network keeps running; the scenario's people close
+            assert not world.has_browser, "the scenario's pages outlived it"
+            names = set(zipfile.ZipFile(trace).namelist())
+            assert "trace.trace" in names and any(name.startswith("resources/") for name in names), names
+            world.begin_scenario("A form, traced")  # the same scenario again keeps the first trace
+            world.add_service("browser").person("alice.test").open(page_url)
+            assert world.browser.traces() == [tmp_path / "traces" / "A-form-traced-alice.test-2.zip"]
+        finally:
+            world.close()
 
 
 def test_a_bad_browser_executable_names_the_setting() -> None:

@@ -5,13 +5,17 @@ The world's browser (started by the first browser step, or by its
 context (cookies and storage never shared between people or scenarios) with
 one page. What a person does waits at most ``browser_timeout`` for the page:
 a field or a button to appear, a text to show. The browser itself is the
-run's (``services/browser.py``: launched once per run or worker); closing the
-world closes its people's contexts.
+run's (``services/browser.py``: launched once per run or worker); the end
+of the scenario closes its people's contexts. With ``browser_trace`` each
+person's context records a Playwright trace, written when it closes to
+``<report_dir>/traces/<scenario>-<person>.zip``.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from ..errors import UsageError
@@ -47,6 +51,11 @@ class BrowserWorld(Configured, Protocol):
     @property
     def browsers(self) -> Browsers | None: ...
 
+    @property
+    def scenario(self) -> str:
+        """The running scenario's name (traces are named after it)."""
+        ...
+
 
 class BrowserStepError(AssertionError):
     """A person could not do what a step says on the page, or did not see what it expects."""
@@ -55,10 +64,14 @@ class BrowserStepError(AssertionError):
 class Person:
     """One person's page: open, fill, click, and what they see. Every call waits at most ``timeout`` seconds."""
 
-    def __init__(self, name: str, context: Any, timeout: float) -> None:
+    def __init__(self, name: str, context: Any, timeout: float, *, trace: Path | None = None) -> None:
         self.name = name
         self.context = context
         self.timeout = timeout
+        #: Where the person's Playwright trace is written when they close (None: no trace is recorded).
+        self.trace = trace
+        if trace is not None:
+            context.tracing.start(screenshots=True, snapshots=True, sources=False, title=name)
         self.page = context.new_page()
         #: The browser console's errors and the requests that failed, for a failure's diagnostics.
         self.console_errors: list[str] = []
@@ -339,6 +352,8 @@ class Person:
     def describe(self) -> str:
         """What a failure shows of this page: its address and title, console errors, failed requests (masked)."""
         lines = [f"page: {self.where()}"]
+        if self.trace is not None:
+            lines.append(f"trace: {self.trace} (written when the scenario ends; trace.playwright.dev opens it)")
         lines += [f"console error: {line}" for line in self.console_errors[-20:]]
         lines += [f"request failed: {line}" for line in self.failed_requests[-20:]]
         return masker.mask("\n".join(lines))
@@ -351,7 +366,13 @@ class Person:
             return None
 
     def close(self) -> None:
-        """Close the person's context (their page, cookies and storage)."""
+        """Close the person's context (their page, cookies and storage), writing their trace first if recorded."""
+        try:
+            if self.trace is not None:
+                self.trace.parent.mkdir(parents=True, exist_ok=True)
+                self.context.tracing.stop(path=str(self.trace))
+        except Exception:  # a trace that cannot be written must not keep the context open
+            pass
         try:
             self.context.close()
         except Exception:  # the browser is gone already
@@ -377,6 +398,9 @@ class Browser:
         self._own = world.browsers is None
         self._browsers = shared
         self.people: dict[str, Person] = {}
+        #: Where people's traces go (``browser_trace``), or None.
+        report_dir = world.settings.report_dir or "."
+        self.trace_dir = Path(report_dir) / "traces" if world.settings.browser_trace else None
 
     @classmethod
     def start(cls, world: BrowserWorld, spec: Any = None) -> Browser:
@@ -391,8 +415,23 @@ class Browser:
         """``name``'s page (a new browser context the first time they are named in this world)."""
         if name not in self.people:
             context = self._browsers.get().new_context()
-            self.people[name] = Person(name, context, self.timeout)
+            self.people[name] = Person(name, context, self.timeout, trace=self._trace_path(name))
         return self.people[name]
+
+    def _trace_path(self, name: str) -> Path | None:
+        """A new file in the trace directory for ``name`` in this scenario (None without ``browser_trace``)."""
+        if self.trace_dir is None:
+            return None
+        stem = "-".join(_slug(part) for part in (self._world.scenario or "scenario", name))
+        path, n = self.trace_dir / f"{stem}.zip", 1
+        while path.exists():  # a scenario run again (an outline's rows, a rerun) keeps the earlier trace
+            n += 1
+            path = self.trace_dir / f"{stem}-{n}.zip"
+        return path
+
+    def traces(self) -> list[Path]:
+        """The trace files this scenario's people record (written when they close)."""
+        return [person.trace for person in self.people.values() if person.trace is not None]
 
     def recorded(self) -> None:
         """It records no events (diagnostics show its pages instead: :meth:`diagnostics`)."""
@@ -418,6 +457,10 @@ class Browser:
 
 def _first_line(error: BaseException) -> str:
     return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.]+", "-", text).strip("-")[:80] or "x"
 
 
 def _css_string(text: str) -> str:

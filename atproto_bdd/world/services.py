@@ -56,6 +56,14 @@ class ServicesMixin:
         self._services[name] = world_class.start(self, spec)
         return self._services[name]
 
+    def end_scenario_services(self) -> None:
+        """Close what the scenario had of the run's services (the browser's people), also in a shared network."""
+        for name in [name for name in self._services if kind(name).per_run]:
+            try:
+                self._services.pop(name).close()
+            except Exception:  # the next one must still close
+                pass
+
     def has_service(self, name: str) -> bool:
         """Whether the network runs the service ``name`` (a registry name: ``relay``, ``appview``...)."""
         kind(name)

@@ -104,6 +104,13 @@ class World(PdsesMixin, ServicesMixin, AccountsMixin, IdentityMixin, AppsMixin, 
         self.close_window()
         self._last_step_type = ""
 
+    def end_scenario(self) -> None:
+        """End what is the scenario's own - its people's pages, then its apps; a shared network keeps running."""
+        try:
+            self.end_scenario_services()
+        finally:
+            AppsMixin.end_scenario(self)
+
     def begin_step(self, text: str, step_type: str) -> None:
         """Note the running step; the first When-step of a group opens a new event window.
 
