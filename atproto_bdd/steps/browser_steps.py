@@ -74,7 +74,7 @@ def then_person_sees(context: Any, handle: str, text: str) -> None:
 def then_person_does_not_see(context: Any, handle: str, text: str) -> None:
     """Checks that HANDLE's page does not show TEXT, judged once the page has settled.
 
-    Settled: loaded, then no network traffic for half a second (at most
+    Settled: loaded, then no request in flight for a quarter second (at most
     ``browser_timeout``; a page that keeps polling is judged as it is then).
     """
     person_of(context, handle).expect_no_text(world_of(context).resolve(text))
@@ -162,9 +162,10 @@ def then_app_asks_for_scope(context: Any, name: str, handle: str, scope: str) ->
 def when_person_signs_in_to_app(context: Any, handle: str, name: str) -> None:
     """The whole sign-in: HANDLE opens app NAME, types their handle, signs in and approves on their PDS, and is back.
 
-    The app's ``[apps.NAME.sign_in]`` says where its form is: ``path``
-    (default ``/``), ``field`` (default ``Handle``) and ``button`` (default
-    ``Sign in``).
+    Back means on the app's pages, settled (as for "does not see"): a
+    single-page app finishes the sign-in in the page, after it is back. The
+    app's ``[apps.NAME.sign_in]`` says where its form is: ``path`` (default
+    ``/``), ``field`` (default ``Handle``) and ``button`` (default ``Sign in``).
     """
     app = world_of(context).app(name)
     form = app.spec.sign_in
@@ -174,3 +175,4 @@ def when_person_signs_in_to_app(context: Any, handle: str, name: str) -> None:
     person.click(form["button"])
     _sign_in_on_pds(context, handle, approve=True)
     person.expect_at(f"{app.url}/", f"the app {name}")
+    person.settle()

@@ -14,6 +14,7 @@ person's context records a Playwright trace, written when it closes to
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
@@ -30,6 +31,13 @@ if TYPE_CHECKING:
 #: browser, a few milliseconds: a page that changes is noticed within a few milliseconds at first).
 LOOK_INTERVAL = 0.005
 LOOK_INTERVAL_MAX = 0.05
+#: How long a page's network must be quiet (no request in flight) to count as settled: a page's own scripts
+#: start their next request within milliseconds of the last (a single-page app finishing a sign-in: token,
+#: session, first records), so a quarter second without one means it is done - half of Playwright's
+#: "networkidle", which a person's checks would otherwise pay for every time.
+QUIET = 0.25
+#: Requests that stay open by design (live updates): they never make a page busy.
+STREAMING = ("websocket", "eventsource")
 #: Chromium's error for requests it aborted because the machine's network interfaces changed.
 NETWORK_CHANGED = "ERR_NETWORK_CHANGED"
 #: How the PDS's sign-in page labels the account's identifier: the 0.4 line, the 0.5 line.
@@ -76,8 +84,13 @@ class Person:
         #: The browser console's errors and the requests that failed, for a failure's diagnostics.
         self.console_errors: list[str] = []
         self.failed_requests: list[str] = []
+        #: The page's requests in flight (by id) and when the last one started or ended (see :meth:`settle`).
+        self._in_flight: set[int] = set()
+        self._last_traffic = time.monotonic()
         self.page.on("console", lambda message: self._console(message))
         self.page.on("pageerror", lambda error: self.console_errors.append(f"uncaught: {error}"))
+        self.page.on("request", lambda request: self._traffic(request, started=True))
+        self.page.on("requestfinished", lambda request: self._traffic(request, started=False))
         self.page.on("requestfailed", lambda request: self._request_failed(request))
 
     def _console(self, message: Any) -> None:
@@ -87,6 +100,16 @@ class Person:
     def _request_failed(self, request: Any) -> None:
         failure = request.failure or "failed"
         self.failed_requests.append(f"{request.method} {request.url}: {failure}")
+        self._traffic(request, started=False)
+
+    def _traffic(self, request: Any, *, started: bool) -> None:
+        if request.resource_type in STREAMING:
+            return
+        if started:
+            self._in_flight.add(id(request))
+        else:
+            self._in_flight.discard(id(request))
+        self._last_traffic = time.monotonic()
 
     # -- what a person does ---------------------------------------------------------
 
@@ -169,8 +192,11 @@ class Person:
         )
         self._act(f'click "{text}"', lambda: locator.click(timeout=self.timeout * 1000))
 
-    def _wait(self, check: Callable[[], Any], *, on_timeout: Callable[[], BaseException]) -> Any:
-        """``check()`` until it returns something (not None/False), looking every few ms, at most ``timeout``."""
+    def _wait(self, check: Callable[[], Any], *, on_timeout: Callable[[], BaseException] | None) -> Any:
+        """``check()`` until it returns something (not None/False), looking every few ms, at most ``timeout``.
+
+        At the deadline ``on_timeout()`` is raised, or (``on_timeout=None``) None is returned.
+        """
         return poll(
             check, timeout=self.timeout, interval=LOOK_INTERVAL, max_interval=LOOK_INTERVAL_MAX, on_timeout=on_timeout
         )
@@ -204,20 +230,27 @@ class Person:
         )
 
     def expect_no_text(self, text: str) -> None:
-        """Judge once the page has settled (loaded, then no network traffic for 500 ms, at most ``timeout``)."""
+        """Judge once the page has settled (:meth:`settle`: loaded, then no request in flight for ``QUIET``)."""
         self.settle()
         shown = self.text()
         if text in shown:
             raise BrowserStepError(f'{self.name} sees "{text}" on {self.where()}; the page shows:\n{_excerpt(shown)}')
 
-    def settle(self) -> None:
-        """Wait until the page has loaded and its network is idle (at most ``timeout``; a busy page is judged as is)."""
-        from playwright.sync_api import Error
+    def settle(self, quiet: float = QUIET) -> None:
+        """Wait until the page has loaded and no request has been in flight for ``quiet`` seconds.
 
-        try:
-            self.page.wait_for_load_state("networkidle", timeout=self.timeout * 1000)
-        except Error:  # long polls and websockets never idle: judge the page as it is
-            pass
+        At most ``timeout``: a page that keeps polling is taken as it is then.
+        Streams that stay open (websockets, server-sent events) do not count.
+        """
+
+        def settled() -> bool:
+            try:  # a call into the page also delivers the request events that came in meanwhile
+                loaded = self.page.evaluate("() => document.readyState") == "complete"
+            except Exception:  # navigating: the next document is not there yet
+                return False
+            return loaded and not self._in_flight and time.monotonic() - self._last_traffic >= quiet
+
+        self._wait(settled, on_timeout=None)
 
     def url(self) -> str:
         """The page's address now, asked of the page (``page.url`` is only as new as the last call into Playwright)."""
