@@ -167,12 +167,6 @@ def when_person_signs_in_to_app(context: Any, handle: str, name: str) -> None:
     app's ``[apps.NAME.sign_in]`` says where its form is: ``path`` (default
     ``/``), ``field`` (default ``Handle``) and ``button`` (default ``Sign in``).
     """
-    app = world_of(context).app(name)
-    form = app.spec.sign_in
-    person = person_of(context, handle)
-    person.open(app.url + form["path"])
-    person.fill(form["field"], handle)
-    person.click(form["button"])
-    _sign_in_on_pds(context, handle, approve=True)
-    person.expect_at(f"{app.url}/", f"the app {name}")
-    person.settle()
+    world = world_of(context)
+    app, account = world.app(name), world.account(handle)
+    person_of(context, handle).sign_in_to_app(app.url, app.spec.sign_in, account.pds.url, handle, account.password)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
@@ -329,6 +329,22 @@ class Person:
             raise BrowserStepError(
                 f"{self.name} could not deny access: the PDS asked for no consent (it is {self.where()})"
             )
+
+    def sign_in_to_app(
+        self, app_url: str, form: Mapping[str, str], pds_url: str, identifier: str, password: str
+    ) -> None:
+        """The whole sign-in through an app: its form, the PDS's sign-in and consent, back on the app, settled.
+
+        ``form`` is the app's ``[apps.NAME.sign_in]``: ``path``, ``field`` and
+        ``button``. Settled (:meth:`settle`): a single-page app finishes the
+        sign-in in the page after it is back.
+        """
+        self.open(app_url + form["path"])
+        self.fill(form["field"], identifier)
+        self.click(form["button"])
+        self.sign_in_on_pds(pds_url, identifier, password, approve=True)
+        self.expect_at(f"{app_url}/", f"the app at {app_url}")
+        self.settle()
 
     # -- finding elements -------------------------------------------------------------
 
