@@ -12,6 +12,7 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from .hints import with_hints
 from .masking import masker
 from .services.registry import SERVICES
 from .world.events import describe_events
@@ -48,7 +49,9 @@ def diagnostic_sections(world: World, log_lines: int = LOG_LINES) -> list[tuple[
     if network.appview is not None and postgres_log is not None:
         sections.append((f"PostgreSQL log (last {log_lines} lines)", postgres_log(log_lines)))
     for name, app in world.apps.items():
-        sections.append((f"app {name} log (last {log_lines} lines)", "\n".join(app.logs().splitlines()[-log_lines:])))
+        log = app.logs()  # its latest start's, also one that failed
+        tail = "\n".join(log.splitlines()[-log_lines:])
+        sections.append((f"app {name} log (last {log_lines} lines)", with_hints(tail, seen=log).lstrip("\n")))
     # What each recorder holds (diagnostics never subscribe again): the PDSes' firehoses, then the other services'.
     recorded = [
         (f"PDS {name} firehose", pds.recorded_events) for name, pds in world.pdses.items() if pds.firehose_started

@@ -335,7 +335,11 @@ def atproto_accounts(atproto_world: World) -> Callable[..., list[Account]]:
 
 @pytest.fixture
 def atproto_app(atproto_world: World) -> Callable[..., App]:
-    """A factory: ``atproto_app("feedgen")`` -> the app declared in ``atproto-bdd.toml``, started and ready."""
+    """A factory: ``atproto_app("feedgen", env=None)`` -> the app declared in ``atproto-bdd.toml``, started and ready.
+
+    ``env`` adds variables to the app's declared ``env`` for this start
+    (placeholders allowed; a name it shares replaces the declared value).
+    """
 
     def app(name: str, env: Mapping[str, str] | None = None) -> App:
         return atproto_world.app(name).start(env)

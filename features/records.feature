@@ -53,3 +53,28 @@ Feature: Posts, follows, likes, reposts and custom records
       {"project": {"uri": "${alice.test.latest.uri}"}, "stars": 5}
       """
     And alice.test has no app.bsky.feed.post records
+
+  Scenario: "latest" is the newest record in the repository, whoever wrote it
+    When alice.test calls com.atproto.repo.createRecord with:
+      """
+      {"repo": "${alice.test.did}", "collection": "app.bsky.feed.post",
+       "record": {"$type": "app.bsky.feed.post", "text": "written by a raw call", "createdAt": "${now}"}}
+      """
+    Then alice.test's latest post has text "written by a raw call"
+    And alice.test's latest app.bsky.feed.post record contains:
+      """
+      {"text": "written by a raw call"}
+      """
+
+  Scenario: A post's mentions and links become facets, as clients make them
+    When alice.test posts "🦋 hi @bob.test, see https://example.com/a."
+    Then alice.test's latest post has text "🦋 hi @bob.test, see https://example.com/a."
+    And alice.test's latest app.bsky.feed.post record contains:
+      """
+      {"facets": [
+        {"index": {"byteStart": 8, "byteEnd": 17},
+         "features": [{"$type": "app.bsky.richtext.facet#mention", "did": "${bob.test.did}"}]},
+        {"index": {"byteStart": 23, "byteEnd": 44},
+         "features": [{"$type": "app.bsky.richtext.facet#link", "uri": "https://example.com/a"}]}
+      ]}
+      """

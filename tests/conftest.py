@@ -23,12 +23,16 @@ class FakeAccount:
     handle: str
     did: str
     records: list[RecordRef] = field(default_factory=list)
+    password: str = "pw-of-the-account"
+
+    def app_password(self) -> str:
+        return "app-pw-of-the-account"
 
     def latest(self, collection: str | None = None) -> RecordRef:
         from atproto_bdd.errors import UsageError
 
         if not self.records:
-            raise UsageError(f"{self.handle} has created no record yet in this network")
+            raise UsageError(f"{self.handle}'s repository holds no record (it holds no records at all)")
         return self.records[-1]
 
 

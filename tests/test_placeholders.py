@@ -41,8 +41,13 @@ def test_unknown_field_of_a_known_account(scope) -> None:
 
 
 def test_latest_without_records_says_so(scope) -> None:
-    with pytest.raises(UsageError, match="bob.test has created no record yet"):
+    with pytest.raises(UsageError, match="bob.test's repository holds no record"):
         placeholders.resolve_text("${bob.test.latest.uri}", scope)
+
+
+def test_an_accounts_credentials(scope) -> None:
+    resolved = placeholders.resolve_text("${alice.test.password} ${alice.test.app_password}", scope)
+    assert resolved == "pw-of-the-account app-pw-of-the-account"
 
 
 def test_resolve_data_walks_nested_values_and_keys(scope) -> None:

@@ -8,7 +8,7 @@ from typing import Protocol
 
 import pytest
 
-from atproto_bdd.world import app, appview, browser, feeds, jetstream, labels, needs, tap
+from atproto_bdd.world import app, appview, bots, browser, feeds, jetstream, labels, needs, tap
 from atproto_bdd.world.world import World
 
 #: A member of the world a part reads: ``self._world.x`` or, through a local alias, ``world.x``.
@@ -22,6 +22,7 @@ PARTS = [
     (jetstream, jetstream.JetstreamWorld),
     (tap, tap.TapWorld),
     (browser, browser.BrowserWorld),
+    (bots, bots.BotWorld),
 ]
 
 

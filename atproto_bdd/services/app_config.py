@@ -13,6 +13,7 @@ One table per app::
     image = "ghcr.io/me/feedgen:1"       # optional, Docker runtime: run this image (command: its command)
     cursor_http = "/cursor"              # optional: the firehose sequence number the app has processed
     cursor_of = "A"                      # whose firehose that is: a PDS name or "relay" (default: the only PDS)
+    account = "pingbot.test"             # optional: the app's own account (a bot's), made before it starts
 
     [apps.feedgen.sign_in]               # optional: how a person signs in to a web app (its OAuth client)
     path = "/login"                      # the page with the sign-in form (default "/")
@@ -39,6 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import UsageError
+from ..protocol.syntax import HANDLE_PATTERN
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -61,6 +63,7 @@ APP_KEYS = (
     "image",
     "port",
     "sign_in",
+    "account",
 )
 #: ``[apps.NAME.sign_in]``: how a person signs in to the app, with the defaults.
 SIGN_IN_DEFAULTS = {"path": "/", "field": "Handle", "button": "Sign in"}
@@ -91,6 +94,8 @@ class AppSpec:
     port: int | None = None
     #: How a person signs in to it (``[apps.NAME.sign_in]``: path, field, button; see SIGN_IN_DEFAULTS).
     sign_in: Mapping[str, str] = field(default_factory=lambda: dict(SIGN_IN_DEFAULTS))
+    #: The handle of the app's own account (a bot's), created before it starts; None: it acts as nobody.
+    account: str | None = None
     source: str = ""  # the file (and table) it was declared in, for messages
 
 
@@ -211,6 +216,9 @@ def _app(name: str, spec: Any, base: Path, where: str) -> AppSpec:
             raise UsageError(f"{where}: {key}.sign_in.{option} must be a non-empty string")
     if not sign_in.get("path", "/").startswith("/"):
         raise UsageError(f"{where}: {key}.sign_in.path must start with / (got {sign_in['path']!r})")
+    account = spec.get("account")
+    if account is not None and (not isinstance(account, str) or not re.fullmatch(HANDLE_PATTERN, account)):
+        raise UsageError(f'{where}: {key}.account must be the handle of its account ("pingbot.test"), got {account!r}')
     timeout = spec.get("ready_timeout", 30)
     if not isinstance(timeout, (int, float)) or timeout <= 0:
         raise UsageError(f"{where}: {key}.ready_timeout must be a positive number of seconds")
@@ -230,5 +238,6 @@ def _app(name: str, spec: Any, base: Path, where: str) -> AppSpec:
         image=image,
         port=port,
         sign_in={**SIGN_IN_DEFAULTS, **sign_in},
+        account=account.lower() if account else None,
         source=f"{where} [{key}]",
     )

@@ -23,6 +23,7 @@ from typing import Protocol
 import httpx
 
 from ..errors import ServiceError, UsageError
+from ..hints import with_hints
 from ..masking import masker
 from ..protocol.http import new_client
 from ..waiting import poll
@@ -192,9 +193,8 @@ class AppProcess:
 
     def _failed(self, reason: str) -> AppStartError:
         log = self.process.log_tail(LOG_LINES) or "(empty)"
-        return AppStartError(
-            masker.mask(f"the app {self.spec.name} {reason}; {self.launched}; its log ends with:\n{log}")
-        )
+        message = f"the app {self.spec.name} {reason}; {self.launched}; its log ends with:\n{log}"
+        return AppStartError(masker.mask(with_hints(message, seen=self.process.log_tail(1_000_000))))
 
     @property
     def running(self) -> bool:

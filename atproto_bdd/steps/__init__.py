@@ -32,6 +32,7 @@ CATALOG_ORDER = (
     "request_steps",
     "app_steps",
     "browser_steps",
+    "bot_steps",
     "feed_steps",
     "label_steps",
     "appview_steps",

@@ -111,6 +111,19 @@ def when_account_queries_app_with(context: Any, handle: str, nsid: str, name: st
     world.attempt(f"{handle} queries {nsid} on the app {name}", lambda: app.xrpc_get(nsid, params, as_account=account))
 
 
+@then("the app {name:Word} has caught up")
+@atproto_step
+def then_app_caught_up(context: Any, name: str) -> None:
+    """Waits (``app_timeout``) until app NAME's cursor (``cursor_http``) reaches the head of the firehose it reads.
+
+    The head is taken when the step starts, so a check after it that says
+    "no" (``Then pingbot.test has no app.bsky.feed.post records``) speaks of
+    a time the app had seen everything before: a proof, not a pause.
+    """
+    world = world_of(context)
+    world.app(name).wait_caught_up(world.settings.app_timeout)
+
+
 @then("the app {name:Word} is running")
 @atproto_step
 def then_app_is_running(context: Any, name: str) -> None:

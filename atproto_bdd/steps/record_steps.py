@@ -15,9 +15,22 @@ from .support import atproto_step, json_docstring, world_of
 @when('{handle:Handle} posts "{text}"')
 @atproto_step
 def when_posts(context: Any, handle: str, text: str) -> None:
-    """Creates an ``app.bsky.feed.post`` with TEXT (placeholders allowed) in HANDLE's repository."""
+    """Creates an ``app.bsky.feed.post`` with TEXT (placeholders allowed) in HANDLE's repository.
+
+    As the official clients do, ``@handle`` of an account becomes a mention
+    facet and an ``https://`` URL a link facet (byte offsets in UTF-8).
+    """
     world = world_of(context)
     world.account(handle).post(world.resolve(text))
+
+
+@given('{handle:Handle} posts "{text}" mentioning {other:Handle}')
+@when('{handle:Handle} posts "{text}" mentioning {other:Handle}')
+@atproto_step
+def when_posts_mentioning(context: Any, handle: str, text: str, other: str) -> None:
+    """Posts TEXT with a mention facet for OTHER: over ``@OTHER`` in TEXT, or with ``@OTHER `` put in front."""
+    world = world_of(context)
+    world.account(handle).post_mentioning(world.account(other), world.resolve(text))
 
 
 @when('{handle:Handle} tries to post "{text}"')
@@ -69,7 +82,7 @@ def when_follows(context: Any, handle: str, other: str) -> None:
 @when("{handle:Handle} likes {other:Handle}'s latest post")
 @atproto_step
 def when_likes_latest_post(context: Any, handle: str, other: str) -> None:
-    """Creates an ``app.bsky.feed.like`` of the latest post OTHER created."""
+    """Creates an ``app.bsky.feed.like`` of OTHER's latest post (the newest in their repository)."""
     world = world_of(context)
     world.account(handle).like(world.account(other).latest(POST))
 
@@ -78,7 +91,7 @@ def when_likes_latest_post(context: Any, handle: str, other: str) -> None:
 @when("{handle:Handle} reposts {other:Handle}'s latest post")
 @atproto_step
 def when_reposts_latest_post(context: Any, handle: str, other: str) -> None:
-    """Creates an ``app.bsky.feed.repost`` of the latest post OTHER created."""
+    """Creates an ``app.bsky.feed.repost`` of OTHER's latest post (the newest in their repository)."""
     world = world_of(context)
     world.account(handle).repost(world.account(other).latest(POST))
 
@@ -87,7 +100,7 @@ def when_reposts_latest_post(context: Any, handle: str, other: str) -> None:
 @when("{handle:Handle} deletes their latest post")
 @atproto_step
 def when_deletes_latest_post(context: Any, handle: str) -> None:
-    """Deletes the latest post HANDLE created (``com.atproto.repo.deleteRecord``)."""
+    """Deletes HANDLE's latest post (the newest in their repository) (``com.atproto.repo.deleteRecord``)."""
     account = world_of(context).account(handle)
     account.delete(account.latest(POST))
 
@@ -126,14 +139,3 @@ def then_latest_record_contains(context: Any, handle: str, collection: str) -> N
     stored = account.get(account.latest(collection))
     problems = mismatches(json_docstring(context, world), stored.value)
     assert not problems, f"{stored.uri} differs:\n    " + "\n    ".join(problems)
-
-
-@then("{handle:Handle} follows {other:Handle}")
-@atproto_step
-def then_follows(context: Any, handle: str, other: str) -> None:
-    """Checks HANDLE's repository holds an ``app.bsky.graph.follow`` of OTHER."""
-    world = world_of(context)
-    target = world.account(other)
-    follows = world.account(handle).list_records("app.bsky.graph.follow")
-    subjects = [record.value.get("subject") for record in follows]
-    assert target.did in subjects, f"{handle} follows {subjects or 'nobody'}, not {other} ({target.did})"

@@ -28,6 +28,7 @@ class Account(BskyMixin, BlobsMixin, OAuthMixin, LifecycleMixin, RepoMixin):
     def __init__(self, pds: Pds, handle: str, did: str, password: str, email: str, session: Session) -> None:
         super().__init__(pds, handle, did, password, email, session)
         self.records: list[RecordRef] = []
+        self.written_at: dict[str, float] = {}
         self.blobs: list[Blob] = []
         self._mail_marks: dict[str, int] = {}
         self._oauth: OAuthSession | None = None

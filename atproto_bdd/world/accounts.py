@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from types import MappingProxyType
 
-from ..errors import UsageError
+from ..errors import UsageError, XrpcError
 from ..masking import masker
 from .account import Account
 from .events import EventQuery, require_event_type
@@ -50,11 +50,22 @@ class AccountsMixin:
             raise UsageError(f"account {handle} already exists on PDS {existing.pds.name}")
         password = masker.register(password) if password else masker.new_secret(12)
         email = email or f"{key}@example.com"
-        output = target.xrpc_post(
-            "com.atproto.server.createAccount",
-            {"handle": handle, "email": email, "password": password},
-            headers=target.internal_headers(),
-        )
+        try:
+            output = target.xrpc_post(
+                "com.atproto.server.createAccount",
+                {"handle": handle, "email": email, "password": password},
+                headers=target.internal_headers(),
+            )
+        except XrpcError as exc:
+            if exc.error == "HandleNotAvailable" and "reserved" in exc.message.lower():
+                first = handle.split(".")[0]
+                raise UsageError(
+                    f"PDS {target.name} refuses the handle {handle}: {first!r} is one of the about 1,000 names the "
+                    "PDS reserves for itself (such as admin, api, bot, support, test: @atproto/pds's "
+                    f"handle/reserved list); pick another, such as {first}1.{handle.partition('.')[2]} or "
+                    f"my{first}.{handle.partition('.')[2]}"
+                ) from None
+            raise
         account = Account(target, output["handle"], output["did"], password, email, Session.from_output(output))
         return self._adopt_account(key, account)
 
@@ -62,6 +73,7 @@ class AccountsMixin:
         """Know ``account`` by ``key`` (its lower-case handle), in the world and on its PDS."""
         self._accounts[key] = account
         account.pds.accounts[key] = account
+        account.directory = self.accounts  # mentions of the network's accounts resolve without a request
         return account
 
     def prefetch_accounts(self, wanted: Sequence[tuple[str, str | None]]) -> None:

@@ -25,11 +25,12 @@ import signal
 import tempfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import httpx
 
 from ..errors import TransportError, UsageError
+from ..masking import masker
 from ..notices import say_once
 from ..protocol.http import new_client
 from ..protocol.plc_ops import SigningKey, genesis_operation
@@ -38,12 +39,27 @@ from ..services.app_config import AppSpec
 from ..services.app_process import AppProcess
 from ..services.ports import free_port, on_free_port, port_is_free
 from ..waiting import poll
-from .needs import Configured, Lifetime, OnTheRuntime, PdsHeads, Placeholders, Recording, RelayWindows
+from .needs import (
+    Configured,
+    HasAccounts,
+    Lifetime,
+    OnTheRuntime,
+    PdsHeads,
+    Placeholders,
+    Recording,
+    RelayWindows,
+)
 from .placeholders import PLACEHOLDER
 
+if TYPE_CHECKING:
+    from .account import Account
 
-class AppWorld(Configured, Recording, OnTheRuntime, PdsHeads, RelayWindows, Placeholders, Lifetime, Protocol):
-    """What :class:`App` uses of the world: settings, the transcript, the runtime, heads, placeholders, the PLC."""
+
+class AppWorld(
+    Configured, Recording, OnTheRuntime, PdsHeads, RelayWindows, Placeholders, Lifetime, HasAccounts, Protocol
+):
+    """What :class:`App` uses of the world: settings, the transcript, the runtime, heads, placeholders, the PLC,
+    and accounts (its own)."""
 
 
 #: Seconds an app has to exit after SIGTERM before it is killed.
@@ -72,6 +88,8 @@ class App:
             tempfile.mkdtemp(prefix=f"app-{spec.name}-" if base else f"atproto-bdd-app-{spec.name}-", dir=base)
         )
         self._starts = 0
+        #: The log file of the latest start (kept when the start failed: its log says why).
+        self._log_path: Path | None = None
         self._plc_operation: dict[str, Any] | None = None
         self._registered_in: set[str] = set()  # ids of the PLC directories that know the app's DID
 
@@ -92,6 +110,15 @@ class App:
     def name(self) -> str:
         """The app's name in the config (``feedgen``)."""
         return self.spec.name
+
+    def account(self) -> Account:
+        """The app's own account (``account = "..."`` in its table), created in this network if it has none yet."""
+        if self.spec.account is None:
+            raise UsageError(
+                f'the app {self.name} has no account of its own: add account = "bot.test" (a handle) to '
+                f"{self.spec.source}"
+            )
+        return self._world.ensure_account(self.spec.account)
 
     @property
     def port(self) -> int:
@@ -189,9 +216,13 @@ class App:
         try:
             if self.spec.did == "plc":
                 self._did = self._register_plc()
+            if self.spec.account is not None:  # before it starts: a bot signs in at once
+                self.account()
             env = self._environment()
             self._starts += 1
             log = self._log_dir() / f"app-{self.name}-{self._starts}.log"
+            self._log_path = log
+            self._process = None  # the latest start's, or none if it fails (its log file then says why)
             self._process = self._world.runtime.run_app(
                 self.spec, port=port, env=env, log_path=log, data_dir=self.run_dir
             )
@@ -345,8 +376,12 @@ class App:
     # -- its log -------------------------------------------------------------------------
 
     def logs(self) -> str:
-        """What the app printed in its latest start (stdout and stderr, secrets masked)."""
-        return self._process.log() if self._process is not None else ""
+        """What the app printed in its latest start (stdout and stderr, secrets masked), also a start that failed."""
+        if self._process is not None:
+            return self._process.log()
+        if self._log_path is not None and self._log_path.is_file():
+            return masker.mask(self._log_path.read_text(errors="replace"))
+        return ""
 
     def wait_for_log(self, text: str, timeout: float) -> str:
         """Wait up to ``timeout`` for a log line containing ``text``; the line, or AssertionError."""

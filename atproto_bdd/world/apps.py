@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from types import MappingProxyType
 
 from .app import App
+from .bots import Bot
 from .feeds import Feed, publish
 from .labels import Labeler
 
@@ -38,6 +39,17 @@ class AppsMixin:
             if app.has_did and app.did == did:
                 return app
         return None
+
+    def app_acting_as(self, handle: str) -> App | None:
+        """The app of this world that acts as the account ``handle`` (``account = "..."``), if one is in use."""
+        for app in self._apps.values():
+            if app.spec.account == handle.lower():
+                return app
+        return None
+
+    def bot(self, handle: str) -> Bot:
+        """The account ``handle`` as an app writes for it: its replies, likes and follows, waited for."""
+        return Bot(self, self.account(handle))
 
     def _owns(self, app: App) -> bool:
         return app.spec.scope == "scenario" or self.app_scopes is None

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from .records import RecordRef, RecordsMixin, now_iso
+from .richtext import detect_facets
 
 POST = "app.bsky.feed.post"
 LIKE = "app.bsky.feed.like"
@@ -44,7 +46,15 @@ class BskyMixin(RecordsMixin):
     """An account's app.bsky helpers, each one record in its repository."""
 
     def post(self, text: str, **fields: Any) -> RecordRef:
-        """Create an ``app.bsky.feed.post``."""
+        """Create an ``app.bsky.feed.post``; its mentions and links become facets, as clients make them.
+
+        ``@handle`` of an account that resolves becomes a ``#mention`` facet, an
+        http(s) URL a ``#link`` facet (:mod:`.richtext`); ``facets=[...]`` gives them instead.
+        """
+        if "facets" not in fields:
+            facets = detect_facets(text, self.resolve_handle)
+            if facets:
+                fields["facets"] = facets
         return self.create_record(POST, post_record(text, **fields))
 
     def follow(self, other: Any) -> RecordRef:
@@ -71,6 +81,12 @@ class BskyMixin(RecordsMixin):
         """Post ``text`` (default ``hello @handle``) with a mention facet for ``other``."""
         text = text or f"hello @{other.handle}"
         return self.post(text, facets=[mention_facet(text, other.handle, other.did)])
+
+    def post_mentioning(self, other: Any, text: str) -> RecordRef:
+        """Post ``text`` mentioning ``other``: over ``@handle`` in it, or with ``@handle `` put in front."""
+        if not re.search(rf"(?:^|(?<=[\s(]))@{re.escape(other.handle)}\b", text, re.IGNORECASE):
+            text = f"@{other.handle} {text}"
+        return self.post(text)
 
     def mute(self, other: Any) -> None:
         """Mute another account (``app.bsky.graph.muteActor``: private, kept by the AppView, not a record)."""

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from ..services.network import Network
     from ..services.runtime import Runtime
     from ..settings import Settings
+    from .account import Account
     from .app import App
     from .events import EventQuery, InWindow
     from .pds import Pds
@@ -101,6 +102,12 @@ class Apps(Protocol):
     """The apps under test, found by their DID."""
 
     def app_with_did(self, did: str) -> App | None: ...
+
+
+class HasAccounts(Protocol):
+    """The world's accounts, made when first asked for (an app's own account)."""
+
+    def ensure_account(self, handle: str, pds: str | None = None) -> Account: ...
 
 
 class Lifetime(Protocol):

@@ -4,6 +4,8 @@ Known forms::
 
     ${alice.test.did}         the account's DID
     ${alice.test.handle}      the account's handle
+    ${alice.test.password}    the account's password (masked in all output)
+    ${alice.test.app_password}  an app password of the account, made on first use (masked)
     ${alice.test.latest.uri}  AT-URI of the latest record the account created
     ${alice.test.latest.cid}  CID of that record
     ${alice.test.latest.rkey} record key of that record
@@ -15,6 +17,7 @@ Known forms::
     ${tap.url}  ${tap.admin_password}   Tap (``/channel``, ``/repos/add``; basic auth user ``admin``)
     ${appview.url}  ${appview.did}      the AppView
     ${app.NAME.url}  ${app.NAME.port}  ${app.NAME.did}  ${app.NAME.signing_key}   an app under test
+    ${app.NAME.handle}  ${app.NAME.password}  ${app.NAME.app_password}   its account (``account = "..."``)
     ${run_dir}                in an app's env: its scratch directory
     ${now}                    the current time, as records' createdAt
 """
@@ -34,6 +37,8 @@ PLACEHOLDER = re.compile(r"\$\{([^{}]*)\}")
 ACCOUNT_FIELDS: dict[str, Callable[[Any], str]] = {
     "did": lambda account: account.did,
     "handle": lambda account: account.handle,
+    "password": lambda account: account.password,
+    "app_password": lambda account: account.app_password(),
     "latest.uri": lambda account: account.latest().uri,
     "latest.cid": lambda account: account.latest().cid,
     "latest.rkey": lambda account: account.latest().rkey,
@@ -50,6 +55,12 @@ APP_FIELDS: dict[str, Callable[[Any], str]] = {
     "port": lambda app: str(app.port),
     "did": lambda app: app.did,
     "signing_key": lambda app: app.signing_key.hex,
+}
+#: An app's own account (``account = "pingbot.test"`` in its table): its credentials.
+APP_ACCOUNT_FIELDS: dict[str, Callable[[Any], str]] = {
+    "handle": lambda app: app.account().handle,
+    "password": lambda app: app.account().password,
+    "app_password": lambda app: app.account().app_password(),
 }
 GLOBALS: dict[str, Callable[[], str]] = {"now": now_iso}
 
@@ -73,7 +84,7 @@ def known_placeholders(scope: Scope, extra: Mapping[str, str] | None = None) -> 
         if getattr(scope, f"has_{owner}", False):
             names += [f"${{{owner}.{field}}}" for field in service_fields(owner)]
     names += [f"${{{pds}.{field}}}" for pds in scope.pdses for field in PDS_FIELDS]
-    names += [f"${{app.{app}.{field}}}" for app in _declared_apps(scope) for field in APP_FIELDS]
+    names += [f"${{app.{app}.{field}}}" for app in _declared_apps(scope) for field in _app_fields(scope, app)]
     names += [f"${{{handle}.{field}}}" for handle in scope.accounts for field in ACCOUNT_FIELDS]
     return names
 
@@ -86,6 +97,13 @@ def service_fields(name: str) -> Mapping[str, Callable[[Any], str]]:
 def _declared_apps(scope: Scope) -> list[str]:
     config = getattr(scope, "app_config", None)
     return sorted(config.apps) if config is not None else []
+
+
+def _app_fields(scope: Scope, app: str) -> Mapping[str, Callable[[Any], str]]:
+    """The placeholders of a declared app: its own, and its account's if it declares one."""
+    if scope.app_config.app(app).account is None:  # type: ignore[attr-defined]
+        return APP_FIELDS
+    return {**APP_FIELDS, **APP_ACCOUNT_FIELDS}
 
 
 def resolve_name(name: str, scope: Scope, extra: Mapping[str, str] | None = None) -> str:
@@ -109,6 +127,8 @@ def resolve_name(name: str, scope: Scope, extra: Mapping[str, str] | None = None
             )
     if owner == "app":
         app, _, app_field = field.rpartition(".")
+        if app in _declared_apps(scope) and app_field in APP_ACCOUNT_FIELDS:  # its account's: says if it has none
+            return APP_ACCOUNT_FIELDS[app_field](scope.app(app))  # type: ignore[attr-defined]
         if app in _declared_apps(scope) and app_field in APP_FIELDS:
             return APP_FIELDS[app_field](scope.app(app))  # type: ignore[attr-defined]
     if owner in scope.pdses and field in PDS_FIELDS:

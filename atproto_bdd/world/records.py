@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from ..errors import UsageError
+from ..errors import UsageError, XrpcError
 from ..protocol.syntax import AtUri
+from ..protocol.tid import is_tid, tid_microseconds
 from .session import AccountCore
 
 
@@ -66,12 +68,16 @@ class StoredRecord:
 class RecordsMixin(AccountCore):
     """An account's records in its repository.
 
+    :meth:`latest` is the newest record in the repository, whoever wrote it
+    (the framework, an app acting as the account, a page in a browser).
     Records created through :meth:`create_record` (and the helpers built on it)
-    are remembered in creation order; deleting one forgets it. :meth:`latest`
-    answers from that memory, everything else asks the PDS.
+    are also remembered in creation order, with when: that orders records
+    whose keys are not timestamps (``self``). Everything else asks the PDS.
     """
 
     records: list[RecordRef]
+    #: When each remembered record was written, by URI (``time.time()``; TIDs carry their own time).
+    written_at: dict[str, float]
 
     def create_record(
         self,
@@ -93,6 +99,7 @@ class RecordsMixin(AccountCore):
     def remember(self, ref: RecordRef) -> RecordRef:
         """Note a record this account created some other way (OAuth, raw calls) as its latest."""
         self.records = [r for r in self.records if r.uri != ref.uri] + [ref]
+        self.written_at[ref.uri] = time.time()
         return ref
 
     def put_record(self, collection: str, rkey: str, record: Mapping[str, Any]) -> RecordRef:
@@ -131,10 +138,55 @@ class RecordsMixin(AccountCore):
         """Delete the record ``ref`` points at."""
         self.delete_record(ref.collection, ref.rkey)
 
+    def collections(self) -> list[str]:
+        """The collections the repository holds records of (``com.atproto.repo.describeRepo``)."""
+        output = self.pds.xrpc_get("com.atproto.repo.describeRepo", {"repo": self.did})
+        return sorted(str(name) for name in output.get("collections") or [])
+
     def latest(self, collection: str | None = None) -> RecordRef:
-        """The newest remembered record (of ``collection``, if given)."""
-        for ref in reversed(self.records):
-            if collection is None or ref.collection == collection:
-                return ref
+        """The newest record in the repository (of ``collection``, if given), whoever wrote it.
+
+        Record keys that are TIDs say when they were made; a record with
+        another key (``self``) counts as written when this account wrote it
+        (unknown: older than any other).
+        """
+        candidates = []
+        for name in [collection] if collection else self.collections():
+            listed = (
+                self.pds.xrpc_get(
+                    "com.atproto.repo.listRecords", {"repo": self.did, "collection": name, "limit": 1}
+                ).get("records")
+                or []
+            )
+            if listed:
+                ref = RecordRef(listed[0]["uri"], listed[0].get("cid", ""))
+                candidates.append((self._written_when(ref), ref))
+            written = [ref for ref in self.records if ref.collection == name and not is_tid(ref.rkey)]
+            if written:  # keys that do not sort by time (self): the one this account wrote last, as it is now
+                current = self._current(written[-1])
+                if current is not None:
+                    candidates.append((self._written_when(current), current))
+        if candidates:
+            return max(candidates, key=lambda candidate: candidate[0])[1]
+        return self._none_in_repo(collection)
+
+    def _current(self, ref: RecordRef) -> RecordRef | None:
+        """``ref``'s record as the repository holds it now (an app may have changed it), or None if it is gone."""
+        try:
+            return self.get(ref).ref
+        except XrpcError as exc:
+            if exc.error == "RecordNotFound":
+                return None
+            raise
+
+    def _written_when(self, ref: RecordRef) -> float:
+        """Seconds since the epoch the record was written: its TID's time, or when we wrote it, or 0."""
+        if is_tid(ref.rkey):
+            return tid_microseconds(ref.rkey) / 1e6
+        return self.written_at.get(ref.uri, 0.0)
+
+    def _none_in_repo(self, collection: str | None) -> RecordRef:
+        held = self.collections()
         kind = f"{collection} record" if collection else "record"
-        raise UsageError(f"{self.handle} has created no {kind} yet in this network")
+        holds = f"records of {', '.join(held)}" if held else "no records at all"
+        raise UsageError(f"{self.handle}'s repository holds no {kind} (it holds {holds})")

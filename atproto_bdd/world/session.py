@@ -43,6 +43,9 @@ class AccountCore:
         self.password = password
         self.email = email
         self.session = session
+        self._app_password: str | None = None
+        #: The accounts of the account's network by lower-case handle (the world's), for resolving mentions.
+        self.directory: Mapping[str, Any] = {}
 
     def __repr__(self) -> str:
         return f"<Account {self.handle} {self.did} on PDS {self.pds.name}>"
@@ -84,6 +87,26 @@ class AccountCore:
         )
         self.session = Session.from_output(output)
         return self.session
+
+    def resolve_handle(self, handle: str) -> str | None:
+        """The DID of ``handle``: an account of the network, or what the account's PDS resolves; None if neither."""
+        known = self.directory.get(handle.lower())
+        if known is not None:
+            return str(known.did)
+        try:
+            return str(self.pds.xrpc_get("com.atproto.identity.resolveHandle", {"handle": handle})["did"])
+        except XrpcError:
+            return None
+
+    def app_password(self) -> str:
+        """An app password of this account (``com.atproto.server.createAppPassword``), made once, masked.
+
+        What a bot signs in with; it works with createSession like the account's password.
+        """
+        if self._app_password is None:
+            output = self.xrpc_post("com.atproto.server.createAppPassword", {"name": "atproto-bdd"})
+            self._app_password = masker.register(output["password"])
+        return self._app_password
 
     def refresh_session(self) -> Session:
         """Exchange the refresh token for a new session."""

@@ -34,6 +34,8 @@ class AccountState:
     access_jwt: str
     refresh_jwt: str
     records: tuple[RecordRef, ...]
+    #: When each of those was written (by URI), which orders records whose keys are not TIDs.
+    written_at: tuple[tuple[str, float], ...]
     blobs: tuple[Blob, ...]
 
     def session(self) -> Session:
@@ -81,6 +83,7 @@ class SnapshotsMixin:
                 access_jwt=account.session.access_jwt,
                 refresh_jwt=account.session.refresh_jwt,
                 records=tuple(account.records),
+                written_at=tuple(account.written_at.items()),
                 blobs=tuple(account.blobs),
             )
             for account in self._accounts.values()
@@ -98,6 +101,7 @@ class SnapshotsMixin:
             pds = self._pdses[state.pds]
             account = Account(pds, state.handle, state.did, state.password, state.email, state.session())
             account.records.extend(state.records)
+            account.written_at.update(state.written_at)
             account.blobs.extend(state.blobs)
             self._adopt_account(state.handle.lower(), account)
         self.transcript.extend(snapshot.transcript)
