@@ -8,6 +8,7 @@ that no browser process outlives behave.
 from __future__ import annotations
 
 import threading
+import time
 import zipfile
 from collections.abc import Iterator
 from dataclasses import replace
@@ -33,6 +34,9 @@ PAGE = b"""<!doctype html><title>Form</title><h1>A form</h1>
 
 class Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:  # noqa: N802
+        if self.path == "/never":  # a server that never answers: the navigation never commits
+            time.sleep(30)
+            return
         self.send_response(200)
         self.send_header("Content-Type", "text/html")
         self.end_headers()
@@ -111,6 +115,30 @@ def test_a_trace_per_person_is_written_when_the_scenario_ends(tmp_path: Path, pa
             assert world.browser.traces() == [tmp_path / "traces" / "A-form-traced-alice.test-2.zip"]
         finally:
             world.close()
+
+
+def test_a_navigation_that_never_commits_cannot_hang_a_step(
+    world: World, page_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from atproto_bdd.world import browser as browser_module
+
+    monkeypatch.setattr(browser_module, "STUCK_GRACE", 1.0)
+    alice = world.add_service("browser").person("alice.test")
+    alice.open(page_url)
+    alice.page.evaluate(f"() => setTimeout(() => location.href = '{page_url}never', 0)")
+    started = time.monotonic()
+    with pytest.raises(BrowserStepError, match=r"is not on the app at .*within 1s: the page is "):
+        alice.expect_at(page_url + "never", "the app at " + page_url + "never")  # bounded without help
+    with pytest.raises(BrowserStepError, match=r'cannot tell that the page does not show "nothing here"'):
+        alice.expect_no_text("nothing here")  # bounded too, and no pass for a page that cannot be read
+    # A call Playwright gives no deadline (a script in the page) waits for the next document for ever: the
+    # browser is killed after the person's timeout and the grace, and the step says why.
+    with pytest.raises(BrowserStepError, match=r"could not look at the page: the page did not answer within 2s"):
+        alice._wait(lambda: alice.page.evaluate("() => 1"), on_timeout=None)
+    assert time.monotonic() - started < 15, "a step blocked past its deadline"
+    bob = world.browser.person("bob.test")  # the browser is launched again for the next person
+    bob.open(page_url)
+    bob.expect_text("A form")
 
 
 def test_a_bad_browser_executable_names_the_setting() -> None:

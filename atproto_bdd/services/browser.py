@@ -19,6 +19,7 @@ from __future__ import annotations
 import importlib
 import os
 import shutil
+import signal
 import sys
 import threading
 from pathlib import Path
@@ -28,6 +29,7 @@ from ..errors import InstallError, ServiceError, UsageError
 from ..settings import Settings
 from .cached_install import install_lock, install_once
 from .child_env import Child, child_environment
+from .listening import descendants
 from .progress import Progress
 from .toolchain import run_logged
 
@@ -176,6 +178,25 @@ class Browsers:
             self._playwright = playwright
             self.executable = executable
             return self._browser
+
+    def kill(self) -> None:
+        """Kill Chromium (SIGKILL), which ends every call into it; the next :meth:`get` launches it again.
+
+        For a call that blocks for ever (``world/browser.py``: a page whose
+        navigation never commits). It may run on another thread than the
+        one driving Playwright, so it touches processes only: Chromium's main
+        process is the one below this process started with Playwright's pipe.
+        """
+        for pid in descendants(os.getpid()) - {os.getpid()}:
+            try:
+                command = Path(f"/proc/{pid}/cmdline").read_bytes()
+            except OSError:  # gone meanwhile
+                continue
+            if b"--remote-debugging-pipe" in command:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
 
     def close_quietly(self) -> None:
         """Close the browser and Playwright's driver, if they run; what fails on the way is dropped."""

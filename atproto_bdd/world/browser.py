@@ -14,8 +14,10 @@ person's context records a Playwright trace, written when it closes to
 from __future__ import annotations
 
 import re
+import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
@@ -38,6 +40,11 @@ LOOK_INTERVAL_MAX = 0.05
 QUIET = 0.25
 #: Requests that stay open by design (live updates): they never make a page busy.
 STREAMING = ("websocket", "eventsource")
+#: How long one look at the page may take (a page in the middle of a navigation answers none).
+LOOK_TIMEOUT_MS = 250
+#: How long past its own deadline a person's action may block in Playwright before the browser is killed: a
+#: call into a page whose navigation never commits (a server that never answers) waits for ever otherwise.
+STUCK_GRACE = 5.0
 #: Chromium's error for requests it aborted because the machine's network interfaces changed.
 NETWORK_CHANGED = "ERR_NETWORK_CHANGED"
 #: How the PDS's sign-in page labels the account's identifier: the 0.4 line, the 0.5 line.
@@ -72,10 +79,20 @@ class BrowserStepError(AssertionError):
 class Person:
     """One person's page: open, fill, click, and what they see. Every call waits at most ``timeout`` seconds."""
 
-    def __init__(self, name: str, context: Any, timeout: float, *, trace: Path | None = None) -> None:
+    def __init__(
+        self,
+        name: str,
+        context: Any,
+        timeout: float,
+        *,
+        trace: Path | None = None,
+        on_stuck: Callable[[], None] | None = None,
+    ) -> None:
         self.name = name
         self.context = context
         self.timeout = timeout
+        #: What ends a call into Playwright that blocks past its deadline (the run's browser is killed).
+        self._on_stuck = on_stuck
         #: Where the person's Playwright trace is written when they close (None: no trace is recorded).
         self.trace = trace
         if trace is not None:
@@ -130,11 +147,14 @@ class Person:
                     return None
                 raise BrowserStepError(f"{self.name} could not open {url}: {last[0]}") from None
 
-        poll(
-            attempt,
-            timeout=self.timeout,
-            on_timeout=lambda: BrowserStepError(f"{self.name} could not open {url}: {last[0] if last else 'timeout'}"),
-        )
+        with self._bounded(f"open {url}"):
+            poll(
+                attempt,
+                timeout=self.timeout,
+                on_timeout=lambda: BrowserStepError(
+                    f"{self.name} could not open {url}: {last[0] if last else 'timeout'}"
+                ),
+            )
 
     def _recover_from_network_change(self, seen: int) -> int:
         """Reload the page if requests failed with ``ERR_NETWORK_CHANGED`` since ``seen`` of them had; the count.
@@ -197,18 +217,57 @@ class Person:
 
         At the deadline ``on_timeout()`` is raised, or (``on_timeout=None``) None is returned.
         """
-        return poll(
-            check, timeout=self.timeout, interval=LOOK_INTERVAL, max_interval=LOOK_INTERVAL_MAX, on_timeout=on_timeout
-        )
+        with self._bounded("look at the page"):
+            return poll(
+                check,
+                timeout=self.timeout,
+                interval=LOOK_INTERVAL,
+                max_interval=LOOK_INTERVAL_MAX,
+                on_timeout=on_timeout,
+            )
+
+    @contextmanager
+    def _bounded(self, what: str) -> Iterator[None]:
+        """Run the block; if Playwright blocks in it past ``timeout`` + :data:`STUCK_GRACE`, kill the browser.
+
+        Every call here has a deadline of its own, but a page whose navigation
+        never commits (its server never answers) makes some of Playwright's
+        calls wait for the next document for ever. Killing Chromium ends that
+        call; the person's page is gone then, and the step fails saying why.
+        """
+        stuck = threading.Event()
+
+        def fire() -> None:
+            stuck.set()
+            if self._on_stuck is not None:
+                self._on_stuck()
+
+        timer = threading.Timer(self.timeout + STUCK_GRACE, fire)
+        timer.daemon = True
+        timer.start()
+        try:
+            yield
+        except Exception:
+            if not stuck.is_set():
+                raise
+        finally:
+            timer.cancel()
+        if stuck.is_set():
+            raise BrowserStepError(
+                f"{self.name} could not {what}: the page did not answer within {self.timeout + STUCK_GRACE:g}s "
+                f"(a navigation that never finished: its server never answered), so the browser was closed; "
+                f"the page was {self.page.url}"
+            ) from None
 
     def _act(self, what: str, action: Callable[[], Any]) -> None:
         """Do ``action`` on an element found; what Playwright refuses becomes one line naming the page."""
         from playwright.sync_api import Error
 
-        try:
-            action()
-        except Error as exc:
-            raise BrowserStepError(f"{self.name} could not {what} on {self.where()}: {_first_line(exc)}") from None
+        with self._bounded(what):
+            try:
+                action()
+            except Error as exc:
+                raise BrowserStepError(f"{self.name} could not {what} on {self.where()}: {_first_line(exc)}") from None
 
     # -- what a person sees ---------------------------------------------------------
 
@@ -230,9 +289,20 @@ class Person:
         )
 
     def expect_no_text(self, text: str) -> None:
-        """Judge once the page has settled (:meth:`settle`: loaded, then no request in flight for ``QUIET``)."""
+        """Judge once the page has settled (:meth:`settle`: loaded, then no request in flight for ``QUIET``).
+
+        A page that cannot be read (a navigation that does not finish) fails the
+        check: not seeing what cannot be looked at proves nothing.
+        """
         self.settle()
-        shown = self.text()
+        with self._bounded(f'judge that the page does not show "{text}"'):
+            try:
+                shown = str(self.page.locator("body").inner_text(timeout=self.timeout * 1000))
+            except Exception:
+                raise BrowserStepError(
+                    f'{self.name} cannot tell that the page does not show "{text}": it could not be read within '
+                    f"{self.timeout:g}s (a navigation that does not finish?); the page is {self.where()}"
+                ) from None
         if text in shown:
             raise BrowserStepError(f'{self.name} sees "{text}" on {self.where()}; the page shows:\n{_excerpt(shown)}')
 
@@ -245,19 +315,25 @@ class Person:
 
         def settled() -> bool:
             try:  # a call into the page also delivers the request events that came in meanwhile
-                loaded = self.page.evaluate("() => document.readyState") == "complete"
-            except Exception:  # navigating: the next document is not there yet
+                self.page.wait_for_function("() => document.readyState === 'complete'", timeout=LOOK_TIMEOUT_MS)
+            except Exception:  # navigating: the next document is not there yet (or not loaded)
                 return False
-            return loaded and not self._in_flight and time.monotonic() - self._last_traffic >= quiet
+            return not self._in_flight and time.monotonic() - self._last_traffic >= quiet
 
         self._wait(settled, on_timeout=None)
 
     def url(self) -> str:
-        """The page's address now, asked of the page (``page.url`` is only as new as the last call into Playwright)."""
+        """The page's address now (the document's; a navigation that has not committed yet is not in it).
+
+        ``page.url`` is only as new as the events Playwright has delivered, which
+        it does inside calls into it: a 1 ms wait delivers them, and unlike a
+        script in the page it cannot block on a document that never comes.
+        """
         try:
-            return str(self.page.evaluate("() => location.href"))
-        except Exception:  # navigating: the old document is gone, the new one not there yet
+            self.page.wait_for_timeout(1)
+        except Exception:  # the page is gone
             return ""
+        return str(self.page.url)
 
     def expect_at(self, url: str, what: str) -> None:
         """Wait (``timeout``) until the page's address starts with ``url`` (``what`` names it in the message)."""
@@ -267,6 +343,13 @@ class Person:
                 f"{self.name} is not on {what} ({url}) within {self.timeout:g}s: the page is {self.where()}"
             ),
         )
+
+    def _script_value(self, script: str) -> Any:
+        """What ``script`` returns once it is truthy, or None (one look: the page may be navigating)."""
+        try:
+            return self.page.wait_for_function(script, timeout=LOOK_TIMEOUT_MS).json_value()
+        except Exception:
+            return None
 
     def where(self) -> str:
         """The page's address and title, for messages."""
@@ -286,7 +369,7 @@ class Person:
         """
         self.expect_at(f"{pds_url}/oauth/authorize", "the PDS's authorization page")
         data: dict[str, Any] = self._wait(
-            lambda: self.page.evaluate("() => window.__authorizeData || null"),
+            lambda: self._script_value("() => window.__authorizeData || null"),
             on_timeout=lambda: BrowserStepError(
                 f"{self.name}'s page {self.where()} holds no authorization request (window.__authorizeData)"
             ),
@@ -314,7 +397,7 @@ class Person:
         def consent_or_gone() -> str | None:
             if not self.url().startswith(pds_url):
                 return "gone"
-            return "consent" if self.page.get_by_role("button", name=button, exact=True).is_visible() else None
+            return "consent" if self._visible(self.page.get_by_role("button", name=button, exact=True)) else None
 
         outcome = self._wait(
             consent_or_gone,
@@ -347,6 +430,15 @@ class Person:
         self.settle()
 
     # -- finding elements -------------------------------------------------------------
+
+    @staticmethod
+    def _visible(locator: Any) -> bool:
+        """Whether ``locator`` has a visible element now (one short look: ``is_visible`` has no deadline)."""
+        try:
+            locator.first.wait_for(state="visible", timeout=LOOK_TIMEOUT_MS)
+        except Exception:
+            return False
+        return True
 
     def _find(
         self,
@@ -464,7 +556,9 @@ class Browser:
         """``name``'s page (a new browser context the first time they are named in this world)."""
         if name not in self.people:
             context = self._browsers.get().new_context()
-            self.people[name] = Person(name, context, self.timeout, trace=self._trace_path(name))
+            self.people[name] = Person(
+                name, context, self.timeout, trace=self._trace_path(name), on_stuck=self._browsers.kill
+            )
         return self.people[name]
 
     def _trace_path(self, name: str) -> Path | None:
