@@ -145,8 +145,9 @@ class Browsers:
         self._playwright: Any = None
         self._browser: Any = None
         self._lock = threading.Lock()
-        #: The Chromium it drives (known once launched).
+        #: The Chromium it drives (known once launched), and its main process (for :meth:`kill`).
         self.executable = ""
+        self._chromium: set[int] = set()
 
     @property
     def launched(self) -> bool:
@@ -165,6 +166,7 @@ class Browsers:
 
             args = ["--no-sandbox"] if os.geteuid() == 0 else []  # Chromium's sandbox refuses to run as root
             playwright = sync_playwright().start()
+            before = _chromium_processes()
             try:
                 self._browser = playwright.chromium.launch(
                     executable_path=executable,
@@ -177,26 +179,22 @@ class Browsers:
                 raise ServiceError(f"Chromium ({executable}) did not start: {str(exc).strip()[-800:]}") from None
             self._playwright = playwright
             self.executable = executable
+            self._chromium = _chromium_processes() - before
             return self._browser
 
     def kill(self) -> None:
-        """Kill Chromium (SIGKILL), which ends every call into it; the next :meth:`get` launches it again.
+        """Kill this browser's Chromium (SIGKILL), which ends every call into it; the next :meth:`get` relaunches.
 
         For a call that blocks for ever (``world/browser.py``: a page whose
         navigation never commits). It may run on another thread than the
-        one driving Playwright, so it touches processes only: Chromium's main
-        process is the one below this process started with Playwright's pipe.
+        one driving Playwright, so it touches processes only: the Chromium main
+        processes that appeared below this process when it was launched.
         """
-        for pid in descendants(os.getpid()) - {os.getpid()}:
+        for pid in self._chromium:
             try:
-                command = Path(f"/proc/{pid}/cmdline").read_bytes()
-            except OSError:  # gone meanwhile
-                continue
-            if b"--remote-debugging-pipe" in command:
-                try:
-                    os.kill(pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
 
     def close_quietly(self) -> None:
         """Close the browser and Playwright's driver, if they run; what fails on the way is dropped."""
@@ -213,3 +211,16 @@ class Browsers:
         """Close the browser (every context in it) and Playwright's driver."""
         with self._lock:
             self.close_quietly()
+
+
+def _chromium_processes() -> set[int]:
+    """The browsers Playwright runs below this process: their command line has its pipe's flag."""
+    found = set()
+    for pid in descendants(os.getpid()) - {os.getpid()}:
+        try:
+            command = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except OSError:  # gone meanwhile
+            continue
+        if b"--remote-debugging-pipe" in command:
+            found.add(pid)
+    return found

@@ -6,7 +6,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, NoReturn
 
 from ..errors import UsageError, XrpcError
 from ..protocol.syntax import AtUri
@@ -168,7 +168,7 @@ class RecordsMixin(AccountCore):
                     candidates.append((self._written_when(current), current))
         if candidates:
             return max(candidates, key=lambda candidate: candidate[0])[1]
-        return self._none_in_repo(collection)
+        self._none_in_repo(collection)
 
     def _current(self, ref: RecordRef) -> RecordRef | None:
         """``ref``'s record as the repository holds it now (an app may have changed it), or None if it is gone."""
@@ -185,7 +185,7 @@ class RecordsMixin(AccountCore):
             return tid_microseconds(ref.rkey) / 1e6
         return self.written_at.get(ref.uri, 0.0)
 
-    def _none_in_repo(self, collection: str | None) -> RecordRef:
+    def _none_in_repo(self, collection: str | None) -> NoReturn:
         held = self.collections()
         kind = f"{collection} record" if collection else "record"
         holds = f"records of {', '.join(held)}" if held else "no records at all"
