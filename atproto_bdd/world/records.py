@@ -9,6 +9,7 @@ from datetime import datetime, timezone
 from typing import Any, NoReturn
 
 from ..errors import UsageError, XrpcError
+from ..protocol.repo import Repo
 from ..protocol.syntax import AtUri
 from ..protocol.tid import is_tid, tid_microseconds
 from .session import AccountCore
@@ -139,9 +140,13 @@ class RecordsMixin(AccountCore):
         self.delete_record(ref.collection, ref.rkey)
 
     def collections(self) -> list[str]:
-        """The collections the repository holds records of (``com.atproto.repo.describeRepo``)."""
-        output = self.pds.xrpc_get("com.atproto.repo.describeRepo", {"repo": self.did})
-        return sorted(str(name) for name in output.get("collections") or [])
+        """The collections the repository holds records of, read from its export (``com.atproto.sync.getRepo``).
+
+        Not ``describeRepo``: on the 0.5 line it resolves the account's handle
+        first, which fails for a test network's handles ("Invalid hostname").
+        """
+        car = self.pds.xrpc_get("com.atproto.sync.getRepo", {"did": self.did})
+        return sorted({path.split("/", 1)[0] for path in Repo.from_car(car).records})
 
     def latest(self, collection: str | None = None) -> RecordRef:
         """The newest record in the repository (of ``collection``, if given), whoever wrote it.
