@@ -41,6 +41,8 @@ LOCAL_ONLY = {
     "features/tap.feature": "Tap runs on the local runtime only (no official image can be pulled here); on Docker "
     "the Tap steps fail at once, saying so (docker/test_docker_faults.py)",
     "features/tap_webhook.feature": "Tap runs on the local runtime only (see tap.feature)",
+    "features/faults.feature": "faults between an app and the network (Toxiproxy) are made on the local runtime "
+    "only for now; on Docker an app with faults = true fails to start, saying so",
 }
 #: Every other feature: the Docker runtime runs the suite the embedded one does.
 FEATURES = sorted(

@@ -237,3 +237,13 @@ def test_jetstream_and_tap_are_refused_at_once_with_the_reason(runtime) -> None:
             world.add_tap()
     finally:
         world.close()
+
+
+def test_faults_between_an_app_and_the_network_are_refused_at_once_with_the_reason(runtime) -> None:
+    world = World(runtime)
+    try:
+        world.ensure_pds("A")
+        with pytest.raises(UsageError, match="the docker runtime cannot run Toxiproxy"):
+            world.add_service("faults")
+    finally:
+        world.close()

@@ -14,6 +14,7 @@ One table per app::
     cursor_http = "/cursor"              # optional: the firehose sequence number the app has processed
     cursor_of = "A"                      # whose firehose that is: a PDS name or "relay" (default: the only PDS)
     account = "pingbot.test"             # optional: the app's own account (a bot's), made before it starts
+    faults = true                        # optional: its env's service URLs go through proxies (Toxiproxy)
 
     [apps.feedgen.sign_in]               # optional: how a person signs in to a web app (its OAuth client)
     path = "/login"                      # the page with the sign-in form (default "/")
@@ -64,6 +65,7 @@ APP_KEYS = (
     "port",
     "sign_in",
     "account",
+    "faults",
 )
 #: ``[apps.NAME.sign_in]``: how a person signs in to the app, with the defaults.
 SIGN_IN_DEFAULTS = {"path": "/", "field": "Handle", "button": "Sign in"}
@@ -96,6 +98,8 @@ class AppSpec:
     sign_in: Mapping[str, str] = field(default_factory=lambda: dict(SIGN_IN_DEFAULTS))
     #: The handle of the app's own account (a bot's), created before it starts; None: it acts as nobody.
     account: str | None = None
+    #: Its env's service URLs point at proxies of its own (Toxiproxy), so faults can be put between it and them.
+    faults: bool = False
     source: str = ""  # the file (and table) it was declared in, for messages
 
 
@@ -219,6 +223,9 @@ def _app(name: str, spec: Any, base: Path, where: str) -> AppSpec:
     account = spec.get("account")
     if account is not None and (not isinstance(account, str) or not re.fullmatch(HANDLE_PATTERN, account)):
         raise UsageError(f'{where}: {key}.account must be the handle of its account ("pingbot.test"), got {account!r}')
+    faults = spec.get("faults", False)
+    if not isinstance(faults, bool):
+        raise UsageError(f"{where}: {key}.faults must be true or false (got {faults!r})")
     timeout = spec.get("ready_timeout", 30)
     if not isinstance(timeout, (int, float)) or timeout <= 0:
         raise UsageError(f"{where}: {key}.ready_timeout must be a positive number of seconds")
@@ -239,5 +246,6 @@ def _app(name: str, spec: Any, base: Path, where: str) -> AppSpec:
         port=port,
         sign_in={**SIGN_IN_DEFAULTS, **sign_in},
         account=account.lower() if account else None,
+        faults=faults,
         source=f"{where} [{key}]",
     )

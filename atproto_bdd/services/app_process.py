@@ -59,6 +59,8 @@ class RunningApp(Protocol):
 
     def stop(self, grace: float = 5.0) -> int | None: ...
 
+    def kill(self) -> int | None: ...
+
     def log_tail(self, lines: int = 30) -> str: ...
 
 
@@ -204,6 +206,10 @@ class AppProcess:
     def stop(self, grace: float = 5.0) -> int | None:
         """SIGTERM, then SIGKILL after ``grace`` seconds; the exit code."""
         return self.process.stop(grace)
+
+    def kill(self) -> int | None:
+        """SIGKILL at once: no clean shutdown (a crash); the exit code."""
+        return self.process.kill()
 
     def log(self) -> str:
         """Everything the app printed (stdout and stderr), secrets masked."""

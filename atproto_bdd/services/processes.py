@@ -269,6 +269,12 @@ class ManagedProcess:
             code = self.wait(grace)
         return code if code is not None else -signal.SIGKILL
 
+    def kill(self) -> int:
+        """SIGKILL the group at once (a crash, no clean shutdown); the exit code."""
+        self.send_signal(signal.SIGKILL)
+        code = self.wait(5.0)
+        return code if code is not None else -signal.SIGKILL
+
     def log_tail(self, lines: int = 30) -> str:
         """The last lines of the program's output."""
         return tail(self.log_path, lines)

@@ -29,6 +29,8 @@ HANDLE_LIST_PATTERN = rf"{HANDLE_PATTERN}(?:(?:, | and ){HANDLE_PATTERN})*"
 NSID_LIST_PATTERN = rf"{NSID_PATTERN}(?:(?:, | and ){NSID_PATTERN})*"
 OPERATION_PATTERN = r"create|update|delete"
 PRONOUN_PATTERN = r"her|his|their"
+#: A service an app talks to, as fault steps name it (world/faults.py).
+UPSTREAM_PATTERN = rf"PDS {PDS_NAME_PATTERN}|the relay|the PLC directory|Jetstream|Tap|the AppView"
 
 
 @parse.with_pattern(HANDLE_PATTERN)
@@ -127,6 +129,12 @@ def parse_pronoun(text: str) -> str:
     return text
 
 
+@parse.with_pattern(UPSTREAM_PATTERN)
+def parse_upstream(text: str) -> str:
+    """a service an app talks to: PDS A, the relay, the PLC directory, Jetstream, Tap or the AppView"""
+    return text
+
+
 PARAMETER_TYPES: dict[str, Any] = {
     "Handle": parse_handle,
     "NSID": parse_nsid,
@@ -144,6 +152,7 @@ PARAMETER_TYPES: dict[str, Any] = {
     "LabelValue": parse_label_value,
     "Seconds": parse_seconds,
     "Pronoun": parse_pronoun,
+    "Upstream": parse_upstream,
 }
 
 register_type(**PARAMETER_TYPES)

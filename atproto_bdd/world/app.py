@@ -40,6 +40,7 @@ from ..services.app_process import AppProcess
 from ..services.ports import free_port, on_free_port, port_is_free
 from ..waiting import poll
 from .needs import (
+    AddsServices,
     Configured,
     HasAccounts,
     Lifetime,
@@ -56,7 +57,16 @@ if TYPE_CHECKING:
 
 
 class AppWorld(
-    Configured, Recording, OnTheRuntime, PdsHeads, RelayWindows, Placeholders, Lifetime, HasAccounts, Protocol
+    Configured,
+    Recording,
+    OnTheRuntime,
+    PdsHeads,
+    RelayWindows,
+    Placeholders,
+    Lifetime,
+    HasAccounts,
+    AddsServices,
+    Protocol,
 ):
     """What :class:`App` uses of the world: settings, the transcript, the runtime, heads, placeholders, the PLC,
     and accounts (its own)."""
@@ -262,6 +272,9 @@ class App:
         """The config's env (and the start's extra env), placeholders resolved (the runtime adds what it runs with)."""
         env: dict[str, str] = {}
         extra = {"run_dir": str(self.run_dir)}
+        if self.spec.faults:  # its service URLs go through proxies of its own (world/faults.py)
+            values = [*self.spec.env.values(), *self._extra_env.values()]
+            extra.update(self._world.add_service("faults").placeholders_for(self, values))
         for name, value in {**self.spec.env, **self._extra_env}.items():
             if self.outlives_network:
                 self._refuse_network_placeholders(name, value)
@@ -295,6 +308,11 @@ class App:
                 "each of its stops costs that long (does it handle SIGTERM, and close open connections?)",
                 key=f"slow to stop: {self.name}",
             )
+
+    def kill(self) -> None:
+        """Kill the app at once (SIGKILL): a crash, no clean shutdown. ``start()`` or ``restart()`` starts it again."""
+        if self._process is not None:
+            self._process.kill()
 
     def cursor(self) -> int:
         """The firehose sequence number the app says it has processed (GET its ``cursor_http``).

@@ -12,7 +12,7 @@ object with those members.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from ..protocol.identity import DidDocument, PlcClient
@@ -108,6 +108,12 @@ class HasAccounts(Protocol):
     """The world's accounts, made when first asked for (an app's own account)."""
 
     def ensure_account(self, handle: str, pds: str | None = None) -> Account: ...
+
+
+class AddsServices(Protocol):
+    """The network's other services, started when first asked for (the faults' Toxiproxy)."""
+
+    def add_service(self, name: str, spec: Any = None) -> Any: ...
 
 
 class Lifetime(Protocol):

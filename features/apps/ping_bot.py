@@ -4,7 +4,8 @@ It signs in with its handle and app password (``${app.pingbot.handle}``,
 ``${app.pingbot.app_password}``), reads its PDS's firehose, and answers a
 post that mentions it (a ``#mention`` facet with its DID) and says "ping"
 with a reply "pong" (root and parent refs as clients set them) and a like;
-"follow me" gets a follow. ``GET /cursor`` is the sequence number of the
+"follow me" gets a follow. When its firehose connection breaks, it
+subscribes again from the last event it handled (features/faults.feature). ``GET /cursor`` is the sequence number of the
 last event it has fully handled, so "does not reply" can be proved. The
 firehose is decoded with atproto-bdd's own protocol layer (layer 1 needs
 none of the others); XRPC calls are plain HTTP.
@@ -15,6 +16,7 @@ import os
 import re
 import signal
 import threading
+import time
 import urllib.request
 from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -46,8 +48,17 @@ ME, TOKEN = session["did"], session["accessJwt"]
 
 
 def write(collection: str, record: dict) -> None:
+    """Create a record; while the PDS cannot be reached (a fault), try again for up to 10 s."""
     record = {"$type": collection, "createdAt": datetime.now(timezone.utc).isoformat(), **record}
-    xrpc("com.atproto.repo.createRecord", {"repo": ME, "collection": collection, "record": record}, TOKEN)
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            xrpc("com.atproto.repo.createRecord", {"repo": ME, "collection": collection, "record": record}, TOKEN)
+            return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
 
 
 def mentions_me(post: dict) -> bool:
@@ -77,12 +88,29 @@ def handle(event) -> None:
             print(f"followed {event.did}", flush=True)
 
 
+def subscribe():
+    """A firehose subscription: from the last event handled when there is one (a reconnect loses nothing)."""
+    url = PDS.replace("http", "ws", 1) + "/xrpc/com.atproto.sync.subscribeRepos"
+    return connect(url + (f"?cursor={cursor}" if cursor else ""), max_size=None, open_timeout=5)
+
+
 def read_firehose(stream) -> None:
     global cursor
-    for frame in stream:
-        event = decode_frame(frame)
-        handle(event)
-        cursor = event.seq or cursor  # handled, replies written: what /cursor may say
+    while True:
+        try:
+            for frame in stream:
+                event = decode_frame(frame)
+                handle(event)
+                cursor = event.seq or cursor  # handled, replies written: what /cursor may say
+        except Exception as exc:  # the connection broke (a fault, a restart): again, from the cursor
+            print(f"firehose lost ({type(exc).__name__}); resuming from {cursor}", flush=True)
+        while True:
+            time.sleep(0.1)
+            try:
+                stream = subscribe()
+                break
+            except Exception:  # not reachable yet
+                continue
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -100,7 +128,6 @@ class Handler(BaseHTTPRequestHandler):
 
 signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
 # Subscribed before it says it is ready: a post made right after the start is seen.
-firehose = connect(PDS.replace("http", "ws", 1) + "/xrpc/com.atproto.sync.subscribeRepos", max_size=None)
-threading.Thread(target=read_firehose, args=(firehose,), daemon=True).start()
+threading.Thread(target=read_firehose, args=(subscribe(),), daemon=True).start()
 print(f"pingbot listening on {PORT} as {os.environ['BOT_HANDLE']} ({ME})", flush=True)
 ThreadingHTTPServer(("127.0.0.1", PORT), Handler).serve_forever()

@@ -71,6 +71,17 @@ class ContainerApp:
         self._forget(self.container.id)
         return self._returncode
 
+    def kill(self) -> int | None:
+        """SIGKILL the container at once (a crash), then remove it; its exit code."""
+        try:
+            self.container.kill()
+            self.alive()
+        except Exception:  # already gone
+            pass
+        _force_remove(self.container)
+        self._forget(self.container.id)
+        return self._returncode
+
     def log_tail(self, lines: int = 30) -> str:
         """The last lines of the container's output (stdout and stderr)."""
         try:

@@ -1,0 +1,85 @@
+"""Faults between your app and the network: dropped connections, outages, latency and thin links.
+
+The app must declare ``faults = true`` in its ``[apps.NAME]`` table: its
+env's service URLs (``${A.ws_url}``, ``${relay.ws_url}``...) then point at
+proxies of its own (Toxiproxy), and these steps act on them; the
+framework's own requests never go through a fault. UPSTREAM is ``PDS A``,
+``the relay``, ``the PLC directory``, ``Jetstream``, ``Tap`` or ``the AppView``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from behave import given, then, when
+
+from .support import atproto_step, uses, world_of
+
+
+def _faults(context: Any) -> Any:
+    return world_of(context).add_service("faults")
+
+
+@when("the connection from the app {name:Word} to {upstream:Upstream} drops")
+@uses("faults")
+@atproto_step
+def when_connection_drops(context: Any, name: str, upstream: str) -> None:
+    """Resets the app's open connections to UPSTREAM (a firehose websocket ends); new connections succeed."""
+    _faults(context).drop(name, upstream)
+
+
+@when("the app {name:Word} cannot reach {upstream:Upstream} for {seconds:Seconds} seconds")
+@uses("faults")
+@atproto_step
+def when_cannot_reach_for(context: Any, name: str, upstream: str, seconds: float) -> None:
+    """Closes the app's connections to UPSTREAM and refuses new ones for SECONDS (the next steps run meanwhile)."""
+    _faults(context).cut(name, upstream, seconds)
+
+
+@when("the app {name:Word} cannot reach {upstream:Upstream}")
+@uses("faults")
+@atproto_step
+def when_cannot_reach(context: Any, name: str, upstream: str) -> None:
+    """Closes the app's connections to UPSTREAM and refuses new ones until "can reach ... again"."""
+    _faults(context).cut(name, upstream)
+
+
+@when("the app {name:Word} can reach {upstream:Upstream} again")
+@uses("faults")
+@atproto_step
+def when_can_reach_again(context: Any, name: str, upstream: str) -> None:
+    """Ends every fault between the app and UPSTREAM: connections allowed, no latency or bandwidth limit."""
+    _faults(context).restore(name, upstream)
+
+
+@given("{milliseconds:d} ms of latency from the app {name:Word} to {upstream:Upstream}")
+@when("{milliseconds:d} ms of latency from the app {name:Word} to {upstream:Upstream}")
+@uses("faults")
+@atproto_step
+def given_latency(context: Any, milliseconds: int, name: str, upstream: str) -> None:
+    """Delays everything UPSTREAM sends the app by MILLISECONDS (the app must be running: its proxy exists then)."""
+    _faults(context).latency(name, upstream, milliseconds)
+
+
+@given("the link from the app {name:Word} to {upstream:Upstream} is limited to {rate:d} KB/s")
+@when("the link from the app {name:Word} to {upstream:Upstream} is limited to {rate:d} KB/s")
+@uses("faults")
+@atproto_step
+def given_bandwidth(context: Any, name: str, upstream: str, rate: int) -> None:
+    """Limits what UPSTREAM sends the app to RATE kilobytes per second."""
+    _faults(context).limit(name, upstream, rate)
+
+
+@when("the app {name:Word} is killed")
+@atproto_step
+def when_app_killed(context: Any, name: str) -> None:
+    """Kills the app with SIGKILL: no clean shutdown (``is restarted`` starts it again, on the same port)."""
+    world_of(context).app(name).kill()
+
+
+@then("the app {name:Word} reconnected to {upstream:Upstream}")
+@uses("faults")
+@atproto_step
+def then_reconnected(context: Any, name: str, upstream: str) -> None:
+    """Waits (``app_timeout``) until the app opened a new connection to UPSTREAM after the latest fault on it."""
+    _faults(context).expect_reconnected(name, upstream)

@@ -1,0 +1,89 @@
+"""Faults between an app and the network (world/faults.py, Toxiproxy), against real services.
+
+The app is features/apps/ping_bot.py behind proxies (faults = true): it answers "@pingbot.test ping" with a
+"pong" and subscribes again from its cursor when its firehose connection breaks.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from atproto_bdd.errors import UsageError
+from atproto_bdd.services import LocalRuntime
+from atproto_bdd.services.app_config import load_config
+from atproto_bdd.settings import Settings
+from atproto_bdd.world import World
+from atproto_bdd.world.bsky import POST
+
+BOT = Path(__file__).resolve().parent.parent / "features" / "apps" / "ping_bot.py"
+CONFIG = f"""
+[apps.bot]
+command = ["{sys.executable}", "{BOT}"]
+ready_http = "/"
+did = "none"
+account = "pingbot.test"
+cursor_http = "/cursor"
+faults = true
+
+[apps.bot.env]
+PORT = "${{app.bot.port}}"
+PDS_URL = "${{A.url}}"
+BOT_HANDLE = "${{app.bot.handle}}"
+BOT_PASSWORD = "${{app.bot.app_password}}"
+"""
+
+
+@pytest.fixture
+def world(tmp_path: Path) -> Iterator[World]:
+    (tmp_path / "atproto-bdd.toml").write_text(CONFIG)
+    settings = Settings.load()
+    with LocalRuntime(settings) as runtime:
+        world = World(runtime, settings)
+        world.app_config = load_config(tmp_path)
+        try:
+            world.add_pds("A")
+            yield world
+        finally:
+            world.close()
+
+
+def test_the_app_reaches_the_pds_through_its_proxy_and_an_outage_ends_on_time(world: World) -> None:
+    bot = world.app("bot").start()
+    faults = world.faults
+    proxy = faults.proxy("bot", "PDS A")
+    assert bot.running
+    assert proxy.upstream.endswith(f":{world.pds('A').url.rsplit(':', 1)[1]}"), proxy.upstream
+    faults.cut("bot", "PDS A", seconds=0.5)
+    with pytest.raises(httpx.HTTPError):  # refused while cut: new connections fail
+        httpx.get(f"http://127.0.0.1:{proxy.port}/xrpc/_health", timeout=1)
+    assert world.pds("A").xrpc_get("com.atproto.server.describeServer")  # the framework goes straight there
+    time.sleep(1.0)
+    assert httpx.get(f"http://127.0.0.1:{proxy.port}/xrpc/_health", timeout=2).status_code == 200
+    alice = world.create_account("alice.test")
+    alice.post("@pingbot.test ping")
+    world.bot("pingbot.test").expect_reply(alice.latest(POST), "pong")
+
+
+def test_a_killed_app_is_gone_at_once_and_starts_again(world: World) -> None:
+    bot = world.app("bot").start()
+    pid = bot.pid
+    bot.kill()
+    assert not bot.running and pid is not None
+    bot.restart()
+    assert bot.running and bot.pid != pid
+
+
+def test_faults_name_what_is_wrong(world: World) -> None:
+    world.app("bot").start()
+    with pytest.raises(UsageError, match=r"unknown upstream 'the moon'; an app's upstream is one of: PDS <name>, "):
+        world.faults.drop("bot", "the moon")
+    with pytest.raises(UsageError, match=r"the app bot does not reach the relay through a proxy \(its proxies: "):
+        world.faults.drop("bot", "the relay")
+    with pytest.raises(UsageError, match=r"the app other does not reach PDS A through a proxy.*faults = true"):
+        world.faults.latency("other", "PDS A", 100)
