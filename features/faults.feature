@@ -28,3 +28,11 @@ Feature: Faults between an app and the network
     Given 300 ms of latency from the app pingbot-proxied to PDS A
     When alice.test posts "@pingbot.test ping"
     Then pingbot.test replies "pong" to alice.test's latest post
+
+  Scenario: Its PDS restarts: the bot resumes from its cursor and answers what came meanwhile
+    When alice.test posts "a post the bot reads past"
+    Then the app pingbot-proxied has caught up
+    When PDS A restarts
+    And alice.test posts "@pingbot.test ping"
+    Then pingbot.test replies "pong" to alice.test's latest post
+    And pingbot.test likes alice.test's latest post

@@ -37,11 +37,17 @@ PDS_URL = "${{A.url}}"
 BOT_HANDLE = "${{app.bot.handle}}"
 BOT_PASSWORD = "${{app.bot.app_password}}"
 """
+#: The same bot with a bug apps ship: after a lost connection it subscribes from the live head, not its cursor.
+FORGETFUL = (
+    CONFIG.replace("[apps.bot", "[apps.forgetful").replace("app.bot.", "app.forgetful.")
+    + """RESUME = "no"
+"""
+)
 
 
 @pytest.fixture
 def world(tmp_path: Path) -> Iterator[World]:
-    (tmp_path / "atproto-bdd.toml").write_text(CONFIG)
+    (tmp_path / "atproto-bdd.toml").write_text(CONFIG + FORGETFUL)
     settings = Settings.load()
     with LocalRuntime(settings) as runtime:
         world = World(runtime, settings)
@@ -87,3 +93,21 @@ def test_faults_name_what_is_wrong(world: World) -> None:
         world.faults.drop("bot", "the relay")
     with pytest.raises(UsageError, match=r"the app other does not reach PDS A through a proxy.*faults = true"):
         world.faults.latency("other", "PDS A", 100)
+
+
+@pytest.mark.parametrize("app", ["bot", "forgetful"])
+def test_what_was_posted_during_an_outage_is_answered_only_by_an_app_that_resumes(world: World, app: str) -> None:
+    alice = world.create_account("alice.test")
+    world.app(app).start()
+    alice.post("a post the bot reads past")
+    world.app(app).wait_caught_up(5)
+    world.faults.cut(app, "PDS A")
+    alice.post("@pingbot.test ping")  # the framework's own request: straight to the PDS
+    world.faults.restore(app, "PDS A")
+    world.faults.expect_reconnected(app, "PDS A")
+    bot = world.bot("pingbot.test")
+    if app == "bot":
+        bot.expect_reply(alice.latest(POST), "pong")
+        return
+    with pytest.raises(AssertionError, match=r"pingbot.test did not reply 'pong' to .* within 5s; its repository "):
+        bot.expect_reply(alice.latest(POST), "pong")

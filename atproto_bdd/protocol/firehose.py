@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
 from typing import Any
-from urllib.parse import parse_qs, urlencode, urlsplit
+from urllib.parse import parse_qs, parse_qsl, urlencode, urlsplit, urlunsplit
 
 from ..errors import AtprotoBddError, UsageError
 from ..waiting import Deadline, poll, wait_for_condition
@@ -148,6 +148,13 @@ def subscribe_url(base_url: str, cursor: int | None = None, nsid: str = SUBSCRIB
     return f"{ws.rstrip('/')}/xrpc/{nsid}{query}"
 
 
+def with_cursor(url: str, cursor: int) -> str:
+    """A subscription ``url`` with its ``cursor`` parameter set to ``cursor`` (its other parameters kept)."""
+    parts = urlsplit(url)
+    query = [(key, value) for key, value in parse_qsl(parts.query, keep_blank_values=True) if key != "cursor"]
+    return urlunsplit(parts._replace(query=urlencode([*query, ("cursor", cursor)])))
+
+
 class FirehoseRecorder:
     """Keeps every event of a subscription, read by a background thread.
 
@@ -185,11 +192,11 @@ class FirehoseRecorder:
     def _run(self) -> None:
         from websockets.exceptions import ConnectionClosed
 
-        socket = self._socket
+        socket, stop = self._socket, self._stop  # this connection's: a resubscription has its own
         failure: FirehoseError | None = None
         try:
             with socket:  # the connection's owner is this thread (websockets >= 17 wants a context manager)
-                while not self._stop.is_set():
+                while not stop.is_set():
                     try:
                         message = socket.recv(timeout=0.2)
                     except TimeoutError:
@@ -203,14 +210,15 @@ class FirehoseRecorder:
                         self._append(event=event)
                         self.received(socket, event)
         except ConnectionClosed as exc:
-            if not self._stop.is_set():
+            if not stop.is_set():
                 failure = FirehoseError("StreamClosed", f"the server closed {self.name} ({exc})")
         except Exception as exc:  # anything else ends recording: keep it for the steps to report
             failure = FirehoseError("RecorderFailed", f"reading {self.name} failed: {type(exc).__name__}: {exc}")
         finally:
             with self._changed:
-                self.closed = True
-                self.failure = failure
+                if self._socket is socket:  # not a connection a resubscription replaced
+                    self.closed = True
+                    self.failure = failure
                 self._changed.notify_all()
 
     def decode(self, message: str | bytes, received_at: float) -> FirehoseEvent | None:
@@ -291,6 +299,24 @@ class FirehoseRecorder:
             self._socket.close()
         if self._thread is not None:
             self._thread.join(timeout=5)
+
+    def resubscribe(self) -> FirehoseRecorder:
+        """Subscribe again from the latest event received, keeping every event (for a service that restarted).
+
+        Closes the current connection if it is open (call :meth:`close` before
+        the service stops, so that its going away is no failure), then opens
+        the stream with the latest sequence number received as its cursor: the
+        service sends the events after it. Waits and windows on this recorder
+        go on. For ``subscribeRepos`` streams, whose cursor is a sequence number.
+        """
+        self.close()
+        with self._changed:
+            self.url = with_cursor(self.url, self.last_seq)
+            self._stop = threading.Event()
+            self._socket = self._thread = None
+            self.closed = False
+            self.failure = None
+        return self.start()
 
 
 def is_past_head(base_url: str, cursor: int, *, timeout: float = 5.0, nsid: str = SUBSCRIBE_REPOS) -> bool:

@@ -69,6 +69,18 @@ class Network:
             self.runtime.appview_subscribe(self.appview, ws_url(service.url))
         return service
 
+    def restart_pds(self, name: str) -> PdsService:
+        """Restart PDS ``name`` keeping its data, URL and secrets; returns once it serves again.
+
+        Its connections were dropped: the network's AppView and relay subscribe again on their own
+        (their subscriptions reconnect); the caller's own clients and recorders must do so (the world's do).
+        """
+        if name not in self.pdses:
+            raise UsageError.unknown("PDS", name, self.pdses)
+        service = self.runtime.restart_pds(self.pdses[name])
+        self.pdses[name] = service
+        return service
+
     @classmethod
     def restored(cls, runtime: Runtime, snapshot: NetworkSnapshot) -> Network:
         """A new network in the state of ``snapshot``: its PLC's operations, its PDSes on copies of their data."""

@@ -105,6 +105,18 @@ class Runtime(ABC):
     def stop(self, service_id: str, *, wait: bool = True) -> None:
         """Stop a service; with ``wait=False`` return at once and finish in the background."""
 
+    def restart_pds(self, pds: PdsService) -> PdsService:
+        """Stop ``pds`` and start it again keeping its data, port (URL, service DID) and secrets.
+
+        Returns once it serves again (within ``service_timeout``), as the
+        service it now is; its connections, firehose subscriptions included,
+        were dropped. Only the local runtime can (:class:`UsageError` here).
+        """
+        raise UsageError(
+            f"the {self.name} runtime cannot restart a PDS keeping its data: restarts are for the embedded "
+            "runtime only (-D runtime=local)"
+        )
+
     def pds_head(self, pds: PdsService) -> int | None:
         """The PDS's latest sequence number, read from the PDS itself; None if this runtime cannot.
 

@@ -70,6 +70,18 @@ def given_bandwidth(context: Any, name: str, upstream: str, rate: int) -> None:
     _faults(context).limit(name, upstream, rate)
 
 
+@when("PDS {pds:PdsName} restarts")
+@atproto_step
+def when_pds_restarts(context: Any, pds: str) -> None:
+    """Restarts PDS PDS keeping its data, URL, DID and secrets (embedded runtime); its consumers see a disconnect.
+
+    Its accounts, repositories and sessions survive and its firehose's
+    sequence numbers continue: an app that subscribes again with its cursor
+    gets every event after it.
+    """
+    world_of(context).restart_pds(pds)
+
+
 @when("the app {name:Word} is killed")
 @atproto_step
 def when_app_killed(context: Any, name: str) -> None:

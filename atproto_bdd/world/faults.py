@@ -173,18 +173,28 @@ class Faults(WorldService):
     # -- what the app did ----------------------------------------------------------------
 
     def accepted(self, proxy: Proxy) -> int:
-        """How many connections from the app Toxiproxy has accepted on ``proxy`` (its log says each)."""
-        count = 0
+        """How many connections from the app reached the service through ``proxy`` (Toxiproxy's log says each).
+
+        A connection Toxiproxy accepted but could not carry on to the service
+        (it was down: "Unable to open connection to upstream") does not count.
+        """
+        accepted: set[str] = set()
+        failed: set[str] = set()
         log = self.service.log_path.read_text(errors="replace") if self.service.log_path else ""
         for line in log.splitlines():
-            if proxy.name not in line or "Accepted client" not in line:
+            if proxy.name not in line:
                 continue
             try:
                 entry = json.loads(line)
             except ValueError:
                 continue
-            count += entry.get("name") == proxy.name
-        return count
+            if entry.get("name") != proxy.name or "client" not in entry:
+                continue
+            if entry.get("message") == "Accepted client":
+                accepted.add(str(entry["client"]))
+            elif entry.get("message") == "Unable to open connection to upstream":
+                failed.add(str(entry["client"]))
+        return len(accepted - failed)
 
     def expect_reconnected(self, app: str, upstream: str) -> None:
         """Wait (``app_timeout``) until the app opened a new connection to ``upstream`` after the latest fault."""
@@ -205,6 +215,10 @@ class Faults(WorldService):
                 f"({proxy.accepted_at_fault} connection(s) before it, {seen[0]} now)"
             ),
         )
+
+    def recorded(self) -> None:
+        """It records no events (its log is in the diagnostics with the network's other services)."""
+        return None
 
     def close(self) -> None:
         """Cancel pending restores and close the API client (the proxies go with the network's Toxiproxy)."""

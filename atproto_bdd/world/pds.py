@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from ..errors import UsageError, XrpcError
@@ -165,6 +166,25 @@ class Pds(FirehoseSource):
     def resolve_handle(self, handle: str) -> str:
         """The DID this PDS resolves ``handle`` to."""
         return self.xrpc_get("com.atproto.identity.resolveHandle", {"handle": handle})["did"]
+
+    @contextmanager
+    def restarting(self) -> Iterator[None]:
+        """Around a restart of the PDS (the block): its firehose recorder, if started, pauses and then goes on.
+
+        The recorder is closed before the PDS drops its connection (so that is
+        no failure) and, once the block has returned, subscribes again from its
+        latest event, keeping what it recorded: the same recorder, so waits,
+        windows and relay origins that hold it go on. HTTP clients need
+        nothing: the URL is the same, and connections the PDS closed are
+        opened again by the next call. If the block raises, the recorder stays
+        closed (:attr:`firehose` would open a new one).
+        """
+        recorder = self._firehose
+        if recorder is not None:
+            recorder.close()
+        yield
+        if recorder is not None:
+            recorder.resubscribe()
 
     def close(self) -> None:
         """Close the HTTP connections and the firehose subscription of this PDS."""

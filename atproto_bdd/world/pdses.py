@@ -69,6 +69,19 @@ class PdsesMixin:
         self._pdses[service.name] = pds
         return pds
 
+    def restart_pds(self, name: str) -> None:
+        """Restart PDS ``name`` (the local runtime), keeping its data, URL, DID and secrets; then go on using it.
+
+        Its accounts, repositories and sessions survive and its firehose's
+        sequence numbers continue. Returns once it serves again; the world's
+        clients need nothing, and its firehose recorder (if started) resumes
+        from its latest event (:meth:`Pds.restarting`). A relay or an AppView
+        that reads the PDS subscribes again on its own, after its back-off.
+        """
+        pds = self.pds(name)
+        with pds.restarting():
+            pds.service = self.network.restart_pds(name)
+
     def ensure_pds(self, name: str, *, rate_limits: bool = False, capture_email: bool = False) -> Pds:
         """The PDS called ``name``, started first if the network does not have it yet.
 

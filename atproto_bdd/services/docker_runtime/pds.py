@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from ...errors import UsageError
 from ..ports import on_free_port
 from ..specs import PdsService, PdsSpec, PlcService
 from .cleanup import CleanupMixin
@@ -57,3 +58,10 @@ class PdsMixin(CleanupMixin, ImagesMixin):
         self._containers[container.id] = [container]
         self._note_address(container, plc.network, pds_alias(spec.name))
         return PdsService(container.id, spec, url, port, f"did:web:localhost%3A{port}", plc.url)
+
+    def restart_pds(self, pds: PdsService) -> PdsService:
+        """Refused: a PDS container keeps its data on a tmpfs, which a container restart empties."""
+        raise UsageError(
+            f"the docker runtime cannot restart PDS {pds.name} keeping its data (the container keeps it on a tmpfs, "
+            "which a restart empties): restarting a PDS is for the embedded runtime only (-D runtime=local)"
+        )

@@ -1,4 +1,4 @@
-"""PLC directories and PDSes in the local runtime's host, their snapshots, and who hosts a handle."""
+"""PLC directories and PDSes in the local runtime's host (started, restarted), snapshots, who hosts a handle."""
 
 from __future__ import annotations
 
@@ -7,6 +7,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from ...errors import ServiceError
+from ...waiting import Deadline
+from ..health import wait_until_healthy
 from ..snapshots import NetworkSnapshot, PdsSnapshot
 from ..specs import (
     PdsService,
@@ -53,6 +56,33 @@ class PdsMixin:
             plc_url=plc.url,
             log_path=log_path,
         )
+
+    def restart_pds(self, pds: PdsService) -> PdsService:
+        """Stop ``pds`` and start it again on its data directory, port and secrets; wait until it serves again.
+
+        The host closes its server, every connection (firehose subscribers too)
+        and its databases, and starts it (``pds.start``) on the same data, port
+        and ``PDS_*`` variables, under the same service id and log. Raises
+        :class:`ServiceError` with the host's and the PDS's log tails if it does
+        not serve again within ``service_timeout``.
+        """
+        deadline = Deadline(self.settings.service_timeout)
+        try:
+            result = self.host.call("pds.restart", {"id": pds.id}, timeout=deadline.remaining)
+            if (result["id"], result["url"]) != (pds.id, pds.url):  # the host keeps both: a bug if not
+                raise ServiceError(f"came back as {result['id']} on {result['url']}")
+            wait_until_healthy(
+                f"PDS {pds.name}", f"{pds.url}/xrpc/_health", timeout=max(deadline.remaining, 1.0), interval=0.01
+            )
+        except ServiceError as exc:
+            with self._lock:
+                self._pds_urls.pop(pds.id, None)  # the host no longer runs it
+            raise ServiceError(
+                f"PDS {pds.name} did not come back on {pds.url} after a restart: {exc}\n"
+                f"its log ends with:\n{self.log_tail(pds.id) or '(empty)'}\n"
+                f"the network host's log ends with:\n{self.host_log_tail()}"
+            ) from None
+        return pds  # the same service: id, URL, port, DID, spec (secrets) and log
 
     def pds_head(self, pds: PdsService) -> int | None:
         """The PDS's latest sequence number, from its sequencer in the host (one round trip, no subscription)."""

@@ -1,6 +1,7 @@
 'use strict'
 // PDSes: @atproto/pds in the host, configured with the PDS_* variables of its Docker image, started
-// fresh (on a copy of the first fresh PDS's migrated databases) or on a snapshot's data directory.
+// fresh (on a copy of the first fresh PDS's migrated databases), on a snapshot's data directory, or
+// again on its own (a restart: the same id, data directory, port, secrets and log).
 
 const fs = require('node:fs')
 const path = require('node:path')
@@ -57,12 +58,14 @@ class PdsTemplate {
 function pdsCommands({ packages, services, runDir }) {
   const template = new PdsTemplate(path.join(runDir, 'pds-template'))
 
+  // ``args``: name, dataDir, env (PDS_* variables), and optionally port, copyFrom (a snapshot's data
+  // directory to start on a copy of) or id (a restart: service ``id``, stopped, again on its data and port).
   async function start(args) {
     const pds = packages.require('@atproto/pds')
-    const { id, log } = services.begin('pds')
+    const { id, log } = services.begin('pds', args.id) // a restart appends to the service's log
     const dataDir = args.dataDir
-    const fresh = !args.copyFrom
-    if (!fresh) copyData(args.copyFrom, dataDir) // a restored snapshot
+    const fresh = !args.copyFrom && !args.id
+    if (args.copyFrom) copyData(args.copyFrom, dataDir) // a restored snapshot
     fs.mkdirSync(dataDir, { recursive: true })
     if (fresh) template.startOn(dataDir) // once: a retry on another port keeps the databases it has
 
@@ -112,27 +115,50 @@ function pdsCommands({ packages, services, runDir }) {
     const subscribers = new Set()
     attachAccessLog(server, log, subscribers)
     const url = `http://localhost:${env.port}`
-    log.line(`PDS ${args.name} listening on ${url} (data ${dataDir})`)
-    const stop = async () => {
+    log.line(`PDS ${args.name} ${args.id ? 'restarted' : 'listening'} on ${url} (data ${dataDir})`)
+    // ``keepData``: a restart, which starts again on the data directory; a stop removes it.
+    const stop = async ({ keepData = false } = {}) => {
       // destroy() would wait for http-terminator's grace period; tests
-      // own every client, so close connections at once instead.
+      // own every client, so close connections at once instead. The server stops listening first: a
+      // subscriber that reconnects at once (a relay does, within milliseconds) must find no server,
+      // or its new connection would keep server.close() waiting.
+      const closed = new Promise((resolve) => server.close(() => resolve()))
       server.closeAllConnections()
       for (const socket of server.atprotoBddUpgraded || []) socket.destroy() // subscribers (an AppView) too
       await instance.ctx.sequencer.destroy()
-      await new Promise((resolve) => server.close(() => resolve()))
+      await closed
       await instance.ctx.backgroundQueue.destroy()
       await instance.ctx.accountManager.close()
       await instance.ctx.redisScratch?.quit()
       await instance.ctx.proxyAgent.destroy()
+      // The sequencer's and the DID cache's databases, which the PDS itself never closes.
+      await quietly(() => instance.ctx.didCache?.destroy())
+      await quietly(() => instance.ctx.didCache?.db?.close())
+      await quietly(() => instance.ctx.sequencer.db?.close())
+      if (keepData) log.line(`PDS ${args.name} stopped, to start again on ${dataDir}`)
       await log.close()
-      fs.rmSync(dataDir, { recursive: true, force: true })
+      if (!keepData) fs.rmSync(dataDir, { recursive: true, force: true })
     }
-    services.add(id, { kind: 'pds', name: args.name, url, stop, log, subscribers, instance, dataDir })
+    // What a restart starts with again: the same name, data directory, PDS_* variables (secrets) and port.
+    const again = { name: args.name, dataDir, env: args.env, port: env.port, id }
+    services.add(id, { kind: 'pds', name: args.name, url, stop, log, subscribers, instance, dataDir, again })
     return { id, url, port: env.port, did: env.serviceDid, dataDir, log: log.file }
+  }
+
+  // Stops PDS ``args.id`` keeping its data directory, and starts it again on it: the same id, port (its
+  // URL and did:web), secrets and log; accounts, repositories, sessions and the sequencer's numbers go on.
+  async function restart(args) {
+    const { again } = services.of(args.id, 'pds')
+    const began = Date.now()
+    await services.stop(args.id, { keepData: true })
+    const stopped = Date.now()
+    const result = await start(again)
+    return { ...result, stopMs: stopped - began, startMs: Date.now() - stopped }
   }
 
   return {
     'pds.start': start,
+    'pds.restart': restart,
     // A PDS's latest sequence number, as its sequencer reads it (what its FutureCursor check compares with).
     'pds.head': async (args) => ({ seq: (await services.of(args.id, 'pds').instance.ctx.sequencer.curr()) ?? 0 }),
   }

@@ -50,10 +50,11 @@ class Services {
     fs.mkdirSync(logDir, { recursive: true })
   }
 
-  // A new service id of ``kind`` and the log its service writes (logs/<id>.log in the run directory).
-  begin(kind) {
-    const id = `${kind}-${this.nextId++}`
-    return { id, log: this.openLog(id) }
+  // A new service id of ``kind`` and the log its service writes (logs/<id>.log in the run directory);
+  // with ``id``, that service again (a restart: its log goes on).
+  begin(kind, id) {
+    const chosen = id || `${kind}-${this.nextId++}`
+    return { id: chosen, log: this.openLog(chosen) }
   }
 
   openLog(id) {
@@ -79,11 +80,12 @@ class Services {
     return service
   }
 
-  async stop(id) {
+  // ``options`` go to the service's stop() (a PDS's { keepData } for a restart).
+  async stop(id, options) {
     const service = this.running.get(id)
     if (!service) return { stopped: false }
     this.running.delete(id)
-    await service.stop()
+    await service.stop(options)
     return { stopped: true }
   }
 
