@@ -11,9 +11,12 @@ Feature: Faults between an app and the network
     And the app pingbot-proxied is running
 
   Scenario: A dropped connection: the bot reconnects and still answers
+    Given alice.test posts "a post the bot reads past"
+    And the app pingbot-proxied has caught up
     When the connection from the app pingbot-proxied to PDS A drops
     And alice.test posts "@pingbot.test ping"
     Then the app pingbot-proxied reconnected to PDS A
+    And the app pingbot-proxied resumed the firehose of PDS A from its cursor
     And pingbot.test replies "pong" to alice.test's latest post
 
   Scenario: An outage: what was posted meanwhile is answered once the link is back
@@ -34,5 +37,6 @@ Feature: Faults between an app and the network
     Then the app pingbot-proxied has caught up
     When PDS A restarts
     And alice.test posts "@pingbot.test ping"
-    Then pingbot.test replies "pong" to alice.test's latest post
+    Then the app pingbot-proxied resumed the firehose of PDS A from its cursor
+    And pingbot.test replies "pong" to alice.test's latest post
     And pingbot.test likes alice.test's latest post

@@ -107,7 +107,10 @@ def test_what_was_posted_during_an_outage_is_answered_only_by_an_app_that_resume
     world.faults.expect_reconnected(app, "PDS A")
     bot = world.bot("pingbot.test")
     if app == "bot":
+        assert int(world.faults.expect_resumed(app, "A")) > 0
         bot.expect_reply(alice.latest(POST), "pong")
         return
+    with pytest.raises(AssertionError, match=r"again without a cursor \(it had acknowledged #\d+\): it reads from "):
+        world.faults.expect_resumed(app, "A")
     with pytest.raises(AssertionError, match=r"pingbot.test did not reply 'pong' to .* within 5s; its repository "):
         bot.expect_reply(alice.latest(POST), "pong")

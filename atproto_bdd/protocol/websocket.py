@@ -19,6 +19,9 @@ from typing import Any
 
 from ..waiting import Deadline
 
+#: How our subscriptions name themselves to a server: a service's log tells them from an app's this way.
+USER_AGENT = "atproto-bdd (event stream reader)"
+
 
 def open_socket(url: str, *, timeout: float, headers: dict[str, str] | None = None) -> Any:
     """A websocket connection to ``url`` (no message size limit, no compression), within ``timeout`` seconds.
@@ -30,7 +33,14 @@ def open_socket(url: str, *, timeout: float, headers: dict[str, str] | None = No
     from .firehose import FirehoseError
 
     try:
-        return connect(url, open_timeout=timeout, max_size=None, compression=None, additional_headers=headers or None)
+        return connect(
+            url,
+            open_timeout=timeout,
+            max_size=None,
+            compression=None,
+            additional_headers=headers or None,
+            user_agent_header=USER_AGENT,
+        )
     except Exception as exc:  # websockets raises several unrelated types
         raise FirehoseError("ConnectionFailed", f"could not subscribe to {url}: {exc}") from None
 

@@ -111,6 +111,7 @@ def when_account_queries_app_with(context: Any, handle: str, nsid: str, name: st
     world.attempt(f"{handle} queries {nsid} on the app {name}", lambda: app.xrpc_get(nsid, params, as_account=account))
 
 
+@given("the app {name:Word} has caught up")
 @then("the app {name:Word} has caught up")
 @atproto_step
 def then_app_caught_up(context: Any, name: str) -> None:

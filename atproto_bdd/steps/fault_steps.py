@@ -71,15 +71,18 @@ def given_bandwidth(context: Any, name: str, upstream: str, rate: int) -> None:
 
 
 @when("PDS {pds:PdsName} restarts")
+@uses("faults")
 @atproto_step
 def when_pds_restarts(context: Any, pds: str) -> None:
     """Restarts PDS PDS keeping its data, URL, DID and secrets (embedded runtime); its consumers see a disconnect.
 
     Its accounts, repositories and sessions survive and its firehose's
     sequence numbers continue: an app that subscribes again with its cursor
-    gets every event after it.
+    gets every event after it (``Then the app NAME resumed the firehose of PDS A from its cursor``).
     """
-    world_of(context).restart_pds(pds)
+    world = world_of(context)
+    _faults(context).mark(pds)  # how far each app had read, for the resume check
+    world.restart_pds(pds)
 
 
 @when("the app {name:Word} is killed")
@@ -87,6 +90,20 @@ def when_pds_restarts(context: Any, pds: str) -> None:
 def when_app_killed(context: Any, name: str) -> None:
     """Kills the app with SIGKILL: no clean shutdown (``is restarted`` starts it again, on the same port)."""
     world_of(context).app(name).kill()
+
+
+@then("the app {name:Word} resumed the firehose of PDS {pds:PdsName} from its cursor")
+@uses("faults")
+@atproto_step
+def then_resumed_from_cursor(context: Any, name: str, pds: str) -> None:
+    """Checks the app's new firehose subscription after the latest fault on PDS PDS asked for the right cursor.
+
+    Read from the PDS's log of subscriptions (the embedded runtime): it must
+    ask for a cursor, not 0 once the app had read events (a full replay), and
+    not past the last event it had acknowledged at the fault (its
+    ``cursor_http``: a gap). Waits (``app_timeout``) for the subscription.
+    """
+    _faults(context).expect_resumed(name, pds)
 
 
 @then("the app {name:Word} reconnected to {upstream:Upstream}")

@@ -22,12 +22,13 @@ import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, ClassVar, Protocol
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import parse_qs, urlsplit, urlunsplit
 
 from ..errors import UsageError
+from ..protocol.websocket import USER_AGENT
 from ..services.toxiproxy import ToxiproxyApi, ToxiproxyService
 from ..waiting import poll
-from .needs import Configured, PdsHeads
+from .needs import Configured, OnTheRuntime, PdsHeads
 from .placeholders import PLACEHOLDER
 from .service_base import WorldService
 
@@ -36,6 +37,8 @@ if TYPE_CHECKING:
 
 #: A placeholder that names a service's URL: ``(owner, field)``; the owner is a PDS's name or a service.
 SERVICE_URL = re.compile(r"^(?P<owner>[A-Za-z0-9_-]+)\.(?P<field>url|ws_url)$")
+#: A PDS's log line for a firehose subscription (the host's access log: services/node/host/services.js).
+SUBSCRIBE = re.compile(r"UPGRADE /xrpc/com\.atproto\.sync\.subscribeRepos(?:\?(?P<query>\S*))? \((?P<agent>.*)\)$")
 #: The services an app may be put behind a fault for, as placeholders and steps name them.
 SERVICES = {
     "relay": "the relay",
@@ -46,10 +49,21 @@ SERVICES = {
 }
 
 
-class FaultsWorld(Configured, PdsHeads, Protocol):
-    """What :class:`Faults` uses of the world: settings, its PDSes, and the placeholders' values."""
+class FaultsWorld(Configured, PdsHeads, OnTheRuntime, Protocol):
+    """What :class:`Faults` uses of the world: settings, its PDSes and their logs, placeholders, its apps."""
 
     def resolve(self, text: str, *, extra: Mapping[str, str] | None = None) -> str: ...
+
+    @property
+    def apps(self) -> Mapping[str, App]: ...
+
+
+@dataclass(frozen=True)
+class Mark:
+    """Where a PDS's subscriptions stood when a fault on it began, and how far each app had read."""
+
+    subscriptions: int
+    acknowledged: Mapping[str, int]
 
 
 @dataclass
@@ -76,6 +90,8 @@ class Faults(WorldService):
         self.api = ToxiproxyApi(service.url)
         self._proxies: dict[tuple[str, str], Proxy] = {}
         self._lock = threading.Lock()
+        #: Per PDS name, where things stood when the latest fault on it began (see :meth:`expect_resumed`).
+        self._marks: dict[str, Mark] = {}
 
     # -- the proxies an app's env points at -----------------------------------------
 
@@ -162,6 +178,9 @@ class Faults(WorldService):
     def _fault(self, app: str, upstream: str) -> Proxy:
         proxy = self.proxy(app, upstream)
         proxy.accepted_at_fault = self.accepted(proxy)
+        owner = upstream_owner(upstream)
+        if owner in self._world.pdses:
+            self.mark(owner)
         return proxy
 
     def _enable_quietly(self, proxy: Proxy) -> None:
@@ -195,6 +214,86 @@ class Faults(WorldService):
             elif entry.get("message") == "Unable to open connection to upstream":
                 failed.add(str(entry["client"]))
         return len(accepted - failed)
+
+    # -- resuming a firehose ----------------------------------------------------------
+
+    def subscriptions(self, pds: str) -> list[str | None]:
+        """The cursors the apps' firehose subscriptions to PDS ``pds`` asked for, in order (None: no cursor).
+
+        Read from the PDS's log (the embedded runtime's host writes a line per
+        websocket upgrade); the framework's own subscriptions, which name
+        themselves (:data:`~atproto_bdd.protocol.websocket.USER_AGENT`), are left out.
+        """
+        service_id = self._world.pds(pds).service.id
+        found: list[str | None] = []
+        for line in self._world.runtime.log_tail(service_id, 1_000_000).splitlines():
+            match = SUBSCRIBE.search(line)
+            if match is None or match.group("agent") == USER_AGENT:
+                continue
+            cursors = parse_qs(match.group("query") or "").get("cursor")
+            found.append(cursors[0] if cursors else None)
+        return found
+
+    def mark(self, pds: str) -> None:
+        """Note, before a fault on PDS ``pds``, its subscriptions so far and each app's cursor (``cursor_http``)."""
+        acknowledged = {}
+        for app in self._world.apps.values():
+            if app.spec.cursor_http and app.running:
+                try:
+                    acknowledged[app.name] = app.cursor()
+                except Exception:  # an app that does not answer has acknowledged nothing we can use
+                    pass
+        self._marks[pds] = Mark(len(self.subscriptions(pds)), acknowledged)
+
+    def expect_resumed(self, app: str, pds: str) -> str:
+        """Wait (``app_timeout``) for the app's new subscription to PDS ``pds`` after the latest fault; judge it.
+
+        It must ask for a cursor (without one it reads from the live head: what
+        came meanwhile is lost), not 0 when the app had read events (a full
+        replay), and not past the last event the app had acknowledged
+        (``cursor_http`` at the fault: a gap). Returns the cursor asked for.
+        """
+        mark = self._marks.get(pds)
+        if mark is None:
+            raise UsageError(
+                f"there was no fault on PDS {pds} in this scenario yet: the check reads the subscriptions after one "
+                f"(When PDS {pds} restarts, When the connection from the app {app} to PDS {pds} drops...)"
+            )
+        timeout = self._world.settings.app_timeout
+        new: list[str | None] = []
+
+        def subscribed() -> bool:
+            new[:] = self.subscriptions(pds)[mark.subscriptions :]
+            return bool(new)
+
+        poll(
+            subscribed,
+            timeout=timeout,
+            max_interval=0.05,
+            on_timeout=lambda: AssertionError(
+                f"the app {app} did not subscribe to the firehose of PDS {pds} again within {timeout:g}s of the fault"
+            ),
+        )
+        asked, read = new[0], mark.acknowledged.get(app)
+        had = f"it had acknowledged #{read}" if read is not None else "its cursor_http was not known at the fault"
+        if asked is None:
+            raise AssertionError(
+                f"the app {app} subscribed to the firehose of PDS {pds} again without a cursor ({had}): it reads "
+                "from the live head, and what came while it was away is lost"
+            )
+        if not asked.isdigit():
+            raise AssertionError(f"the app {app} subscribed again with the cursor {asked!r}, which is no number")
+        if read is not None and read > 0 and int(asked) == 0:
+            raise AssertionError(
+                f"the app {app} subscribed to the firehose of PDS {pds} again from cursor 0 ({had}): "
+                "it replays everything"
+            )
+        if read is not None and int(asked) > read:
+            raise AssertionError(
+                f"the app {app} subscribed to the firehose of PDS {pds} again from #{asked}, past the last event "
+                f"it had acknowledged (#{read}): the events between are lost"
+            )
+        return asked
 
     def expect_reconnected(self, app: str, upstream: str) -> None:
         """Wait (``app_timeout``) until the app opened a new connection to ``upstream`` after the latest fault."""

@@ -27,6 +27,7 @@ from ..errors import UsageError, XrpcError
 from ..protocol.firehose import FirehoseEvent
 from ..protocol.http import basic_auth, new_client
 from ..protocol.tap import TapRecorder
+from ..protocol.websocket import USER_AGENT
 from ..protocol.xrpc import request_json
 from ..services.network import ws_url
 from ..services.tap import TapService
@@ -96,7 +97,7 @@ class Tap(WorldService):
 
         def subscribed() -> bool:
             return any(
-                c.get("id") not in before and not str(c.get("user_agent", "")).startswith("Python/")
+                c.get("id") not in before and not str(c.get("user_agent", "")).startswith(("Python/", USER_AGENT))
                 for c in relay.consumers()
             )
 
