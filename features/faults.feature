@@ -40,3 +40,11 @@ Feature: Faults between an app and the network
     Then the app pingbot-proxied resumed the firehose of PDS A from its cursor
     And pingbot.test replies "pong" to alice.test's latest post
     And pingbot.test likes alice.test's latest post
+
+  Scenario: The relay restarts: it picks up its PDSes again and its firehose goes on
+    Given a relay crawling PDS A
+    And alice.test posts "before the relay restarts"
+    When the relay restarts
+    And alice.test posts "after the relay restarted"
+    Then the relay firehose shows a commit by alice.test creating app.bsky.feed.post
+    And the relay firehose numbers its events in increasing order

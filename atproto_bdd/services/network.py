@@ -138,6 +138,24 @@ class Network:
             self.services["relay"] = self.runtime.relay_crawl(self.relay, crawled + new)
         return self.relay
 
+    def restart_relay(self) -> RelayService:
+        """Stop the relay and start it again on its data, cursors and port; the relay as it now runs.
+
+        Refused while a service that cannot follow a relay restart reads it
+        (Jetstream exits when its relay connection ends).
+        """
+        if self.relay is None:
+            raise UsageError("this network has no relay to restart (declare one: Given a relay crawling PDS A)")
+        pinned = [SERVICES[name] for name in self.services if SERVICES[name].pins_relay]
+        if pinned:
+            raise UsageError(
+                f"the relay cannot restart while {pinned[0].title} runs on it: {pinned[0].title} does not "
+                "reconnect when its relay connection ends"
+            )
+        crawled = [pds for pds in self.pdses.values() if hostname_of(pds.url) in self.relay.hosts]
+        self.services["relay"] = self.runtime.relay_crawl(self.relay, crawled, restart=True)
+        return self.relay
+
     def add(self, name: str, spec: Any = None) -> Any:
         """Start the service ``name`` of the registry (its default spec if none is given); idempotent.
 

@@ -51,8 +51,12 @@ class Runtime(ABC):
         """Start a relay crawling ``pdses``; it is subscribed to each of them when this returns."""
 
     @abstractmethod
-    def relay_crawl(self, relay: RelayService, pdses: Sequence[PdsService]) -> RelayService:
-        """Make a running relay crawl more PDSes; returns the relay as it now runs."""
+    def relay_crawl(self, relay: RelayService, pdses: Sequence[PdsService], *, restart: bool = False) -> RelayService:
+        """Make a running relay crawl more PDSes; returns the relay as it now runs.
+
+        The relay restarts for it (its data, cursors and port kept); with
+        ``restart`` it restarts even when it crawls every PDS already.
+        """
 
     @abstractmethod
     def mail_capture(self) -> Mailbox:

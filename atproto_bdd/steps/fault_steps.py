@@ -85,6 +85,16 @@ def when_pds_restarts(context: Any, pds: str) -> None:
     world.restart_pds(pds)
 
 
+@when("the relay restarts")
+@atproto_step
+def when_relay_restarts(context: Any) -> None:
+    """Restarts the relay on its data, cursors and port; its subscribers see a disconnect, it resubscribes to PDSes.
+
+    Refused while Jetstream runs on it (Jetstream does not reconnect).
+    """
+    world_of(context).restart_relay()
+
+
 @when("the app {name:Word} is killed")
 @atproto_step
 def when_app_killed(context: Any, name: str) -> None:

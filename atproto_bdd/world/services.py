@@ -137,6 +137,16 @@ class ServicesMixin:
         self.note_relay_start()
         return self.relay
 
+    def restart_relay(self) -> Relay:
+        """Restart the network's relay (its data, cursors and port kept); its subscribers see a disconnect.
+
+        The relay subscribes to its PDSes again before this returns; the
+        world's recorder of its firehose, closed by the restart, is opened
+        again when next read (the relay replays what it has kept).
+        """
+        self.relay.service = self.network.restart_relay()
+        return self.relay
+
     def add_appview(self) -> AppView:
         """Start the network's AppView (before its PDSes, which are configured with it); idempotent."""
         if not self.has_appview:

@@ -52,10 +52,10 @@ class RelayMixin(CleanupMixin, ImagesMixin):
                 lambda port: self._launch_relay(spec, plc.network, plc.url, Path(data), hosts, pdses, port)
             )
 
-    def relay_crawl(self, relay: RelayService, pdses: Sequence[PdsService]) -> RelayService:
+    def relay_crawl(self, relay: RelayService, pdses: Sequence[PdsService], *, restart: bool = False) -> RelayService:
         """Stop the relay, add host rows to its database, start it again with its data (same port)."""
         new = [pds for pds in pdses if hostname_of(pds.url) not in relay.hosts]
-        if not new:
+        if not new and not restart:
             return relay
         relay_container = self._containers[relay.id][0]
         network = self._service_networks[relay.id]

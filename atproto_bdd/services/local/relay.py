@@ -42,10 +42,10 @@ class RelayMixin:
             )
         )
 
-    def relay_crawl(self, relay: RelayService, pdses: Sequence[PdsService]) -> RelayService:
+    def relay_crawl(self, relay: RelayService, pdses: Sequence[PdsService], *, restart: bool = False) -> RelayService:
         """Restart the relay with rows for the new PDSes (its data, cursors and ports are kept)."""
         new = [pds for pds in pdses if hostname_of(pds.url) not in relay.hosts]
-        if not new:
+        if not new and not restart:
             return relay
         self.stop(relay.id, wait=True)
         hosts = relay.hosts + tuple(hostname_of(pds.url) for pds in new)
