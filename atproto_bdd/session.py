@@ -61,6 +61,9 @@ class RunSession:
         error as one line).
         """
         wanted = set(services)
+        if any(spec.faults for spec in self.apps.apps.values()):
+            # An app behind faults starts Toxiproxy with its first start, which no step's look-ahead sees.
+            wanted.add("faults")
         if not prepared:
             prepare_ahead(self.settings, wanted)
         expect_appview = getattr(self.runtime, "expect_appview", None)

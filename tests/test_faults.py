@@ -114,3 +114,21 @@ def test_what_was_posted_during_an_outage_is_answered_only_by_an_app_that_resume
         world.faults.expect_resumed(app, "A")
     with pytest.raises(AssertionError, match=r"pingbot.test did not reply 'pong' to .* within 5s; its repository "):
         bot.expect_reply(alice.latest(POST), "pong")
+
+
+def test_a_project_with_an_app_behind_faults_builds_toxiproxy_before_its_first_scenario(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from atproto_bdd import session as session_module
+
+    (tmp_path / "atproto-bdd.toml").write_text(CONFIG)
+    asked: list[set[str]] = []
+    monkeypatch.setattr(session_module, "prepare_ahead", lambda settings, wanted: asked.append(set(wanted)))
+
+    class Idle:  # a runtime that starts nothing: only what is prepared matters here
+        def start(self) -> None:
+            pass
+
+    run = session_module.RunSession(Settings.load(), tmp_path, runtime=Idle())  # type: ignore[arg-type]
+    run.start({"relay"})
+    assert asked == [{"relay", "faults"}]  # the app's first start would otherwise build it mid-scenario
