@@ -51,9 +51,7 @@ class Bot:
 
     def replies_to(self, parent: RecordRef) -> list[StoredRecord]:
         """The account's posts whose ``reply.parent`` is ``parent``, newest first."""
-        return [
-            post for post in self.account.list_records(POST) if _reply(post).get("parent", {}).get("uri") == parent.uri
-        ]
+        return [post for post in self.account.list_records(POST) if _uri_of(_reply(post).get("parent")) == parent.uri]
 
     def expect_reply(self, parent: RecordRef, text: str) -> StoredRecord:
         """Wait (``app_timeout``) for a reply with ``text`` to ``parent`` whose root and parent refs are right."""
@@ -80,11 +78,7 @@ class Bot:
 
     def likes_of(self, subject: RecordRef) -> list[StoredRecord]:
         """The account's likes of ``subject`` (by URI)."""
-        return [
-            like
-            for like in self.account.list_records(LIKE)
-            if (like.value.get("subject") or {}).get("uri") == subject.uri
-        ]
+        return [like for like in self.account.list_records(LIKE) if _uri_of(like.value.get("subject")) == subject.uri]
 
     def expect_like(self, subject: RecordRef) -> StoredRecord:
         """Wait (``app_timeout``) for a like of ``subject`` (its URI and CID) in the account's repository."""
@@ -187,7 +181,7 @@ class Bot:
     def _describe(self, record: StoredRecord) -> str:
         value = record.value
         if "text" in value:
-            parent = _reply(record).get("parent", {}).get("uri")
+            parent = _uri_of(_reply(record).get("parent"))
             to = f" (a reply to {self._world.describe_uri(parent)})" if parent else ""
             return f"{record.uri}: {value.get('text')!r}{to}"
         subject = value.get("subject")
@@ -208,6 +202,11 @@ def _refs(post: StoredRecord) -> dict[str, Any]:
     """The reply's root and parent strong refs, as URI and CID (an SDK may add ``$type``, which is allowed)."""
     reply = _reply(post)
     return {ref: _strong_ref(reply.get(ref)) for ref in ("root", "parent")}
+
+
+def _uri_of(ref: Any) -> Any:
+    """The ``uri`` of a strong ref, or None for anything else (an app may write a malformed one)."""
+    return ref.get("uri") if isinstance(ref, dict) else None
 
 
 def _strong_ref(value: Any) -> Any:
