@@ -8,7 +8,10 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -84,3 +87,22 @@ def network_host(run_dir: Path) -> NodeHost:
     """A NodeHost (not started) on the installed PLC and PDS of the configured line, running in ``run_dir``."""
     settings = Settings.load()
     return NodeHost(ensure_node_services(settings.cache_dir, line=settings.pds_version), run_dir)
+
+
+@contextmanager
+def project_world(project: Path, config: str) -> Iterator[Any]:
+    """A world on a running local runtime with PDS A and the apps of ``config`` (written as the project's toml)."""
+    from atproto_bdd.services import LocalRuntime
+    from atproto_bdd.services.app_config import load_config
+    from atproto_bdd.world import World
+
+    (project / "atproto-bdd.toml").write_text(config)
+    settings = Settings.load()
+    with LocalRuntime(settings) as runtime:
+        world = World(runtime, settings)
+        world.app_config = load_config(project)
+        try:
+            world.add_pds("A")
+            yield world
+        finally:
+            world.close()

@@ -11,13 +11,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from helpers import project_world
 
 from atproto_bdd.diagnostics import diagnostic_sections
 from atproto_bdd.errors import UsageError
-from atproto_bdd.services import LocalRuntime
-from atproto_bdd.services.app_config import load_config
 from atproto_bdd.services.app_process import AppStartError
-from atproto_bdd.settings import Settings
 from atproto_bdd.world import World
 from atproto_bdd.world.bsky import POST
 
@@ -51,16 +49,8 @@ env = {{ PASSWORD = "${{app.anonymous.password}}" }}
 
 @pytest.fixture
 def world(tmp_path: Path) -> Iterator[World]:
-    (tmp_path / "atproto-bdd.toml").write_text(CONFIG)
-    settings = Settings.load()
-    with LocalRuntime(settings) as runtime:
-        world = World(runtime, settings)
-        world.app_config = load_config(tmp_path)
-        try:
-            world.add_pds("A")
-            yield world
-        finally:
-            world.close()
+    with project_world(tmp_path, CONFIG) as world:
+        yield world
 
 
 def test_a_bot_that_replies_fails_the_negative_saying_what_it_wrote(world: World) -> None:

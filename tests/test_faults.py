@@ -13,10 +13,9 @@ from pathlib import Path
 
 import httpx
 import pytest
+from helpers import project_world
 
 from atproto_bdd.errors import UsageError
-from atproto_bdd.services import LocalRuntime
-from atproto_bdd.services.app_config import load_config
 from atproto_bdd.settings import Settings
 from atproto_bdd.world import World
 from atproto_bdd.world.bsky import POST
@@ -47,16 +46,8 @@ FORGETFUL = (
 
 @pytest.fixture
 def world(tmp_path: Path) -> Iterator[World]:
-    (tmp_path / "atproto-bdd.toml").write_text(CONFIG + FORGETFUL)
-    settings = Settings.load()
-    with LocalRuntime(settings) as runtime:
-        world = World(runtime, settings)
-        world.app_config = load_config(tmp_path)
-        try:
-            world.add_pds("A")
-            yield world
-        finally:
-            world.close()
+    with project_world(tmp_path, CONFIG + FORGETFUL) as world:
+        yield world
 
 
 def test_the_app_reaches_the_pds_through_its_proxy_and_an_outage_ends_on_time(world: World) -> None:
