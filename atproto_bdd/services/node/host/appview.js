@@ -190,13 +190,15 @@ function appviewCommands({ packages, services }) {
   // from Python, notices the AppView's progress at once instead of a poll interval later.
   async function waitIndexed(args) {
     const appview = services.of(args.id, 'appview')
-    const deadline = Date.now() + args.timeoutMs
+    // performance.now(): monotonic and sub-millisecond; Date.now() truncates to the ms and could end
+    // the wait up to 1 ms before the timeout the caller measured.
+    const deadline = performance.now() + args.timeoutMs
     const behind = () => {
       const cursors = appviewCursors(appview)
       return Object.entries(args.heads).some(([source, head]) => (cursors[source] ?? 0) < head)
     }
     while (behind()) {
-      if (Date.now() >= deadline) return { caughtUp: false, cursors: appviewCursors(appview) }
+      if (performance.now() >= deadline) return { caughtUp: false, cursors: appviewCursors(appview) }
       await new Promise((resolve) => setTimeout(resolve, CURSOR_LOOK_MS))
     }
     await processAppview(appview)
