@@ -67,13 +67,15 @@ def test_the_app_reaches_the_pds_through_its_proxy_and_an_outage_ends_on_time(wo
     world.bot("pingbot.test").expect_reply(alice.latest(POST), "pong")
 
 
-def test_a_killed_app_is_gone_at_once_and_starts_again(world: World) -> None:
+def test_a_killed_app_is_gone_at_once_and_starts_again(world: World, capfd: pytest.CaptureFixture[str]) -> None:
     bot = world.app("bot").start()
     pid = bot.pid
     bot.kill()
     assert not bot.running and pid is not None
     bot.restart()
     assert bot.running and bot.pid != pid
+    # Its stop before the start found it dead already: not an app that ignores SIGTERM.
+    assert "did not exit within" not in capfd.readouterr().err
 
 
 def test_faults_name_what_is_wrong(world: World) -> None:

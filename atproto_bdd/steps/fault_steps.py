@@ -98,8 +98,15 @@ def when_relay_restarts(context: Any) -> None:
 @when("the app {name:Word} is killed")
 @atproto_step
 def when_app_killed(context: Any, name: str) -> None:
-    """Kills the app with SIGKILL: no clean shutdown (``is restarted`` starts it again, on the same port)."""
-    world_of(context).app(name).kill()
+    """Kills the app with SIGKILL: no clean shutdown (``is restarted`` starts it again, on the same port).
+
+    With apps behind proxies (``faults = true``), ``Then the app NAME resumed
+    the firehose of PDS A from its cursor`` then checks its restart.
+    """
+    world = world_of(context)
+    if world.has_service("faults"):  # the resume check compares its next subscription with what it had read
+        world.service("faults").mark_every_pds()
+    world.app(name).kill()
 
 
 @then("the app {name:Word} resumed the firehose of PDS {pds:PdsName} from its cursor")

@@ -301,7 +301,9 @@ class App:
         """Stop the app (SIGTERM, then SIGKILL after :data:`STOP_GRACE` seconds)."""
         if self._process is None:
             return
-        if self._process.stop(STOP_GRACE) == -signal.SIGKILL:
+        # An app that had already exited (killed by a step, crashed) has -SIGKILL or its own code: no warning.
+        was_running = self.running
+        if self._process.stop(STOP_GRACE) == -signal.SIGKILL and was_running:
             # Every stop of such an app costs the whole grace period: worth telling once.
             say_once(
                 f"the app {self.name} did not exit within {STOP_GRACE:g}s of SIGTERM and was killed; "

@@ -245,6 +245,11 @@ class Faults(WorldService):
                     pass
         self._marks[pds] = Mark(len(self.subscriptions(pds)), acknowledged)
 
+    def mark_every_pds(self) -> None:
+        """:meth:`mark` each PDS: before a fault on an app (it is killed) that ends all its subscriptions."""
+        for pds in self._world.pdses:
+            self.mark(pds)
+
     def expect_resumed(self, app: str, pds: str) -> str:
         """Wait (``app_timeout``) for the app's new subscription to PDS ``pds`` after the latest fault; judge it.
 
