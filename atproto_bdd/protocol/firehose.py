@@ -172,6 +172,9 @@ class FirehoseRecorder:
         self.open_timeout = open_timeout
         self._events: list[FirehoseEvent] = []
         self._errors: list[FirehoseError] = []
+        self._repeats: list[FirehoseEvent] = []
+        #: The latest sequence number recorded when the recorder last resubscribed (None: it never did).
+        self._resumed_after: int | None = None
         self._changed = threading.Condition()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -207,7 +210,10 @@ class FirehoseRecorder:
                         self._append(error=error)
                         continue
                     if event is not None:
-                        self._append(event=event)
+                        if self.repeated(event):  # sent again after a resubscription: recorded once
+                            self._repeat(event)
+                        else:
+                            self._append(event=event)
                         self.received(socket, event)
         except ConnectionClosed as exc:
             if not stop.is_set():
@@ -233,6 +239,34 @@ class FirehoseRecorder:
 
     def received(self, socket: Any, event: FirehoseEvent) -> None:
         """Called on the reading thread after ``event`` was recorded (Tap's recorder acknowledges it here)."""
+
+    def repeated(self, event: FirehoseEvent) -> bool:
+        """Whether ``event`` is one recorded before a resubscription, sent again (kept in :attr:`repeats`, not twice).
+
+        Here: its sequence number is not past the cursor the resubscription
+        resumed after. Streams that number otherwise override it (Tap's).
+        """
+        resumed = self._resumed_after
+        return resumed is not None and event.seq is not None and event.seq <= resumed
+
+    def resume_cursor(self) -> int | None:
+        """The cursor a resubscription asks for (None: none, the service knows what is due).
+
+        Here the latest sequence number received: ``subscribeRepos`` sends
+        the events after its cursor. Jetstream's cursor is inclusive (its
+        recorder asks for the next microsecond).
+        """
+        return self.last_seq
+
+    def _repeat(self, event: FirehoseEvent) -> None:
+        with self._changed:
+            self._repeats.append(event)
+
+    @property
+    def repeats(self) -> list[FirehoseEvent]:
+        """Events the stream sent again after a resubscription, which were already recorded (not recorded again)."""
+        with self._changed:
+            return list(self._repeats)
 
     def _append(self, event: FirehoseEvent | None = None, error: FirehoseError | None = None) -> None:
         with self._changed:
@@ -306,12 +340,16 @@ class FirehoseRecorder:
         Closes the current connection if it is open (call :meth:`close` before
         the service stops, so that its going away is no failure), then opens
         the stream with the latest sequence number received as its cursor: the
-        service sends the events after it. Waits and windows on this recorder
-        go on. For ``subscribeRepos`` streams, whose cursor is a sequence number.
+        service sends the events after it (:meth:`resume_cursor`). Waits and
+        windows on this recorder go on; an event received again is not
+        recorded twice (:meth:`repeated`).
         """
         self.close()
         with self._changed:
-            self.url = with_cursor(self.url, self.last_seq)
+            cursor = self.resume_cursor()
+            if cursor is not None:
+                self.url = with_cursor(self.url, cursor)
+            self._resumed_after = self.last_seq
             self._stop = threading.Event()
             self._socket = self._thread = None
             self.closed = False

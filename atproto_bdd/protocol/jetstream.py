@@ -80,3 +80,7 @@ class JetstreamRecorder(FirehoseRecorder):
     def decode(self, message: str | bytes, received_at: float) -> FirehoseEvent | None:
         """A text message as an event (Jetstream sends nothing else without compression)."""
         return parse_event(message, received_at)
+
+    def resume_cursor(self) -> int:
+        """After a reconnection: the microsecond after the latest event (Jetstream's cursor is inclusive)."""
+        return self.last_seq + 1

@@ -61,13 +61,44 @@ def parse_event(message: str | bytes, received_at: float = 0.0) -> FirehoseEvent
     raise malformed(f"unknown event type {kind!r} (known: record, identity)", message)
 
 
+def _message_key(event: FirehoseEvent) -> str:
+    """The message an event came in, canonically: a redelivery is the same message, id included."""
+    return json.dumps(event.body.get("tap"), sort_keys=True, separators=(",", ":"))
+
+
 class TapRecorder(FirehoseRecorder):
-    """Records Tap's ``/channel`` (basic auth in ``headers``) and acknowledges each event it records."""
+    """Records Tap's ``/channel`` (basic auth in ``headers``) and acknowledges each event it records.
+
+    Tap delivers at least once: events still in its outbox when it restarts -
+    acknowledged ones too, which it deletes in batches (every 10 s) - come
+    again after it, with the same id and content. On a reconnection
+    (:meth:`resubscribe`, no cursor: Tap keeps what is due) such a message is
+    acknowledged again but not recorded twice (it is kept in :attr:`repeats`).
+    Tap's ids are no key across a restart: with an empty outbox it numbers
+    from 1 again.
+    """
+
+    _earlier: frozenset[str] = frozenset()
 
     def decode(self, message: str | bytes, received_at: float) -> FirehoseEvent | None:
         """A text message as an event."""
         return parse_event(message, received_at)
 
     def received(self, socket: Any, event: FirehoseEvent) -> None:
-        """Acknowledge ``event``: Tap then deletes it and sends the account's next one."""
+        """Acknowledge ``event`` (also one sent again): Tap then deletes it and sends the account's next one."""
         socket.send(json.dumps({"type": "ack", "id": event.seq}))
+
+    def resume_cursor(self) -> None:
+        """No cursor: Tap sends what was not yet acknowledged and deleted, from its outbox."""
+        return None
+
+    def repeated(self, event: FirehoseEvent) -> bool:
+        """Whether ``event`` is a message recorded before the latest reconnection, delivered again."""
+        return _message_key(event) in self._earlier
+
+    def resubscribe(self) -> TapRecorder:
+        """Connect again after Tap restarted, keeping every event; redeliveries are not recorded twice."""
+        self.close()
+        self._earlier = frozenset(_message_key(event) for event in self.events)
+        super().resubscribe()
+        return self

@@ -29,6 +29,8 @@ from ..errors import ServiceError
 from ..protocol.identity import PlcClient
 from ..protocol.plc_ops import SigningKey, genesis_operation
 from ..settings import Settings
+from ..waiting import Deadline
+from .health import wait_until_healthy
 from .node_host import NodeHost
 from .node_install import NODE_PACKAGE_DIR, NodeInstall, ensure_npm_project
 from .node_runtime import resolve_node
@@ -268,6 +270,20 @@ class LocalAppViews:
 
             self._cloning = threading.Thread(target=clone, name="atproto-bdd-appview-database", daemon=True)
             self._cloning.start()
+
+    def restart(self, appview: AppViewService) -> AppViewService:
+        """Stop the AppView and start it again on its port and database; returns once it serves again.
+
+        Its clients' connections were dropped. Its subscriptions read each
+        source again from the start (bsky keeps their cursors in memory), so
+        an indexing wait after it waits for the re-read too.
+        """
+        deadline = Deadline(self.settings.service_timeout)
+        result = self._host().call("appview.restart", {"id": appview.id}, timeout=deadline.remaining)
+        if (result["id"], result["url"]) != (appview.id, appview.url):  # the host keeps both: a bug if not
+            raise ServiceError(f"the AppView came back as {result['id']} on {result['url']}, not {appview.url}")
+        wait_until_healthy("the AppView", f"{appview.url}/xrpc/_health", timeout=max(deadline.remaining, 1.0))
+        return appview
 
     def subscribe(self, appview: AppViewService, source: str) -> None:
         """Make the AppView index ``source`` (a PDS's websocket URL) too."""

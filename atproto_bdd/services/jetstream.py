@@ -57,9 +57,16 @@ class JetstreamService:
         return self.spec.name
 
 
-def jetstream_environment(relay: RelayService, *, data_dir: Path, port: int, metrics_port: int) -> dict[str, str]:
-    """The ``JETSTREAM_*`` variables for a Jetstream reading ``relay``."""
-    return {
+def jetstream_environment(
+    relay: RelayService, *, data_dir: Path, port: int, metrics_port: int, resume: bool = False
+) -> dict[str, str]:
+    """The ``JETSTREAM_*`` variables for a Jetstream reading ``relay``.
+
+    ``resume`` (a restart on its data): Jetstream connects to the relay from
+    the cursor it stored in its data directory, not from the relay's first
+    event (its override would replay the relay's whole log as new events).
+    """
+    env = {
         "JETSTREAM_WS_URL": f"{ws_url(relay.url)}/xrpc/com.atproto.sync.subscribeRepos",
         "JETSTREAM_LISTEN_ADDR": f"127.0.0.1:{port}",
         "JETSTREAM_METRICS_LISTEN_ADDR": f"127.0.0.1:{metrics_port}",  # its default listens on every interface
@@ -67,10 +74,17 @@ def jetstream_environment(relay: RelayService, *, data_dir: Path, port: int, met
         # It exits after this long without a new event ("for docker to restart me"); a quiet test network
         # is not a dead relay.
         "JETSTREAM_LIVENESS_TTL": "87600h",
-        # From the relay's first event, not live: what the network did before Jetstream started is in its
-        # stream too, and no event is lost between its start and its connection to the relay.
-        "JETSTREAM_OVERRIDE_RELAY_CURSOR": "0",
+        # One worker: relay events are handled in the relay's order, so the relay cursor Jetstream stores
+        # (the last event handled, on SIGTERM and every 5 s) covers every earlier event; with many workers
+        # it is whichever finished last, and a restart from it would replay or skip events.
+        "JETSTREAM_WORKER_COUNT": "1",
     }
+    if not resume:
+        # From the relay's first event, not live: what the network did before Jetstream started is in its
+        # stream too, and no event is lost between its start and its connection to the relay. The override
+        # wins over the cursor Jetstream stored, so a restart leaves it out.
+        env["JETSTREAM_OVERRIDE_RELAY_CURSOR"] = "0"
+    return env
 
 
 def launch_jetstream(
@@ -83,13 +97,17 @@ def launch_jetstream(
     log_path: Path,
     ports: tuple[int, int],
     timeout: float,
+    resume: bool = False,
 ) -> tuple[ManagedProcess, JetstreamService]:
-    """Start Jetstream on ``ports`` (API, metrics) and wait until it answers; stopped again on failure."""
+    """Start Jetstream on ``ports`` (API, metrics) and wait until it answers; stopped again on failure.
+
+    ``resume``: a restart on ``data_dir``, from the relay cursor Jetstream stored there.
+    """
     data_dir.mkdir(parents=True, exist_ok=True)
     url = f"http://127.0.0.1:{ports[0]}"
     process = launch_program(
         [str(binary)],
-        jetstream_environment(relay, data_dir=data_dir, port=ports[0], metrics_port=ports[1]),
+        jetstream_environment(relay, data_dir=data_dir, port=ports[0], metrics_port=ports[1], resume=resume),
         cwd=data_dir,
         log_path=log_path,
         health_url=f"{url}/",

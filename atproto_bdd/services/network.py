@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from types import TracebackType
 from typing import Any
@@ -47,6 +48,8 @@ class Network:
         #: The services beside the PLC and the PDSes, by registry name (``relay``, ``appview``...).
         self.services: dict[str, Any] = {}
         self.closed = False
+        #: Whether the PLC directory was taken down (:meth:`plc_down`) since it was last brought up.
+        self.plc_outage = False
 
     def __getattr__(self, name: str) -> Any:
         """``network.relay``, ``.appview``, ``.jetstream``, ``.tap``: the service of that name, or None.
@@ -80,6 +83,20 @@ class Network:
         service = self.runtime.restart_pds(self.pdses[name])
         self.pdses[name] = service
         return service
+
+    def plc_down(self, seconds: float | None = None) -> None:
+        """Take the PLC directory down (its operations kept): for ``seconds``, or until :meth:`plc_up`.
+
+        Everyone who resolves or registers a DID sees it: the PDSes (a new
+        account fails), the AppView, the apps and the framework's own checks.
+        """
+        self.runtime.plc_down(self.plc, seconds)
+        self.plc_outage = True
+
+    def plc_up(self) -> None:
+        """Bring the PLC directory back now, on its URL; returns once it answers."""
+        self.runtime.plc_up(self.plc)
+        self.plc_outage = False
 
     @classmethod
     def restored(cls, runtime: Runtime, snapshot: NetworkSnapshot) -> Network:
@@ -127,34 +144,54 @@ class Network:
         else:
             crawled = [pds for pds in self.pdses.values() if hostname_of(pds.url) in self.relay.hosts]
             new = [p for p in wanted if p not in crawled]
-            pinned = [SERVICES[name] for name in self.services if SERVICES[name].pins_relay]
-            if new and pinned:
-                # The relay restarts to crawl more PDSes, and Jetstream exits when its relay connection ends.
-                raise UsageError(
-                    f"the relay cannot crawl PDS {new[0].name} once {pinned[0].title} runs on it (the relay restarts "
-                    f"to crawl more PDSes and {pinned[0].title} does not reconnect): name every PDS in "
-                    f"`Given a relay crawling ...` before `{pinned[0].declare}`"
-                )
-            self.services["relay"] = self.runtime.relay_crawl(self.relay, crawled + new)
+            if new:  # the relay restarts to crawl more PDSes
+                self._restarting_relay(lambda relay: self.runtime.relay_crawl(relay, crawled + new))
         return self.relay
 
     def restart_relay(self) -> RelayService:
         """Stop the relay and start it again on its data, cursors and port; the relay as it now runs.
 
-        Refused while a service that cannot follow a relay restart reads it
-        (Jetstream exits when its relay connection ends).
+        A service that cannot follow a relay restart (Jetstream exits when its
+        relay connection ends) is stopped first and started again after it,
+        from the relay cursor it stored (:meth:`restart`).
         """
         if self.relay is None:
             raise UsageError("this network has no relay to restart (declare one: Given a relay crawling PDS A)")
-        pinned = [SERVICES[name] for name in self.services if SERVICES[name].pins_relay]
-        if pinned:
-            raise UsageError(
-                f"the relay cannot restart while {pinned[0].title} runs on it: {pinned[0].title} does not "
-                "reconnect when its relay connection ends"
-            )
         crawled = [pds for pds in self.pdses.values() if hostname_of(pds.url) in self.relay.hosts]
-        self.services["relay"] = self.runtime.relay_crawl(self.relay, crawled, restart=True)
+        self._restarting_relay(lambda relay: self.runtime.relay_crawl(relay, crawled, restart=True))
         return self.relay
+
+    def _restarting_relay(self, restart: Callable[[RelayService], RelayService]) -> None:
+        """``restart`` the relay, with the services that pin it stopped before and restarted after.
+
+        Each pinning service (Jetstream) stops first, so it stores the cursor
+        of what it handled and does not exit on its own; it starts again on
+        the restarted relay from that cursor. A runtime that cannot restart it
+        refuses before the relay stops.
+        """
+        pinned = [name for name in self.services if SERVICES[name].pins_relay]
+        for name in pinned:
+            SERVICES[name].restarter(self.runtime.name)  # refuses now if this runtime cannot
+            self.runtime.stop(self.services[name].id, wait=True)
+        self.services["relay"] = restart(self.services["relay"])
+        for name in pinned:
+            self.services[name] = self.runtime.restart(name, self.services[name], self)
+
+    def restart(self, name: str) -> Any:
+        """Stop the service ``name`` (Jetstream, Tap) and start it again on its data and ports; it as it now runs.
+
+        Its clients see a disconnect and find it at the same URL. ``relay``
+        restarts the relay (:meth:`restart_relay`); PDSes restart with
+        :meth:`restart_pds`.
+        """
+        entry = kind(name)
+        if name == "relay":
+            return self.restart_relay()
+        running = self.services.get(name)
+        if running is None:
+            raise UsageError(f"this network has no {entry.title} to restart (declare one: {entry.declare})")
+        self.services[name] = self.runtime.restart(name, running, self)
+        return self.services[name]
 
     def add(self, name: str, spec: Any = None) -> Any:
         """Start the service ``name`` of the registry (its default spec if none is given); idempotent.

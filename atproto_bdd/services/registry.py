@@ -62,8 +62,12 @@ class ServiceKind:
     elsewhere: str = ""
     #: What its world class offers, for its fixture's help (``.url`` for your app, ``.events``...).
     offers: str = ""
-    #: It cannot follow a relay restart (the relay restarts to crawl more PDSes): the relay is refused then.
+    #: It cannot follow a relay restart on its own (it exits when its relay connection ends): the network stops
+    #: it before the relay restarts and starts it again after, from the relay cursor it stored.
     pins_relay: bool = False
+    #: Runtime name -> ``module:function`` that restarts it there on its data and ports,
+    #: ``relaunch(runtime, service, network)``; a runtime without one refuses ``When ... restarts``.
+    restarters: Mapping[str, str] = field(default_factory=dict, hash=False)
     #: Its pytest fixture is written out in the plugin (it takes arguments of its own); else made from this entry.
     own_fixture: bool = False
     #: It belongs to the run, not to a network (the browser): the network never starts or stops it.
@@ -91,6 +95,21 @@ class ServiceKind:
             raise UsageError(
                 f"the {runtime} runtime cannot run {self.title}{reason}, so {self.title} runs on the {names} "
                 f"runtime only ({flags})"
+            )
+        return _load(path)
+
+    def restarter(self, runtime: str) -> Callable[[Any, Any, Any], Any]:
+        """The function that restarts it on the runtime called ``runtime``; a UsageError if that runtime cannot."""
+        path = self.restarters.get(runtime)
+        if path is None:
+            if self.launchers and runtime not in self.launchers:
+                self.launcher(runtime)  # says why that runtime cannot run it at all
+            if not self.restarters:
+                raise UsageError(f"{self.title} cannot be restarted on its own (no runtime restarts it)")
+            flags = ", ".join(f"-D runtime={name}" for name in self.restarters)
+            raise UsageError(
+                f"the {runtime} runtime cannot restart {self.title} keeping its data and ports: restarts of "
+                f"{self.title} are for the {' or '.join(self.restarters)} runtime only ({flags})"
             )
         return _load(path)
 
@@ -126,6 +145,7 @@ SERVICES: dict[str, ServiceKind] = {
             fixture="atproto_appview",
             first=True,
             own_fixture=True,
+            restarters={"local": "atproto_bdd.services.local.appview:relaunch"},
         ),
         ServiceKind(
             name="jetstream",
@@ -141,6 +161,7 @@ SERVICES: dict[str, ServiceKind] = {
             offers="``.url`` for your app, ``.events``, ``.expect(...)``",
             pins_relay=True,
             launchers={"local": "atproto_bdd.services.local.jetstream:launch"},
+            restarters={"local": "atproto_bdd.services.local.jetstream:relaunch"},
             elsewhere="no official image can be pulled here",
         ),
         ServiceKind(
@@ -156,6 +177,7 @@ SERVICES: dict[str, ServiceKind] = {
             spec="atproto_bdd.services.tap:TapSpec",
             offers="tracking nothing yet: ``.url``, ``.admin_password``, ``.track(did)``...",
             launchers={"local": "atproto_bdd.services.local.tap:launch"},
+            restarters={"local": "atproto_bdd.services.local.tap:relaunch"},
             elsewhere="no official image can be pulled here",
         ),
         ServiceKind(

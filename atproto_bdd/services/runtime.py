@@ -105,6 +105,16 @@ class Runtime(ABC):
         """
         return kind(name).launcher(self.name)(self, spec, network)
 
+    def restart(self, name: str, service: Any, network: Any) -> Any:
+        """Stop the running service ``name`` of the registry and start it again on its data and ports.
+
+        Returns the service as it now runs (same URL), once it serves again;
+        its clients' connections were dropped. A runtime without a restarter
+        for it refuses (:meth:`ServiceKind.restarter`: a :class:`UsageError`
+        saying which runtime can).
+        """
+        return kind(name).restarter(self.name)(self, service, network)
+
     @abstractmethod
     def stop(self, service_id: str, *, wait: bool = True) -> None:
         """Stop a service; with ``wait=False`` return at once and finish in the background."""
@@ -120,6 +130,21 @@ class Runtime(ABC):
             f"the {self.name} runtime cannot restart a PDS keeping its data: restarts are for the embedded "
             "runtime only (-D runtime=local)"
         )
+
+    def plc_down(self, plc: PlcService, seconds: float | None = None) -> None:
+        """The PLC directory stops answering (connections closed, new ones refused), keeping its operations.
+
+        With ``seconds`` it answers again on its own after them; else after
+        :meth:`plc_up`. Only the local runtime can (:class:`UsageError` here).
+        """
+        raise UsageError(
+            f"the {self.name} runtime cannot take the PLC directory down and bring it back with its operations "
+            "(its container keeps them in memory): PLC outages are for the embedded runtime only (-D runtime=local)"
+        )
+
+    def plc_up(self, plc: PlcService) -> None:
+        """The PLC directory answers again, on its URL, from now (a pending :meth:`plc_down` timer is cancelled)."""
+        raise UsageError(f"the {self.name} runtime cannot take the PLC directory down or bring it back")
 
     def pds_head(self, pds: PdsService) -> int | None:
         """The PDS's latest sequence number, read from the PDS itself; None if this runtime cannot.

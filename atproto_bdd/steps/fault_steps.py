@@ -5,6 +5,11 @@ env's service URLs (``${A.ws_url}``, ``${relay.ws_url}``...) then point at
 proxies of its own (Toxiproxy), and these steps act on them; the
 framework's own requests never go through a fault. UPSTREAM is ``PDS A``,
 ``the relay``, ``the PLC directory``, ``Jetstream``, ``Tap`` or ``the AppView``.
+
+Process faults restart a service itself, keeping its data and ports (``When
+PDS A restarts``, ``When the relay restarts``, ``When Jetstream restarts``,
+``When Tap restarts``): every consumer sees a disconnect, and no ``faults =
+true`` is needed.
 """
 
 from __future__ import annotations
@@ -90,9 +95,97 @@ def when_pds_restarts(context: Any, pds: str) -> None:
 def when_relay_restarts(context: Any) -> None:
     """Restarts the relay on its data, cursors and port; its subscribers see a disconnect, it resubscribes to PDSes.
 
-    Refused while Jetstream runs on it (Jetstream does not reconnect).
+    Jetstream on it (which exits when its relay connection ends) is stopped
+    before and started again after, from the relay cursor it stored.
     """
     world_of(context).restart_relay()
+
+
+@when("Jetstream restarts")
+@atproto_step
+def when_jetstream_restarts(context: Any) -> None:
+    """Restarts Jetstream on its data and ports (embedded runtime); it resumes the relay from its stored cursor.
+
+    Its subscribers (an app with ``${jetstream.url}``) see a disconnect; one
+    that subscribes again with its cursor (``time_us``) gets every event
+    after it, once. The "Jetstream shows" steps go on (their recorder resumes).
+    """
+    world_of(context).restart_service("jetstream")
+
+
+@when("Tap restarts")
+@atproto_step
+def when_tap_restarts(context: Any) -> None:
+    """Restarts Tap on its database and port (embedded runtime): tracked accounts, outbox and relay cursor kept.
+
+    Its ``/channel`` consumer sees a disconnect; when it connects again Tap
+    delivers what it had not deleted - also events acknowledged in the last
+    seconds (it deletes acknowledged events in batches). The "Tap delivers"
+    steps go on (their recorder acknowledges such a redelivery, recording it once).
+    """
+    world_of(context).restart_service("tap")
+
+
+@when("the AppView restarts")
+@atproto_step
+def when_appview_restarts(context: Any) -> None:
+    """Restarts the AppView on its port and database (embedded runtime); what it indexed stays.
+
+    Its clients - the PDSes' proxied ``app.bsky`` calls, apps with
+    ``${appview.url}`` - see a disconnect. It reads its PDSes again from the
+    start (bsky keeps its cursors in memory); the next AppView check waits
+    until it has caught up again.
+    """
+    world_of(context).restart_service("appview")
+
+
+@then("Jetstream has shown no event twice")
+@atproto_step
+def then_jetstream_no_event_twice(context: Any) -> None:
+    """Checks, once Jetstream passed on the relay's latest event, that no record operation or event came twice.
+
+    A Jetstream that replayed the relay after a restart shows old operations
+    again under new ``time_us``; its recorder resumed from its cursor, so a
+    copy here is Jetstream's.
+    """
+    world_of(context).jetstream.expect_each_once()
+
+
+@then("Tap has delivered no event twice")
+@atproto_step
+def then_tap_no_event_twice(context: Any) -> None:
+    """Checks, once Tap caught up with the relay, that it delivered no record operation twice.
+
+    Compared by account, revision, path and action (Tap's ids start again
+    after a restart); a redelivery of the same message is not counted.
+    """
+    world_of(context).tap.expect_each_once()
+
+
+@when("the PLC directory is down for {seconds:Seconds} seconds")
+@atproto_step
+def when_plc_down_for(context: Any, seconds: float) -> None:
+    """Takes the PLC directory down for SECONDS, keeping its DIDs; the next steps run meanwhile (embedded runtime).
+
+    Everyone sees it: a new account fails (its PDS cannot register the DID),
+    and an app, the AppView or a check that resolves an uncached DID is
+    refused. It answers again on its URL after SECONDS, or at the scenario's end.
+    """
+    world_of(context).plc_down(seconds)
+
+
+@when("the PLC directory is down")
+@atproto_step
+def when_plc_down(context: Any) -> None:
+    """Takes the PLC directory down, keeping its DIDs, until ``the PLC directory is up again`` or the scenario ends."""
+    world_of(context).plc_down()
+
+
+@when("the PLC directory is up again")
+@atproto_step
+def when_plc_up(context: Any) -> None:
+    """Brings the PLC directory back now, on its URL; waits (``service_timeout``) until it answers."""
+    world_of(context).plc_up()
 
 
 @when("the app {name:Word} is killed")

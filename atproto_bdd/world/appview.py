@@ -102,6 +102,17 @@ class AppView:
     def close(self) -> None:
         """Nothing to close: the AppView's requests go through each account's PDS client (the network stops it)."""
 
+    def restart(self) -> AppView:
+        """Restart the AppView on its port and database (local runtime); returns once it serves again.
+
+        Its clients (the PDSes' proxied ``app.bsky`` calls, apps with
+        ``${appview.url}``) see a disconnect. It reads its PDSes again from
+        the start (bsky keeps its subscription cursors in memory): the next
+        indexing wait waits for that too, and what it had indexed stays.
+        """
+        self.service = self._world.network.restart("appview")
+        return self
+
     # -- indexing ------------------------------------------------------------------------
 
     def wait_indexed(self, ref: Any = None) -> None:

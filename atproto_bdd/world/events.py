@@ -11,7 +11,7 @@ when a matching event came before the window the step looks at.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
@@ -169,3 +169,15 @@ def _errors(stream: FirehoseRecorder) -> str:
     closed = "\n  (the stream was closed by the server)" if stream.closed else ""
     failure = f"\n  recording stopped: {stream.failure}" if stream.failure is not None else ""
     return ("\n  error frames: " + "; ".join(str(e) for e in errors) if errors else "") + closed + failure
+
+
+def repeated(events: list[FirehoseEvent], key: Callable[[FirehoseEvent], Hashable]) -> list[FirehoseEvent]:
+    """The events of ``events`` whose ``key`` an earlier one had (each later copy)."""
+    seen: set[Hashable] = set()
+    twice: list[FirehoseEvent] = []
+    for event in events:
+        k = key(event)
+        if k in seen:
+            twice.append(event)
+        seen.add(k)
+    return twice

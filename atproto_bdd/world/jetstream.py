@@ -18,7 +18,8 @@ unless the filter names it.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import ClassVar, Protocol
 
 from ..errors import UsageError
@@ -26,13 +27,13 @@ from ..protocol.firehose import FirehoseEvent, FirehoseRecorder
 from ..protocol.jetstream import JetstreamRecorder, subscribe_url
 from ..services.jetstream import JetstreamService
 from ..services.network import ws_url
-from .events import EventQuery, describe_events, expect_event, expect_no_event
-from .needs import Configured, Describing, RelayWindows
+from .events import EventQuery, describe_events, expect_event, expect_no_event, repeated
+from .needs import Configured, Describing, OnTheRuntime, RelayWindows
 from .service_base import WorldService
 
 
-class JetstreamWorld(Configured, Describing, RelayWindows, Protocol):
-    """What :class:`Jetstream` uses of the world: settings, names, the relay and its windows."""
+class JetstreamWorld(Configured, Describing, RelayWindows, OnTheRuntime, Protocol):
+    """What :class:`Jetstream` uses of the world: settings, names, the relay and its windows, the network."""
 
 
 def _same_event(jet: FirehoseEvent, relay: FirehoseEvent) -> bool:
@@ -42,6 +43,14 @@ def _same_event(jet: FirehoseEvent, relay: FirehoseEvent) -> bool:
     if relay.type == "commit":
         return jet.body.get("rev") == relay.body.get("rev")
     return jet.body.get("seq") == relay.seq
+
+
+def event_key(event: FirehoseEvent) -> tuple[object, ...]:
+    """What makes a Jetstream event the one it is, apart from its ``time_us``: its commit operation or relay seq."""
+    if event.type == "commit":
+        op = event.ops[0] if event.ops else None
+        return (event.did, event.body.get("rev"), op and op.path, op and op.action)
+    return (event.type, event.did, event.body.get("seq"))
 
 
 def passes_jetstream(event: FirehoseEvent) -> bool:
@@ -146,6 +155,74 @@ class Jetstream(WorldService):
             self._judge([e for e in recorder.events if not (e.ops and e.ops[0].collection in extra)], queries, where)
         finally:
             recorder.close()
+
+    # -- restarts -----------------------------------------------------------------------
+
+    def wait_caught_up(self) -> None:
+        """Wait (``relay_timeout``) until Jetstream has passed on the relay's latest event it passes on.
+
+        The relay barrier first (the relay has handled every PDS's latest
+        event); then the recorder holds the relay's latest commit with record
+        operations, identity or account event (Jetstream keeps the relay's
+        order with its one worker).
+        """
+        world = self._world
+        world.relay_head()
+        marker = next((e for e in reversed(world.relay.firehose.events) if passes_jetstream(e)), None)
+        if marker is None:
+            return
+        timeout = world.settings.relay_timeout
+        if self.recorder.wait_for(lambda e: _same_event(e, marker), timeout) is None:
+            raise AssertionError(
+                f"Jetstream did not pass on the relay's latest event #{marker.seq} ({marker.type} of "
+                f"{world.name_of(marker.did or '')}) within {timeout:g}s; it showed:\n"
+                f"{describe_events(self.events, world.name_of)}"
+            )
+
+    @contextmanager
+    def restarting(self) -> Iterator[None]:
+        """Around a stop and start of Jetstream (the block): the recorder pauses, then resumes from its cursor.
+
+        Jetstream first passes on everything the relay has (so nothing is in
+        flight inside it when it stops); the recorder is closed before
+        Jetstream goes away (no failure), and once the block has returned it
+        takes the service as the network now runs it and subscribes again
+        from the microsecond after its latest event: every event once, the
+        same recorder (waits and windows on it go on). If the block raises,
+        the recorder stays closed.
+        """
+        self.wait_caught_up()
+        self.recorder.close()
+        yield
+        self.service = self._world.network.services[self.NAME]
+        self.recorder.resubscribe()
+
+    def restart(self) -> Jetstream:
+        """Restart Jetstream on its data and ports (local runtime); it resumes the relay from its stored cursor.
+
+        Its subscribers see a disconnect; one that subscribes again with its
+        cursor (``time_us``) gets every event after it, the world's recorder
+        included.
+        """
+        with self.restarting():
+            self._world.network.restart(self.NAME)
+        return self
+
+    def expect_each_once(self) -> None:
+        """Fail if Jetstream showed one relay event's operation twice (a replay), once it caught up with the relay.
+
+        Events are the same when they carry the same commit operation
+        (account, revision, path, operation) or the same identity or account
+        event (the relay's sequence number); Jetstream's own ``time_us``
+        differs on a replay, so it is no key.
+        """
+        self.wait_caught_up()
+        twice = repeated(self.events, event_key)
+        if twice:
+            names = self._world.name_of
+            raise AssertionError(
+                f"Jetstream showed {len(twice)} event(s) twice (a replay):\n{describe_events(twice, names)}"
+            )
 
     def _judge(self, events: list[FirehoseEvent], queries: tuple[EventQuery, ...], where: str) -> None:
         world = self._world

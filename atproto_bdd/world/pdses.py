@@ -82,6 +82,20 @@ class PdsesMixin:
         with pds.restarting():
             pds.service = self.network.restart_pds(name)
 
+    def plc_down(self, seconds: float | None = None) -> None:
+        """The network's PLC directory stops answering, for ``seconds`` or until :meth:`plc_up` (local runtime).
+
+        Its operations are kept; it comes back on the same URL. Meanwhile new
+        accounts fail (the PDS cannot register their DIDs), and whoever
+        resolves a DID it has not cached - an app, the AppView, this world's
+        checks - gets a refused connection. The scenario's end brings it back.
+        """
+        self.network.plc_down(seconds)
+
+    def plc_up(self) -> None:
+        """The network's PLC directory answers again from now; returns once it does."""
+        self.network.plc_up()
+
     def ensure_pds(self, name: str, *, rate_limits: bool = False, capture_email: bool = False) -> Pds:
         """The PDS called ``name``, started first if the network does not have it yet.
 

@@ -15,10 +15,13 @@ same (``__getattr__``, from the registry).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager, nullcontext
 from typing import Any
 
 from ..errors import UsageError
 from ..services.registry import SERVICES, kind
+from ..services.specs import hostname_of
 from ..services.tap import TapSpec
 from .appview import AppView
 from .jetstream import Jetstream
@@ -129,11 +132,14 @@ class ServicesMixin:
         Declare the relay before the accounts whose creation it should see: it
         subscribes to each PDS's live stream.
         """
-        service = self.network.add_relay(list(pds_names))
         if not self.has_relay:
+            service = self.network.add_relay(list(pds_names))
             self._services["relay"] = Relay(service, timeout=self.settings.request_timeout, recorder=self._record)
         else:
-            self.relay.service = service
+            pdses, crawled = self.network.pdses, self.network.relay.hosts
+            new = [n for n in pds_names if n in pdses and hostname_of(pdses[n].url) not in crawled]
+            with self._relay_pinned() if new else nullcontext():  # the relay restarts to crawl a new PDS
+                self.relay.service = self.network.add_relay(list(pds_names))
         self.note_relay_start()
         return self.relay
 
@@ -142,10 +148,42 @@ class ServicesMixin:
 
         The relay subscribes to its PDSes again before this returns; the
         world's recorder of its firehose, closed by the restart, is opened
-        again when next read (the relay replays what it has kept).
+        again when next read (the relay replays what it has kept). Jetstream,
+        which exits when its relay connection ends, is stopped before and
+        started again after, from its relay cursor; its recorder resumes.
         """
-        self.relay.service = self.network.restart_relay()
+        with self._relay_pinned():
+            self.relay.service = self.network.restart_relay()
         return self.relay
+
+    def restart_service(self, name: str) -> Any:
+        """Restart the service ``name`` (``jetstream``, ``tap``, ``relay``) on its data and ports; its world class.
+
+        Its consumers see a disconnect; the world's own recorders of it
+        resume (``restart()`` of its world class). A service the network does
+        not run is a UsageError saying how to declare it.
+        """
+        if name == "relay":
+            return self.restart_relay()
+        service = self.service(name)
+        if not hasattr(service, "restart"):
+            raise UsageError(f"{kind(name).title} cannot be restarted from a scenario")
+        return service.restart()
+
+    @contextmanager
+    def _relay_pinned(self) -> Iterator[None]:
+        """Around a relay restart: the world's side of each service that pins the relay (Jetstream) pauses and resumes.
+
+        The network stops such a service before the relay and starts it again
+        after (:meth:`Network.restart_relay`); its world class's
+        ``restarting()`` waits until it caught up, closes its recorder, and
+        resumes it from its cursor after the block.
+        """
+        with ExitStack() as stack:
+            for name, service in list(self._services.items()):
+                if kind(name).pins_relay and hasattr(service, "restarting"):
+                    stack.enter_context(service.restarting())
+            yield
 
     def add_appview(self) -> AppView:
         """Start the network's AppView (before its PDSes, which are configured with it); idempotent."""

@@ -20,7 +20,8 @@ does the check judge.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any, ClassVar, Protocol
 
 from ..errors import UsageError, XrpcError
@@ -32,7 +33,7 @@ from ..protocol.xrpc import request_json
 from ..services.network import ws_url
 from ..services.tap import TapService
 from ..waiting import poll
-from .events import EventQuery, describe_events, expect_event, expect_no_event
+from .events import EventQuery, describe_events, expect_event, expect_no_event, repeated
 from .needs import Configured, Describing, OnTheRuntime, RelayWindows
 from .service_base import WorldService
 
@@ -43,6 +44,18 @@ class TapWorld(Configured, Describing, RelayWindows, OnTheRuntime, Protocol):
 
 #: Repository states of a finished backfill, and of one that failed (Tap's models.RepoState).
 SETTLED = ("active", "takendown", "suspended", "deactivated", "desynchronized", "error")
+
+
+def event_key(event: FirehoseEvent) -> tuple[object, ...]:
+    """What makes a Tap record event the one it is, apart from its id; an identity event is only itself.
+
+    Identity events carry no revision or sequence number: two alike may both
+    be right (Tap sends one when it starts tracking and one on each change).
+    """
+    if event.type == "commit":
+        op = event.ops[0] if event.ops else None
+        return (event.did, event.body.get("rev"), op and op.path, op and op.action, event.body.get("live"))
+    return ("identity", id(event))
 
 
 def keeps(filters: tuple[str, ...], collection: str) -> bool:
@@ -71,6 +84,8 @@ class Tap(WorldService):
         self._recorder: TapRecorder | None = None
         #: The relay's head when Tap subscribed (see :meth:`wait_subscribed`).
         self.start_head = 0
+        #: Tap's firehose cursor before its latest restart: it reports 0 after one until it handles an event.
+        self.cursor_before_restart = 0
 
     @classmethod
     def start(cls, world: Any, spec: Any = None) -> Tap:
@@ -84,13 +99,14 @@ class Tap(WorldService):
             raise
         return tap
 
-    def wait_subscribed(self, before: set[Any]) -> None:
+    def wait_subscribed(self, before: set[Any], *, keep_head: bool = False) -> None:
         """Wait until the relay lists Tap among its firehose consumers (not one of ``before``).
 
         Tap follows the relay live, from when it connects: an event the relay
         sends before that never reaches Tap's firehose reader, so the step that
         starts Tap returns only once it is subscribed. ``start_head`` keeps the
-        relay's head then: Tap's cursor never covers what came before.
+        relay's head then: Tap's cursor never covers what came before
+        (``keep_head``: a restart, which resumes from Tap's saved cursor, keeps it).
         """
         relay = self._world.relay
         timeout = self._world.settings.service_timeout
@@ -109,7 +125,8 @@ class Tap(WorldService):
                 f"Tap did not subscribe to the relay within {timeout:g}s; the relay lists {relay.consumers()}"
             ),
         )
-        self.start_head = self._world.relay_head()
+        if not keep_head:
+            self.start_head = self._world.relay_head()
 
     @property
     def url(self) -> str:
@@ -239,27 +256,40 @@ class Tap(WorldService):
         # The relay's latest event of the account: Tap has handled it once its cursor is there (one firehose
         # worker: in the relay's order). Events from before Tap subscribed never reach its firehose reader.
         head = max((e.seq or 0 for e in world.relay.firehose.events if e.did == did), default=0)
-        timeout = world.settings.relay_timeout
-        seen = {"cursor": -1}
-
-        def caught_up() -> bool:
-            seen["cursor"] = self.firehose_cursor()
-            return seen["cursor"] >= head
-
-        if head > self.start_head:
-            poll(
-                caught_up,
-                timeout=timeout,
-                max_interval=0.05,
-                on_timeout=lambda: AssertionError(
-                    f"Tap could not be proved complete: its firehose cursor is {seen['cursor']}, "
-                    f"the relay's latest event of {world.name_of(did)} #{head}, after {timeout:g}s"
-                ),
-            )
+        self._wait_cursor(
+            head,
+            lambda cursor, timeout: (
+                f"Tap could not be proved complete: its firehose cursor is {cursor}, "
+                f"the relay's latest event of {world.name_of(did)} #{head}, after {timeout:g}s"
+            ),
+        )
         if self.info(did) is not None:
             self._wait_delivered(did, recorder)
         for query in queries:
             expect_no_event(recorder.events, query, in_window=world.relay_window(), names=world.name_of, where="Tap")
+
+    def _wait_cursor(self, head: int, failure: Callable[[int, float], str]) -> None:
+        """Wait (``relay_timeout``) until Tap's firehose cursor reaches the relay's event #``head``.
+
+        Nothing to wait for when ``head`` came before Tap subscribed (its
+        cursor never covers that); ``failure(cursor, timeout)`` says what was seen.
+        """
+        if head <= self.start_head:
+            return
+        timeout = self._world.settings.relay_timeout
+        seen = {"cursor": -1}
+
+        def caught_up() -> bool:
+            # It reports 0 after a restart until it handles an event: what it had reached before still holds.
+            seen["cursor"] = max(self.firehose_cursor(), self.cursor_before_restart)
+            return seen["cursor"] >= head
+
+        poll(
+            caught_up,
+            timeout=timeout,
+            max_interval=0.05,
+            on_timeout=lambda: AssertionError(failure(seen["cursor"], timeout)),
+        )
 
     def _wait_delivered(self, did: str, recorder: TapRecorder) -> None:
         """Wait until Tap delivered the latest relay commit of ``did`` it keeps (if any): the rest came before."""
@@ -279,6 +309,75 @@ class Tap(WorldService):
                 f"Tap could not be proved complete: within {timeout:g}s it did not deliver {names(did)}'s commit "
                 f"{rev} (relay #{kept[-1].seq}); it delivered:\n{describe_events(recorder.events, names)}"
             )
+
+    # -- restarts -----------------------------------------------------------------------
+
+    def wait_caught_up(self) -> None:
+        """Wait (``relay_timeout``) until Tap has handled the relay's latest event and delivered what it keeps.
+
+        Its firehose cursor reaches the relay's head (unless nothing came
+        after Tap subscribed), and the recorder (if connected) holds the
+        latest kept commit of every account it delivered events of.
+        """
+        head = self._world.relay_head()
+        self._wait_cursor(
+            head,
+            lambda cursor, timeout: (
+                f"Tap did not catch up with the relay within {timeout:g}s: its firehose cursor "
+                f"is {cursor}, the relay's head #{head}"
+            ),
+        )
+        if self._recorder is not None and not self._recorder.closed:
+            for did in dict.fromkeys(e.did for e in self._recorder.events if e.did):
+                self._wait_delivered(did, self._recorder)
+
+    @contextmanager
+    def restarting(self) -> Iterator[None]:
+        """Around a stop and start of Tap (the block): the channel's recorder pauses, then connects again.
+
+        Tap first catches up with the relay (so the restart is no race with
+        events in flight); its cursor is kept (it reports 0 after a restart
+        until it handles an event). The recorder is closed before Tap goes
+        away and, once the block has returned and Tap is subscribed to the
+        relay again, connects again: Tap delivers what it had not deleted -
+        redeliveries are acknowledged and not recorded twice
+        (:class:`~atproto_bdd.protocol.tap.TapRecorder`).
+        """
+        self.wait_caught_up()
+        self.cursor_before_restart = max(self.firehose_cursor(), self.cursor_before_restart)
+        recorder = self._recorder if self._recorder is not None and not self._recorder.closed else None
+        before = {consumer.get("id") for consumer in self._world.relay.consumers()}
+        if recorder is not None:
+            recorder.close()
+        yield
+        self.service = self._world.network.services[self.NAME]
+        self.wait_subscribed(before, keep_head=True)
+        if recorder is not None:
+            recorder.resubscribe()
+
+    def restart(self) -> Tap:
+        """Restart Tap on its database and port (local runtime): tracked repositories, outbox and relay cursor kept.
+
+        Its channel's consumer sees a disconnect; events it had not
+        acknowledged (and, for a while, ones it had) come again when it
+        connects again.
+        """
+        with self.restarting():
+            self._world.network.restart(self.NAME)
+        return self
+
+    def expect_each_once(self) -> None:
+        """Fail if Tap delivered one record operation twice, once it caught up with the relay.
+
+        Record events are the same when they carry the same account,
+        revision, path and action (and liveness); Tap's ids are no key (a
+        restart numbers from 1 again). Identity events are not compared.
+        """
+        self.wait_caught_up()
+        twice = repeated(self.recorder.events, event_key)
+        if twice:
+            names = self._world.name_of
+            raise AssertionError(f"Tap delivered {len(twice)} event(s) twice:\n{describe_events(twice, names)}")
 
     def wait_backfilled(self, did: str, collection: str) -> list[FirehoseEvent]:
         """The backfill's (``live: false``) record events of ``did`` in ``collection``, all of them delivered.

@@ -105,11 +105,18 @@ class World(PdsesMixin, ServicesMixin, AccountsMixin, IdentityMixin, AppsMixin, 
         self._last_step_type = ""
 
     def end_scenario(self) -> None:
-        """End what is the scenario's own - its people's pages, then its apps; a shared network keeps running."""
+        """End what is the scenario's own - its people's pages, then its apps; a shared network keeps running.
+
+        A PLC directory the scenario took down is back for the next one.
+        """
         try:
             self.end_scenario_services()
         finally:
-            AppsMixin.end_scenario(self)
+            try:
+                AppsMixin.end_scenario(self)
+            finally:
+                if self._network is not None and self._network.plc_outage and not self._network.closed:
+                    self._network.plc_up()
 
     def begin_step(self, text: str, step_type: str) -> None:
         """Note the running step; the first When-step of a group opens a new event window.

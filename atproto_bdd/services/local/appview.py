@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 from ...masking import masker
 from ..appview import LocalAppViews
@@ -52,3 +53,8 @@ class AppViewMixin:
         """The last lines of the AppViews' embedded PostgreSQL log ("" if none runs)."""
         postgres = self._appviews.postgres if self._appviews is not None else None
         return masker.mask(postgres.log_tail(lines)) if postgres is not None else ""
+
+
+def relaunch(runtime: Any, service: AppViewService, network: Any) -> AppViewService:
+    """Restart the AppView on its port and database, indexing the same sources (the registry's restarter)."""
+    return runtime.appviews.restart(service)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from ..jetstream import JETSTREAM, JetstreamService, JetstreamSpec, launch_jetstream
 from ..ports import free_port
@@ -26,5 +27,30 @@ def launch(runtime: LocalRuntime, spec: JetstreamSpec, network: Any) -> Jetstrea
             log_path=log_path,
             ports=(port, free_port()),
             timeout=runtime.settings.service_timeout,
+        ),
+    )
+
+
+def relaunch(runtime: LocalRuntime, service: JetstreamService, network: Any) -> JetstreamService:
+    """Stop Jetstream and start it again on its data and ports, from the relay cursor it stored (not from 0).
+
+    It keeps the events it sequenced (its event store is in its data
+    directory), so subscribers can resume with their ``time_us`` cursor.
+    """
+    metrics_port = urlsplit(service.metrics_url).port or free_port()
+    return runtime.restart_program(
+        JETSTREAM,
+        service,
+        "Jetstream",
+        lambda binary, service_id, data_dir, log_path, port: launch_jetstream(
+            binary,
+            service.spec,
+            network.relay,
+            service_id=service_id,
+            data_dir=data_dir,
+            log_path=log_path,
+            ports=(port, metrics_port),
+            timeout=runtime.settings.service_timeout,
+            resume=True,
         ),
     )

@@ -31,6 +31,21 @@ class PdsMixin:
         # The host answers once the PLC listens; a health poll from here cost a new client and a round trip.
         return PlcService(id=result["id"], url=result["url"])
 
+    def plc_down(self, plc: PlcService, seconds: float | None = None) -> None:
+        """The directory closes its connections and stops listening (its operations stay in the host's memory).
+
+        With ``seconds``, the host itself makes it listen again after them,
+        on the same port; its log says when it went down and came back.
+        """
+        ms = round(seconds * 1000) if seconds is not None else 0
+        self.host.call("plc.down", {"id": plc.id, "ms": ms}, timeout=self.settings.request_timeout)
+
+    def plc_up(self, plc: PlcService) -> None:
+        """The directory listens again on its port; returns once it answers (within ``service_timeout``)."""
+        deadline = Deadline(self.settings.service_timeout)
+        self.host.call("plc.up", {"id": plc.id}, timeout=deadline.remaining)
+        wait_until_healthy("the PLC directory", f"{plc.url}/_health", timeout=max(deadline.remaining, 1.0))
+
     def start_pds(self, spec: PdsSpec, plc: PlcService) -> PdsService:
         """Start a PDS inside the host with its data in the run directory."""
         return self._start_pds(spec, plc, {})

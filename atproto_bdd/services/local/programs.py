@@ -9,7 +9,8 @@ from __future__ import annotations
 import signal
 from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 from ...errors import ServiceError
 from ..go_install import GoTool, ensure_tool
@@ -50,6 +51,36 @@ class ProgramsMixin:
             return service
 
         return on_free_port(start)
+
+    def restart_program(
+        self,
+        tool: GoTool,
+        service: Any,
+        what: str,
+        launch: Callable[[Path, str, Path, Path, int], tuple[ManagedProcess, T]],
+    ) -> T:
+        """Stop the program ``service`` runs (SIGTERM: it saves its state) and launch it again on its data and port.
+
+        ``launch`` gets the same service id, data directory, log (appended
+        to) and port (``service.url``'s) as the first start, so its clients
+        find it where they did. A program that already exited is just started
+        again. Fails (a :class:`ServiceError`) if the port was taken meanwhile.
+        """
+        with self._lock:
+            running = service.id in self._processes
+        if running:
+            self.stop(service.id, wait=True)
+        port = urlsplit(service.url).port
+        if port is None:
+            raise ServiceError(f"{what} has no port in its URL {service.url}: it cannot restart on it")
+        binary = ensure_tool(self.settings.cache_dir, tool, go=self.settings.go)
+        log_path = service.log_path or self.host.run_dir / "logs" / f"{service.id}.log"
+        try:
+            process, restarted = launch(binary, service.id, service.data_dir, log_path, port)
+        except OSError as exc:  # the binary could not be run at all
+            raise ServiceError(f"could not start {what} again ({binary}): {exc}") from None
+        self._adopt(service.id, process, log_path, what)
+        return restarted
 
     def handle_resolv_conf(self, tool: str) -> Path | None:
         """A resolv.conf naming the run's handle DNS (started on first use) for ``tool``; None where it cannot run."""

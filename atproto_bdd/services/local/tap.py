@@ -29,3 +29,29 @@ def launch(runtime: LocalRuntime, spec: TapSpec, network: Any) -> TapService:
             resolv_conf=resolv_conf,
         ),
     )
+
+
+def relaunch(runtime: LocalRuntime, service: TapService, network: Any) -> TapService:
+    """Stop Tap and start it again on its database and port: its tracked repositories, outbox and relay cursor.
+
+    Tap resumes the relay from the cursor it saved (every second) and skips
+    commits it already applied (by revision); events not yet acknowledged
+    stay in its outbox and are delivered again.
+    """
+    resolv_conf = runtime.handle_resolv_conf("Tap")
+    return runtime.restart_program(
+        TAP,
+        service,
+        "Tap",
+        lambda binary, service_id, data_dir, log_path, port: launch_tap(
+            binary,
+            service.spec,
+            network.relay,
+            service_id=service_id,
+            data_dir=data_dir,
+            log_path=log_path,
+            port=port,
+            timeout=runtime.settings.service_timeout,
+            resolv_conf=resolv_conf,
+        ),
+    )

@@ -119,7 +119,7 @@ function appviewCommands({ packages, services }) {
   async function start(args) {
     const bsky = await packages.import('@atproto/bsky')
     const { Secp256k1Keypair } = await packages.import('@atproto/crypto')
-    const { id, log } = services.begin('appview')
+    const { id, log } = services.begin('appview', args.id) // args.id: a restart, under the same id and log
     const signingKey = await Secp256k1Keypair.import(args.keyHex)
     const db = new bsky.Database({ url: args.dbUrl, schema: args.schema || 'bsky', poolSize: 10 })
     const dataplanePort = await freePort()
@@ -181,8 +181,20 @@ function appviewCommands({ packages, services }) {
       await quietly(() => db.close())
       await log.close()
     }
-    services.add(id, { kind: 'appview', name: args.name, url, stop, log, subs, subscribe, bsyncSub, bsyncService })
+    // What a restart starts with again: the same id, port (its DID document names the URL) and database.
+    const again = { ...args, id, port: config.port }
+    services.add(id, { kind: 'appview', name: args.name, url, stop, log, subs, subscribe, bsyncSub, bsyncService, again })
     return { id, url, port: config.port, log: log.file }
+  }
+
+  // Stops AppView ``args.id`` (its server, subscriptions, dataplane and bsync; the database stays) and starts
+  // it again on the same port and database, indexing the same sources. Its subscriptions keep their cursors
+  // in memory (bsky's MemoryRunner), so they read each source again from 0: indexing is idempotent.
+  async function restart(args) {
+    const appview = services.of(args.id, 'appview')
+    const again = { ...appview.again, subscribe: [...appview.subs.keys()] }
+    await services.stop(args.id)
+    return start(again)
   }
 
   // Waits (at most args.timeoutMs) until each source's cursor reaches its head in args.heads, then
@@ -208,6 +220,7 @@ function appviewCommands({ packages, services }) {
   return {
     'appview.migrate': migrate,
     'appview.start': start,
+    'appview.restart': restart,
     'appview.subscribe': async (args) => {
       services.of(args.id, 'appview').subscribe(args.service)
       return {}
