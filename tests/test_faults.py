@@ -67,6 +67,20 @@ def test_the_app_reaches_the_pds_through_its_proxy_and_an_outage_ends_on_time(wo
     world.bot("pingbot.test").expect_reply(alice.latest(POST), "pong")
 
 
+def test_the_end_of_a_scenario_undoes_its_faults_for_a_network_that_outlives_it(world: World) -> None:
+    world.app("bot").start()
+    faults = world.faults
+    proxy = faults.proxy("bot", "PDS A")
+    faults.latency("bot", "PDS A", 100)
+    faults.cut("bot", "PDS A", seconds=30)
+    world.end_scenario_services()
+    # Switched on and without its latency toxic, the timer gone: Toxiproxy's own view of the proxy.
+    state = httpx.get(f"{faults.service.url}/proxies/{proxy.name}", timeout=2).json()
+    assert state["enabled"] is True and state["toxics"] == [], state
+    assert proxy.restore is not None and proxy.restore.finished.is_set()  # cancelled
+    assert httpx.get(f"http://127.0.0.1:{proxy.port}/xrpc/_health", timeout=2).status_code == 200
+
+
 def test_a_killed_app_is_gone_at_once_and_starts_again(world: World, capfd: pytest.CaptureFixture[str]) -> None:
     bot = world.app("bot").start()
     pid = bot.pid

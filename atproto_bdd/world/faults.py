@@ -77,6 +77,8 @@ class Proxy:
     #: Connections Toxiproxy had accepted on it when the latest fault began.
     accepted_at_fault: int = 0
     restore: threading.Timer | None = None
+    #: Whether a fault was made on it since it was last restored (the scenario's end restores it).
+    faulty: bool = False
 
 
 class Faults(WorldService):
@@ -164,6 +166,7 @@ class Faults(WorldService):
             self.api.remove_toxic(proxy.name, toxic)
         proxy.toxics.clear()
         self.api.set_enabled(proxy.name, True)
+        proxy.faulty = False
 
     def latency(self, app: str, upstream: str, milliseconds: int) -> None:
         """Every answer from ``upstream`` to the app comes ``milliseconds`` later."""
@@ -177,6 +180,7 @@ class Faults(WorldService):
 
     def _fault(self, app: str, upstream: str) -> Proxy:
         proxy = self.proxy(app, upstream)
+        proxy.faulty = True
         proxy.accepted_at_fault = self.accepted(proxy)
         owner = upstream_owner(upstream)
         if owner in self._world.pdses:
@@ -319,6 +323,17 @@ class Faults(WorldService):
                 f"({proxy.accepted_at_fault} connection(s) before it, {seen[0]} now)"
             ),
         )
+
+    def end_scenario(self) -> None:
+        """Undo the scenario's faults: every proxy switched on, without toxics, no pending restore; marks forgotten.
+
+        A network (and the apps on it) a feature shares outlives its
+        scenarios; a fault must not.
+        """
+        for (app, owner), proxy in list(self._proxies.items()):
+            if proxy.faulty:
+                self.restore(app, describe_owner(owner))
+        self._marks.clear()
 
     def recorded(self) -> None:
         """It records no events (its log is in the diagnostics with the network's other services)."""

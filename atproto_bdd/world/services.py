@@ -60,10 +60,17 @@ class ServicesMixin:
         return self._services[name]
 
     def end_scenario_services(self) -> None:
-        """Close what the scenario had of the run's services (the browser's people), also in a shared network."""
-        for name in [name for name in self._services if kind(name).per_run]:
+        """Close what the scenario had of the run's services (the browser's people), also in a shared network.
+
+        A network's service with an ``end_scenario()`` undoes there what the
+        scenario did to it that would outlive it (the faults it made).
+        """
+        for name in list(self._services):
             try:
-                self._services.pop(name).close()
+                if kind(name).per_run:
+                    self._services.pop(name).close()
+                elif hasattr(self._services[name], "end_scenario"):
+                    self._services[name].end_scenario()
             except Exception:  # the next one must still close
                 pass
 
