@@ -43,6 +43,7 @@ LOCAL_ONLY = {
     "features/tap_webhook.feature": "Tap runs on the local runtime only (see tap.feature)",
     "features/faults.feature": "faults between an app and the network (Toxiproxy) are made on the local runtime "
     "only for now; on Docker an app with faults = true fails to start, saying so",
+    "features/faults_relay.feature": "faults between an app and the relay: the local runtime only (see faults.feature)",
     "features/plc_outage.feature": "the PLC directory goes down and comes back with its DIDs on the local runtime "
     "only (its container keeps them in memory); on Docker the steps fail at once, saying so",
     "features/restarts.feature": "Jetstream and Tap run on the local runtime only (see jetstream.feature)",

@@ -6,6 +6,7 @@ The app is features/apps/ping_bot.py behind proxies (faults = true): it answers 
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from collections.abc import Iterator
@@ -65,6 +66,29 @@ def test_the_app_reaches_the_pds_through_its_proxy_and_an_outage_ends_on_time(wo
     alice = world.create_account("alice.test")
     alice.post("@pingbot.test ping")
     world.bot("pingbot.test").expect_reply(alice.latest(POST), "pong")
+
+
+def test_latency_and_a_bandwidth_limit_slow_what_comes_through_the_proxy_only(world: World) -> None:
+    world.app("bot").start()
+    faults = world.faults
+    proxied = f"http://127.0.0.1:{faults.proxy('bot', 'PDS A').port}"
+    alice = world.create_account("alice.test")
+    blob = alice.upload_blob(os.urandom(30_000), "application/octet-stream")
+    path = f"/xrpc/com.atproto.sync.getBlob?did={alice.did}&cid={blob.cid}"
+
+    def seconds(url: str) -> float:
+        began = time.monotonic()
+        response = httpx.get(url, timeout=10)
+        assert response.status_code == 200 and len(response.content) == 30_000, response
+        return time.monotonic() - began
+
+    faults.latency("bot", "PDS A", 300)
+    assert seconds(proxied + path) >= 0.3
+    assert seconds(world.pds("A").url + path) < 0.3  # the framework's own requests go straight there
+    faults.restore("bot", "PDS A")
+    assert seconds(proxied + path) < 0.3
+    faults.limit("bot", "PDS A", 10)  # 30 KB at 10 KB/s
+    assert seconds(proxied + path) >= 2.0
 
 
 def test_the_end_of_a_scenario_undoes_its_faults_for_a_network_that_outlives_it(world: World) -> None:
