@@ -180,6 +180,7 @@ def after_scenario(context: Any, scenario: Any) -> None:
             if registry is not None and step.status.name == "undefined":
                 for reason in explain_undefined(registry, step.step_type, step.name):
                     sys.__stderr__.write(f"atproto-bdd: undefined step '{step.keyword} {step.name}': {reason}\n")
+        invalid_records = _check_records(world, scenario)
         failed = scenario.status.has_failed()
         details = diagnostics(world) if failed else ""
         shots = screenshots(world) if failed else []
@@ -191,12 +192,32 @@ def after_scenario(context: Any, scenario: Any) -> None:
             transcript = [masker.mask(x.summary()) for x in world.transcript]
             record = scenario_record(scenario, transcript, details, notes=_builds_during(context), screenshots=shots)
             session.record(record)
+        if invalid_records is not None:
+            raise invalid_records  # behave reports it as the scenario's hook error
     finally:
         try:
             world.end_scenario()  # the scenario's own apps stop, even in a network its feature shares
         finally:
             if world is not getattr(context, _FEATURE_WORLD, None):
                 world.close()
+
+
+def _check_records(world: World, scenario: Any) -> AssertionError | None:
+    """With ``validate_records``, check a passing scenario's records against their lexicons; the failure, if one.
+
+    The scenario is marked failed (its hook failed) before it is reported, so
+    the report and the diagnostics show it.
+    """
+    if not world.settings.validate_records or not world.started or scenario.status.has_failed():
+        return None
+    try:
+        world.lexicons.expect_scenario_records_valid()
+    except AssertionError as exc:
+        error = AssertionError(f"validate_records: {exc}")
+        scenario.hook_failed = True
+        scenario.error_message = str(error)
+        return error
+    return None
 
 
 def _builds_during(context: Any) -> list[str]:

@@ -25,10 +25,12 @@ from pathlib import Path
 from .diagnostics import save_diagnostics
 from .errors import AtprotoBddError
 from .masking import masker
+from .protocol.lexicon_docs import load_lexicon_docs
 from .report import RunRecord, ScenarioRecord, write_reports
 from .services import Runtime, create_runtime
 from .services.app_config import AppConfig, load_config
 from .services.browser import Browsers
+from .services.lexicons import LexiconValidator
 from .services.prepare import prepare_ahead
 from .settings import Settings
 from .world import World
@@ -45,6 +47,10 @@ class RunSession:
         """
         self.settings = settings
         self.apps: AppConfig = load_config(project, settings.config)
+        #: The project's lexicon documents, read (and their JSON checked) before anything starts.
+        self.lexicon_docs = load_lexicon_docs(self.apps.lexicons)
+        #: Their validator in the runtime's Node host (``start`` loads them there when the runtime has one).
+        self.lexicon_validator: LexiconValidator | None = None
         self.app_scopes = AppScopes()  # apps with scope "feature" or "run"
         self.runtime: Runtime = runtime if runtime is not None else create_runtime(settings)
         #: The run's browser: launched by the first scenario that needs one, closed with the run.
@@ -73,6 +79,9 @@ class RunSession:
             self.runtime.start()
         except AtprotoBddError as exc:
             raise type(exc)(masker.mask(str(exc))) from None
+        if self.lexicon_docs and self.runtime.name == "local":
+            # @atproto/lexicon checks them now: a bad definition stops the run before its first network.
+            self.lexicon_validator = self.runtime.lexicon_validator(self.lexicon_docs)
         return self.runtime
 
     def new_world(self, lifetime: str = "scenario") -> World:
@@ -84,6 +93,8 @@ class RunSession:
         world = World(self.runtime, self.settings)
         world.lifetime = lifetime
         world.app_config = self.apps
+        world.lexicon_docs = self.lexicon_docs
+        world.lexicon_validator = self.lexicon_validator
         world.app_scopes = self.app_scopes
         world.browsers = self.browsers
         return world

@@ -90,6 +90,7 @@ class Settings:
     run_root: str = field(default="", metadata={"convert": _text})
     prestart: bool = field(default=True, metadata={"convert": _flag})
     background_snapshots: bool = field(default=True, metadata={"convert": _flag})
+    validate_records: bool = field(default=False, metadata={"convert": _flag})
     report_dir: str = field(default="reports", metadata={"convert": _text})
     plc_mode: str = field(default="memory", metadata={"convert": _choice(PLC_MODES)})
     docker_host: str = field(default="", metadata={"convert": _text})

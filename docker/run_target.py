@@ -44,6 +44,8 @@ LOCAL_ONLY = {
     "features/faults.feature": "faults between an app and the network (Toxiproxy) are made on the local runtime "
     "only for now; on Docker an app with faults = true fails to start, saying so",
     "features/faults_relay.feature": "faults between an app and the relay: the local runtime only (see faults.feature)",
+    "features/lexicons.feature": "lexicons are checked by the reference libraries in the embedded runtime's Node host; "
+    "on Docker the steps fail at once, saying so (tests/test_lexicons.py)",
     "features/plc_outage.feature": "the PLC directory goes down and comes back with its DIDs on the local runtime "
     "only (its container keeps them in memory); on Docker the steps fail at once, saying so",
     "features/restarts.feature": "Jetstream and Tap run on the local runtime only (see jetstream.feature)",

@@ -24,6 +24,11 @@ One table per app::
     [apps.feedgen.env]
     PORT = "${app.feedgen.port}"
 
+Beside the apps, where the project's lexicons are (default: ``lexicons/`` in
+the project directory, if it exists)::
+
+    lexicons = ["lexicons", "../shared/lexicons/status.json"]   # directories or files, relative to the file
+
 The file is looked up in the project directory (behave's working directory):
 the ``config`` setting if given, else ``atproto-bdd.toml``, else
 ``pyproject.toml``'s ``[tool.atproto-bdd]``. Every mistake (bad TOML, an
@@ -109,6 +114,8 @@ class AppConfig:
 
     apps: Mapping[str, AppSpec] = field(default_factory=dict)
     source: str = ""
+    #: Where the project's lexicon documents are (directories or files); see :mod:`atproto_bdd.protocol.lexicon_docs`.
+    lexicons: tuple[Path, ...] = ()
 
     def app(self, name: str) -> AppSpec:
         """The app called ``name``, or an error listing the declared ones."""
@@ -141,15 +148,27 @@ def find_config(directory: Path, explicit: str = "") -> tuple[Path, dict[str, An
 def load_config(directory: Path, explicit: str = "") -> AppConfig:
     """The apps declared for the project in ``directory`` (none if it has no config)."""
     found = find_config(directory, explicit)
+    default_lexicons = (directory / "lexicons",) if (directory / "lexicons").is_dir() else ()
     if found is None:
-        return AppConfig()
+        return AppConfig(lexicons=default_lexicons)
     path, table = found
     where = str(path) if path.name != "pyproject.toml" else f"{path} [tool.atproto-bdd]"
-    _no_unknown(table, ("apps",), where, "")
+    _no_unknown(table, ("apps", "lexicons"), where, "")
     apps = table.get("apps", {})
     if not isinstance(apps, dict):
         raise UsageError(f"{where}: apps must be a table of apps ([apps.NAME])")
-    return AppConfig({name: _app(name, spec, path.parent, where) for name, spec in apps.items()}, where)
+    lexicons = table.get("lexicons")
+    if lexicons is None:
+        lexicon_paths = default_lexicons
+    elif isinstance(lexicons, list) and all(isinstance(item, str) and item for item in lexicons):
+        lexicon_paths = tuple((path.parent / item).resolve() for item in lexicons)
+    else:
+        raise UsageError(
+            f"{where}: lexicons must be a list of paths (directories of .json files, or files), relative to the "
+            f'file: lexicons = ["lexicons"]; got {lexicons!r}'
+        )
+    apps_by_name = {name: _app(name, spec, path.parent, where) for name, spec in apps.items()}
+    return AppConfig(apps_by_name, where, lexicon_paths)
 
 
 def _read(path: Path) -> dict[str, Any]:

@@ -6,13 +6,17 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import UsageError
 from .app_config import AppSpec
 from .app_process import AppProcess
 from .email import Mailbox
 from .registry import kind
+
+if TYPE_CHECKING:
+    from ..protocol.lexicon_docs import LexiconDoc
+    from .lexicons import LexiconValidator
 from .snapshots import NetworkSnapshot, PdsSnapshot
 from .specs import (
     AppViewService,
@@ -129,6 +133,17 @@ class Runtime(ABC):
         raise UsageError(
             f"the {self.name} runtime cannot restart a PDS keeping its data: restarts are for the embedded "
             "runtime only (-D runtime=local)"
+        )
+
+    def lexicon_validator(self, docs: Sequence[LexiconDoc]) -> LexiconValidator:
+        """A validator with ``docs`` (a project's lexicons) and the PDS line's own, loaded and checked.
+
+        Only a runtime with a Node host has the reference libraries to hand
+        (:class:`UsageError` here).
+        """
+        raise UsageError(
+            f"the {self.name} runtime cannot check lexicons: the reference validators (@atproto/lexicon and the "
+            "PDS's own schemas) run in the embedded runtime's Node host (-D runtime=local)"
         )
 
     def plc_down(self, plc: PlcService, seconds: float | None = None) -> None:

@@ -22,6 +22,7 @@ CATALOG_ORDER = (
     "email_steps",
     "oauth_steps",
     "record_steps",
+    "lexicon_steps",
     "seeding_steps",
     "identity_steps",
     "firehose_steps",

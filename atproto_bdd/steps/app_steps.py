@@ -16,6 +16,7 @@ from typing import Any
 
 from behave import given, then, when
 
+from ..world import XrpcCall
 from .support import atproto_step, json_docstring, table_rows, world_of
 
 
@@ -79,7 +80,7 @@ def when_app_queried(context: Any, nsid: str, name: str) -> None:
     """Sends the XRPC query NSID to app NAME without credentials."""
     world = world_of(context)
     app = world.app(name)
-    world.attempt(f"{nsid} on the app {name}", lambda: app.xrpc_get(nsid))
+    world.attempt(f"{nsid} on the app {name}", lambda: app.xrpc_get(nsid), xrpc=XrpcCall(nsid, {}))
 
 
 @when("{nsid:NSID} is queried on the app {name:Word} with:")
@@ -89,7 +90,7 @@ def when_app_queried_with(context: Any, nsid: str, name: str) -> None:
     world = world_of(context)
     params = json_docstring(context, world, "the query's parameters as a JSON object")
     app = world.app(name)
-    world.attempt(f"{nsid} on the app {name}", lambda: app.xrpc_get(nsid, params))
+    world.attempt(f"{nsid} on the app {name}", lambda: app.xrpc_get(nsid, params), xrpc=XrpcCall(nsid, params))
 
 
 @when("{handle:Handle} queries {nsid:NSID} on the app {name:Word}")
@@ -98,7 +99,11 @@ def when_account_queries_app(context: Any, handle: str, nsid: str, name: str) ->
     """Sends the XRPC query NSID to app NAME with a service-auth JWT HANDLE's PDS issued (``aud`` = the app's DID)."""
     world = world_of(context)
     account, app = world.account(handle), world.app(name)
-    world.attempt(f"{handle} queries {nsid} on the app {name}", lambda: app.xrpc_get(nsid, as_account=account))
+    world.attempt(
+        f"{handle} queries {nsid} on the app {name}",
+        lambda: app.xrpc_get(nsid, as_account=account),
+        xrpc=XrpcCall(nsid, {}),
+    )
 
 
 @when("{handle:Handle} queries {nsid:NSID} on the app {name:Word} with:")
@@ -108,7 +113,11 @@ def when_account_queries_app_with(context: Any, handle: str, nsid: str, name: st
     world = world_of(context)
     params = json_docstring(context, world, "the query's parameters as a JSON object")
     account, app = world.account(handle), world.app(name)
-    world.attempt(f"{handle} queries {nsid} on the app {name}", lambda: app.xrpc_get(nsid, params, as_account=account))
+    world.attempt(
+        f"{handle} queries {nsid} on the app {name}",
+        lambda: app.xrpc_get(nsid, params, as_account=account),
+        xrpc=XrpcCall(nsid, params),
+    )
 
 
 @given("the app {name:Word} has caught up")

@@ -7,7 +7,7 @@ from typing import Any
 from behave import then, when
 
 from ..errors import UsageError, XrpcError
-from ..world import Attempt, World
+from ..world import Attempt, World, XrpcCall
 from ..world.matching import mismatches
 from .support import atproto_step, json_docstring, world_of
 
@@ -24,7 +24,7 @@ def when_queries(context: Any, handle: str, nsid: str) -> None:
     """Calls the XRPC query NSID (GET) as HANDLE; check it with "Then the request ..." / "the response ..."."""
     world = world_of(context)
     account = world.account(handle)
-    world.attempt(f"{handle} queries {nsid}", lambda: account.xrpc_get(nsid))
+    world.attempt(f"{handle} queries {nsid}", lambda: account.xrpc_get(nsid), xrpc=XrpcCall(nsid, {}))
 
 
 @when("{handle:Handle} queries {nsid:NSID} with:")
@@ -34,7 +34,7 @@ def when_queries_with(context: Any, handle: str, nsid: str) -> None:
     world = world_of(context)
     account = world.account(handle)
     params = json_docstring(context, world, "the query parameters as a JSON object")
-    world.attempt(f"{handle} queries {nsid}", lambda: account.xrpc_get(nsid, params))
+    world.attempt(f"{handle} queries {nsid}", lambda: account.xrpc_get(nsid, params), xrpc=XrpcCall(nsid, params))
 
 
 @when("{handle:Handle} calls {nsid:NSID}")
@@ -43,7 +43,7 @@ def when_calls(context: Any, handle: str, nsid: str) -> None:
     """Calls the XRPC procedure NSID (POST) as HANDLE without input."""
     world = world_of(context)
     account = world.account(handle)
-    world.attempt(f"{handle} calls {nsid}", lambda: account.xrpc_post(nsid))
+    world.attempt(f"{handle} calls {nsid}", lambda: account.xrpc_post(nsid), xrpc=XrpcCall(nsid))
 
 
 @when("{handle:Handle} calls {nsid:NSID} with:")
@@ -53,7 +53,7 @@ def when_calls_with(context: Any, handle: str, nsid: str) -> None:
     world = world_of(context)
     account = world.account(handle)
     body = json_docstring(context, world, "the procedure's JSON input")
-    world.attempt(f"{handle} calls {nsid}", lambda: account.xrpc_post(nsid, body))
+    world.attempt(f"{handle} calls {nsid}", lambda: account.xrpc_post(nsid, body), xrpc=XrpcCall(nsid, input=body))
 
 
 @then("the request succeeds")

@@ -8,6 +8,6 @@ from .pds import Pds
 from .records import RecordRef, StoredRecord
 from .relay import Relay
 from .session import Session
-from .world import Attempt, World
+from .world import Attempt, World, XrpcCall
 
-__all__ = ["Account", "Attempt", "Blob", "Pds", "RecordRef", "Relay", "Session", "StoredRecord", "World"]
+__all__ = ["Account", "Attempt", "Blob", "Pds", "RecordRef", "Relay", "Session", "StoredRecord", "World", "XrpcCall"]

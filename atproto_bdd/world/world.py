@@ -19,9 +19,11 @@ from typing import Any, TypeVar
 
 from ..errors import XrpcError
 from ..protocol.identity import PlcClient
+from ..protocol.lexicon_docs import LexiconDoc
 from ..protocol.xrpc import XrpcExchange
 from ..services.app_config import AppConfig
 from ..services.browser import Browsers
+from ..services.lexicons import LexiconValidator
 from ..services.network import Network
 from ..services.registry import SERVICES
 from ..services.runtime import Runtime
@@ -33,6 +35,7 @@ from .app import App
 from .app_scopes import AppScopes
 from .apps import AppsMixin
 from .identity import IdentityMixin
+from .lexicons import Lexicons
 from .pds import Pds
 from .pdses import PdsesMixin
 from .services import ServicesMixin
@@ -43,12 +46,22 @@ T = TypeVar("T")
 
 
 @dataclass(frozen=True)
+class XrpcCall:
+    """What an XRPC call sent: its method, parameters (a query's) and input (a procedure's JSON body)."""
+
+    nsid: str
+    params: Mapping[str, Any] | None = None
+    input: Any = None
+
+
+@dataclass(frozen=True)
 class Attempt:
-    """The outcome of the latest "tries to" action: its result, or the XRPC error it got."""
+    """The outcome of the latest "tries to" action: its result, or the XRPC error it got (and the call, if one)."""
 
     action: str
     error: XrpcError | None = None
     result: Any = None
+    call: XrpcCall | None = None
 
     @property
     def failed(self) -> bool:
@@ -93,6 +106,10 @@ class World(PdsesMixin, ServicesMixin, AccountsMixin, IdentityMixin, AppsMixin, 
         self._prefetch_errors: dict[str, BaseException] = {}
         #: True when the world started from a snapshot (:meth:`restore`): a Background that ran once.
         self.restored = False
+        #: The project's lexicon documents, and the run's validator with them loaded (None: made on first use).
+        self.lexicon_docs: list[LexiconDoc] = []
+        self.lexicon_validator: LexiconValidator | None = None
+        self._lexicons: Lexicons | None = None
 
     def begin_scenario(self, name: str) -> None:
         """Reset what belongs to one scenario (transcript, last attempt); keep the network."""
@@ -103,6 +120,15 @@ class World(PdsesMixin, ServicesMixin, AccountsMixin, IdentityMixin, AppsMixin, 
         self.current_step = ""
         self.close_window()
         self._last_step_type = ""
+        if self.lifetime != "scenario" and self.started:  # a shared network: the scenario's records come after
+            self.lexicons.begin_scenario()
+
+    @property
+    def lexicons(self) -> Lexicons:
+        """The lexicon checks: records and XRPC values against the project's lexicons and the PDS line's."""
+        if self._lexicons is None:
+            self._lexicons = Lexicons(self, self.lexicon_docs, self.lexicon_validator)
+        return self._lexicons
 
     def end_scenario(self) -> None:
         """End what is the scenario's own - its people's pages, then its apps; a shared network keeps running.
@@ -160,12 +186,16 @@ class World(PdsesMixin, ServicesMixin, AccountsMixin, IdentityMixin, AppsMixin, 
         finally:
             self.settings = saved
 
-    def attempt(self, action: str, call: Callable[[], T]) -> Attempt:
-        """Run ``call``, keeping an XRPC error instead of raising it (for "tries to" steps)."""
+    def attempt(self, action: str, call: Callable[[], T], *, xrpc: XrpcCall | None = None) -> Attempt:
+        """Run ``call``, keeping an XRPC error instead of raising it (for "tries to" steps).
+
+        ``xrpc`` says which XRPC call it makes, for checks of the call itself
+        (``Then the response is valid against its lexicon``).
+        """
         try:
-            self.last_attempt = Attempt(action, result=call())
+            self.last_attempt = Attempt(action, result=call(), call=xrpc)
         except XrpcError as error:
-            self.last_attempt = Attempt(action, error=error)
+            self.last_attempt = Attempt(action, error=error, call=xrpc)
         return self.last_attempt
 
     def resolve(self, text: str, *, extra: Mapping[str, str] | None = None) -> str:

@@ -5,7 +5,8 @@ mode: Tap POSTs every event of the accounts that write an
 ``xyz.statusphere.status`` record to ``/api/webhook``, with basic auth
 ``admin:TAP_ADMIN_PASSWORD``, and the app asks Tap (``TAP_URL``) to resolve
 DIDs it has no handle for. This app does the same and logs what a person
-would see: ``@alice.test set their status to 👍``.
+would see: ``@alice.test set their status to 👍``. It serves the statuses it
+saw, newest first, as ``xyz.statusphere.getStatuses`` (``lexicons/``).
 """
 
 import base64
@@ -13,6 +14,7 @@ import json
 import os
 import signal
 import sys
+import urllib.parse
 import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -21,6 +23,7 @@ TAP_URL = os.environ["TAP_URL"]
 PASSWORD = os.environ["TAP_ADMIN_PASSWORD"]
 EXPECTED = "Basic " + base64.b64encode(f"admin:{PASSWORD}".encode()).decode()
 handles: dict[str, str] = {}  # DID -> handle, from Tap's identity events
+statuses: list[dict] = []  # xyz.statusphere.getStatuses#statusView, newest first
 
 
 def handle_of(did: str) -> str:
@@ -36,6 +39,10 @@ def handle_of(did: str) -> str:
 
 class Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:  # noqa: N802 - http.server's name
+        url = urllib.parse.urlsplit(self.path)
+        if url.path == "/xrpc/xyz.statusphere.getStatuses":
+            limit = int(urllib.parse.parse_qs(url.query).get("limit", ["50"])[0])
+            return self.answer(200, {"statuses": statuses[:limit]})
         self.answer(200 if self.path == "/health" else 404, {"ok": self.path == "/health"})
 
     def do_POST(self) -> None:  # noqa: N802 - http.server's name
@@ -53,6 +60,9 @@ class Handler(BaseHTTPRequestHandler):
             record = event["record"]
             if record["action"] == "create" and record["collection"] == "xyz.statusphere.status":
                 status = record["record"]["status"]
+                uri = f"at://{record['did']}/{record['collection']}/{record['rkey']}"
+                created = record["record"]["createdAt"]
+                statuses.insert(0, {"uri": uri, "author": record["did"], "status": status, "createdAt": created})
                 print(f"@{handle_of(record['did'])} set their status to {status}", flush=True)
         self.answer(200, {"ok": True})
 

@@ -8,8 +8,10 @@ from pathlib import Path
 from typing import Any
 
 from ...errors import ServiceError
+from ...protocol.lexicon_docs import LexiconDoc
 from ...waiting import Deadline
 from ..health import wait_until_healthy
+from ..lexicons import LexiconValidator
 from ..snapshots import NetworkSnapshot, PdsSnapshot
 from ..specs import (
     PdsService,
@@ -30,6 +32,19 @@ class PdsMixin:
         self._log_paths[result["id"]] = Path(result["log"])
         # The host answers once the PLC listens; a health poll from here cost a new client and a round trip.
         return PlcService(id=result["id"], url=result["url"])
+
+    def lexicon_validator(self, docs: Sequence[LexiconDoc]) -> LexiconValidator:
+        """The host's validator with ``docs`` loaded (checked by @atproto/lexicon); the same one while they are."""
+        key = tuple((doc.id, doc.source) for doc in docs)
+        with self._lock:
+            current = self._lexicons
+        if current is not None and current[0] == key:
+            return current[1]
+        validator = LexiconValidator(self.host, docs, timeout=self.settings.service_timeout)
+        validator.load()  # one set of project lexicons per host: the latest loaded
+        with self._lock:
+            self._lexicons = (key, validator)
+        return validator
 
     def plc_down(self, plc: PlcService, seconds: float | None = None) -> None:
         """The directory closes its connections and stops listening (its operations stay in the host's memory).

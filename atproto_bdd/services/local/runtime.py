@@ -16,6 +16,7 @@ from ...settings import Settings
 from ..appview import LocalAppViews
 from ..email import MailCapture
 from ..handle_dns import HandleDnsOnDemand
+from ..lexicons import LexiconValidator
 from ..node_host import NodeHost
 from ..processes import ManagedProcess
 from ..relay import RELAY_STOP_GRACE
@@ -67,6 +68,8 @@ class LocalRuntime(HostMixin, PdsMixin, ProgramsMixin, RelayMixin, AppViewMixin,
         #: The running PDSes' URLs by service id: where the handle DNS asks who hosts a handle.
         self._pds_urls: dict[str, str] = {}
         self._handle_dns: HandleDnsOnDemand | None = None
+        #: The lexicons loaded into the host (their ids and files) and their validator (services/lexicons.py).
+        self._lexicons: tuple[tuple[tuple[str, str], ...], LexiconValidator] | None = None
         #: Whether the host was launched while behave loaded (``prestart``), not by :meth:`start`.
         self.prestarted = False
 

@@ -12,7 +12,7 @@
 // or closed it), when its parent process changes, or on SIGTERM/SIGINT.
 //
 // This file is the RPC, the command table and the shutdown; each service's commands live in
-// host/<service>.js (plc, pds, appview, snapshots), what they share in host/services.js (the
+// host/<service>.js (plc, pds, appview, snapshots, lexicons), what they share in host/services.js (the
 // running services and their logs), host/net.js (ports, listen with retry) and host/packages.js.
 
 const fs = require('node:fs')
@@ -26,6 +26,7 @@ const { bindLoopbackByDefault } = require('./host/net')
 const { plcCommands } = require('./host/plc')
 const { pdsCommands } = require('./host/pds')
 const { appviewCommands } = require('./host/appview')
+const { lexiconCommands } = require('./host/lexicons')
 
 const CONTROL_FD = Number(process.env.ATPROTO_BDD_CONTROL_FD || 3)
 const RUN_DIR = process.env.ATPROTO_BDD_RUN_DIR
@@ -101,6 +102,7 @@ const commands = {
   ...plcCommands(parts),
   ...pdsCommands(parts),
   ...appviewCommands(parts),
+  ...lexiconCommands(parts),
   ...snapshots.commands(),
   ...services.commands(),
   shutdown: async () => {
