@@ -19,11 +19,22 @@ Feature: People sign in to a web app with AT Protocol OAuth and use it
     When alice.test signs in on her PDS's authorization page
     Then alice.test is on the app statusphere
     And alice.test sees "Signed in as alice.test"
-    When alice.test fills "Status" with "🦋 testing"
+    When alice.test fills "Status" with "🦋"
     And alice.test clicks "Set status"
-    Then alice.test sees "🦋 testing"
+    Then alice.test sees "🦋"
     And alice.test has 1 xyz.statusphere.status record
     And the firehose of PDS A shows a commit by alice.test creating xyz.statusphere.status
+    And every record written in this scenario is valid against its lexicon
+
+  Scenario: The status field takes any text, and the lexicon catches what does not fit
+    Statusphere's lexicon (lexicons/xyz/statusphere/status.json) allows one
+    grapheme; this app's form does not check, and the PDS stores a record of
+    a lexicon it does not know as it is.
+    When alice.test signs in to the app statusphere
+    And alice.test fills "Status" with "🦋 testing"
+    And alice.test clicks "Set status"
+    Then alice.test sees "🦋 testing"
+    And alice.test's latest xyz.statusphere.status record is not valid, saying "Record/status must not be longer than 1 graphemes"
 
   Scenario: Consent denied: the app says so and holds no session
     When alice.test opens the app statusphere
