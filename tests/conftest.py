@@ -1,7 +1,8 @@
-"""Shared fixtures: fakes for pure-logic tests (no services are started here)."""
+"""Shared fixtures: fakes for pure-logic tests, and ``runtime``: one embedded runtime for a module's tests."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Any
@@ -71,3 +72,13 @@ def interop_testdata():
         "crypto": root / "atcrypto" / "testdata",
         "data": root / "atdata" / "testdata",
     }
+
+
+@pytest.fixture(scope="module")
+def runtime() -> Iterator[Any]:
+    """The embedded runtime (real services), shared by the tests of one module; everything gone after it."""
+    from atproto_bdd.services import LocalRuntime
+    from atproto_bdd.settings import Settings
+
+    with LocalRuntime(Settings.load()) as runtime:
+        yield runtime

@@ -83,12 +83,6 @@ def test_the_docker_runtime_refuses_to_check_lexicons_saying_where_it_can() -> N
 # -- with the reference libraries and real PDSes ---------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def runtime() -> Iterator[LocalRuntime]:
-    with LocalRuntime(Settings.load()) as runtime:
-        yield runtime
-
-
 @pytest.fixture
 def world(runtime: LocalRuntime) -> Iterator[World]:
     world = World(runtime)

@@ -23,12 +23,6 @@ from atproto_bdd.world import World
 from atproto_bdd.world.bsky import POST
 
 
-@pytest.fixture(scope="module")
-def runtime() -> Iterator[LocalRuntime]:
-    with LocalRuntime(Settings.load()) as runtime:
-        yield runtime
-
-
 @pytest.fixture
 def world(runtime: LocalRuntime) -> Iterator[World]:
     world = World(runtime)

@@ -19,12 +19,6 @@ from atproto_bdd.settings import Settings
 from atproto_bdd.world import World
 
 
-@pytest.fixture(scope="module")
-def runtime() -> Iterator[LocalRuntime]:
-    with LocalRuntime(Settings.load()) as runtime:
-        yield runtime
-
-
 @pytest.fixture
 def world(runtime: LocalRuntime) -> Iterator[World]:
     world = World(runtime)

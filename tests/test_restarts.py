@@ -104,12 +104,6 @@ def test_repeated_lists_each_later_copy() -> None:
 # -- the real programs --------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def runtime() -> Iterator[LocalRuntime]:
-    with LocalRuntime(Settings.load()) as runtime:
-        yield runtime
-
-
 @pytest.fixture
 def world(runtime: LocalRuntime) -> Iterator[World]:
     world = World(runtime)

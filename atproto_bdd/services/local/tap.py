@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from ..tap import TAP, TapService, TapSpec, launch_tap
@@ -12,23 +13,7 @@ if TYPE_CHECKING:
 
 def launch(runtime: LocalRuntime, spec: TapSpec, network: Any) -> TapService:
     """Build Tap (once, with a progress line) and start it on the network's relay, seeing the network's handles."""
-    resolv_conf = runtime.handle_resolv_conf("Tap")
-    return runtime.start_program(
-        TAP,
-        spec.name,
-        "Tap",
-        lambda binary, service_id, data_dir, log_path, port: launch_tap(
-            binary,
-            spec,
-            network.relay,
-            service_id=service_id,
-            data_dir=data_dir,
-            log_path=log_path,
-            port=port,
-            timeout=runtime.settings.service_timeout,
-            resolv_conf=resolv_conf,
-        ),
-    )
+    return runtime.start_program(TAP, spec.name, "Tap", _starter(runtime, spec, network))
 
 
 def relaunch(runtime: LocalRuntime, service: TapService, network: Any) -> TapService:
@@ -38,20 +23,20 @@ def relaunch(runtime: LocalRuntime, service: TapService, network: Any) -> TapSer
     commits it already applied (by revision); events not yet acknowledged
     stay in its outbox and are delivered again.
     """
+    return runtime.restart_program(TAP, service, "Tap", _starter(runtime, service.spec, network))
+
+
+def _starter(runtime: LocalRuntime, spec: TapSpec, network: Any) -> Callable[..., tuple[Any, TapService]]:
+    """How Tap is started (a first time, or again): on the relay, seeing the network's handles."""
     resolv_conf = runtime.handle_resolv_conf("Tap")
-    return runtime.restart_program(
-        TAP,
-        service,
-        "Tap",
-        lambda binary, service_id, data_dir, log_path, port: launch_tap(
-            binary,
-            service.spec,
-            network.relay,
-            service_id=service_id,
-            data_dir=data_dir,
-            log_path=log_path,
-            port=port,
-            timeout=runtime.settings.service_timeout,
-            resolv_conf=resolv_conf,
-        ),
+    return lambda binary, service_id, data_dir, log_path, port: launch_tap(
+        binary,
+        spec,
+        network.relay,
+        service_id=service_id,
+        data_dir=data_dir,
+        log_path=log_path,
+        port=port,
+        timeout=runtime.settings.service_timeout,
+        resolv_conf=resolv_conf,
     )
