@@ -31,6 +31,7 @@ from .needs import Configured, Describing, OnTheRuntime, PdsHeads
 if TYPE_CHECKING:
     from .account import Account
     from .pds import Pds
+    from .records import RecordRef
 
 
 class LexiconsWorld(Configured, Describing, OnTheRuntime, PdsHeads, Protocol):
@@ -91,35 +92,35 @@ class Lexicons:
         return self.validator.check_record(nsid, value)
 
     def expect_valid_record(self, handle: str, collection: str) -> RecordCheck:
-        """Fail unless ``handle``'s latest ``collection`` record is valid against its lexicon (or none is known)."""
-        account = self._world.account(handle)
-        ref = account.latest(collection)
-        stored = account.get_record(collection, ref.rkey)
-        check = self.validate_record(collection, stored.value)
-        if not check.known:
-            raise AssertionError(f"no lexicon describes {collection}, so {ref.uri} cannot be checked; {self._known()}")
+        """Fail unless ``handle``'s latest ``collection`` record is valid against its lexicon (known, then)."""
+        ref, value, check = self._check_latest(handle, collection)
         if not check.valid:
             raise AssertionError(
                 f"{handle}'s latest {collection} record ({ref.uri}) is not valid against {check.by}: {check.message}\n"
-                f"  the record: {shown(stored.value)}"
+                f"  the record: {shown(value)}"
             )
         return check
 
     def expect_invalid_record(self, handle: str, collection: str, saying: str) -> RecordCheck:
-        """Fail unless ``handle``'s latest ``collection`` record is invalid, saying (the library) ``saying``."""
-        account = self._world.account(handle)
-        ref = account.latest(collection)
-        stored = account.get_record(collection, ref.rkey)
-        check = self.validate_record(collection, stored.value)
-        if not check.known:
-            raise AssertionError(f"no lexicon describes {collection}, so {ref.uri} cannot be checked; {self._known()}")
+        """Fail unless ``handle``'s latest ``collection`` record is invalid, the library saying ``saying`` of it."""
+        ref, value, check = self._check_latest(handle, collection)
         if check.valid:
             raise AssertionError(
-                f"{handle}'s latest {collection} record ({ref.uri}) is valid against {check.by}: {shown(stored.value)}"
+                f"{handle}'s latest {collection} record ({ref.uri}) is valid against {check.by}: {shown(value)}"
             )
         if saying not in check.message:
             raise AssertionError(f"{check.by} says {check.message!r}, expected it to contain {saying!r}")
         return check
+
+    def _check_latest(self, handle: str, collection: str) -> tuple[RecordRef, Any, RecordCheck]:
+        """``handle``'s latest ``collection`` record, its value and its check; AssertionError if no lexicon is known."""
+        account = self._world.account(handle)
+        ref = account.latest(collection)
+        value = account.get_record(collection, ref.rkey).value
+        check = self.validate_record(collection, value)
+        if not check.known:
+            raise AssertionError(f"no lexicon describes {collection}, so {ref.uri} cannot be checked; {self._known()}")
+        return ref, value, check
 
     def begin_scenario(self) -> None:
         """Keep where each PDS's firehose is now: the scenario's records come after (in a network shared before)."""
