@@ -179,3 +179,29 @@ Feature: Mistakes in feature files get a clear, one-line cause
       or use the local runtime: -D runtime=local
       """
     And the output does not contain a traceback
+
+  Scenario: A misspelt collection in a check is a typo, not a pass
+    Given a behave project with the feature:
+      """
+      Feature: typos
+        Scenario: a negative check on a collection nobody writes
+          Given an account alice.test
+          When alice.test posts "hello"
+          Then alice.test has no app.bsky.feed.pots records
+
+        Scenario: the same on the firehose
+          Given an account alice.test
+          When alice.test posts "hello"
+          Then the firehose of PDS A shows no commit by alice.test creating app.bsky.feed.pots
+      """
+    When behave runs on it
+    Then the run fails
+    And the output contains:
+      """
+      app.bsky.feed.pots is no collection or method any known lexicon describes, but app.bsky.feed.post is: a typo?
+      """
+    And the output contains:
+      """
+      2 failed
+      """
+    And the output does not contain a traceback

@@ -96,6 +96,9 @@ def test_queries_match_type_account_action_and_collection() -> None:
     assert not EventQuery("commit", action="delete", collection="app.bsky.feed.post").matches(created)
     assert not EventQuery("commit", collection="app.bsky.feed.like").matches(created)
     assert not EventQuery("account").matches(created)
+    # An NSID's authority is case-insensitive, its name is not: "shows no ... App.Bsky.Feed.post" must see the post.
+    assert EventQuery("commit", collection="App.Bsky.Feed.post").matches(created)
+    assert not EventQuery("commit", collection="app.bsky.feed.Post").matches(created)
 
 
 def test_descriptions_use_handles() -> None:

@@ -213,3 +213,13 @@ def test_validate_records_fails_a_scenario_that_wrote_an_invalid_record_and_only
     assert "1 scenario passed, 0 failed, 1 hook_error" in output, output  # behave's name for a failed after-hook
     assert "validate_records: 1 record(s) written in this scenario are not valid" in output, output
     assert 'Record must have the property "createdAt"' in output and '"status": "👍"' in output, output
+
+
+def test_a_collection_that_is_nearly_a_known_lexicon_is_refused_as_a_typo(world: World) -> None:
+    world.create_account("alice.test")
+    with pytest.raises(UsageError, match=r"app.bsky.feed.pots is no collection .* but app.bsky.feed.post is: a typo"):
+        world.lexicons.refuse_near_miss("app.bsky.feed.pots")
+    with pytest.raises(UsageError, match=r"xyz.statusphere.stauts .* but xyz.statusphere.status is"):
+        world.event_query("commit", "alice.test", collection="xyz.statusphere.stauts")
+    for fine in ("app.bsky.feed.post", STATUS, "com.example.bookmark"):  # known, or far from every known name
+        world.lexicons.refuse_near_miss(fine)

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from atproto_bdd.errors import UsageError
-from atproto_bdd.protocol.syntax import AtUri, is_did, is_handle, is_nsid, is_rkey, require_handle
+from atproto_bdd.protocol.syntax import AtUri, is_did, is_handle, is_nsid, is_rkey, normalize_nsid, require_handle
 
 
 @pytest.mark.parametrize(
@@ -50,3 +50,9 @@ def test_at_uri_round_trip() -> None:
     assert str(uri) == "at://did:plc:abc/app.bsky.feed.post/3kabc"
     with pytest.raises(UsageError):
         AtUri.parse("https://example.com")
+
+
+def test_an_nsids_authority_is_normalized_to_lower_case_and_its_name_kept() -> None:
+    assert normalize_nsid("App.Bsky.Feed.post") == "app.bsky.feed.post"
+    assert normalize_nsid("com.Example.fooBar") == "com.example.fooBar"
+    assert normalize_nsid("app.bsky.feed.Post") == "app.bsky.feed.Post"

@@ -47,6 +47,17 @@ def is_nsid(value: str) -> bool:
     return len(value) <= 317 and bool(_NSID.match(value))
 
 
+def normalize_nsid(value: str) -> str:
+    """``value`` with its authority (every segment but the name) in lower case: NSIDs that name the same thing.
+
+    The NSID specification makes the domain authority case-insensitive and
+    the name case-sensitive: ``App.Bsky.Feed.post`` is ``app.bsky.feed.post``,
+    ``app.bsky.feed.Post`` is another NSID.
+    """
+    authority, dot, name = value.rpartition(".")
+    return f"{authority.lower()}{dot}{name}" if dot else value
+
+
 def is_did(value: str) -> bool:
     """True if ``value`` has DID syntax."""
     return len(value) <= 2048 and bool(_DID.match(value))

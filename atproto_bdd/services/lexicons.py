@@ -54,6 +54,7 @@ class LexiconValidator:
         #: The ids of the project's lexicons.
         self.ids = frozenset(doc.id for doc in self.docs)
         self.library_version = ""
+        self._known_ids: frozenset[str] | None = None
 
     def load(self) -> None:
         """Check every document with ``@atproto/lexicon`` and keep them; a UsageError names each problem's place."""
@@ -70,6 +71,13 @@ class LexiconValidator:
                 f"the project's lexicons are not valid Lexicon documents (@atproto/lexicon says):\n  {said}"
             )
         self.library_version = str(result.get("version", ""))
+
+    def known_ids(self) -> frozenset[str]:
+        """The NSIDs of every record and method lexicon known: the project's and the PDS line's (asked once)."""
+        if self._known_ids is None:
+            result = self._host.call("lexicon.ids", {}, timeout=self._timeout)
+            self._known_ids = frozenset(str(nsid) for nsid in result["ids"]) | self.ids
+        return self._known_ids
 
     def check_records(self, records: Sequence[tuple[str, Any]]) -> list[RecordCheck]:
         """Validate each ``(nsid, value)`` (atproto JSON) against its record lexicon; one result each, in order."""

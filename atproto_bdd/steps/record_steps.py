@@ -113,7 +113,9 @@ def then_has_records(context: Any, handle: str, count: int, collection: str) -> 
 
     COUNT is a number or ``no``/``one``...``five``.
     """
-    records = world_of(context).account(handle).list_records(collection)
+    world = world_of(context)
+    world.lexicons.refuse_near_miss(collection)  # "has no app.bsky.feed.pots records" would pass whatever happened
+    records = world.account(handle).list_records(collection)
     uris = "\n    ".join(record.uri for record in records) or "(none)"
     assert len(records) == count, f"{handle} has {len(records)} {collection} records, expected {count}:\n    {uris}"
 

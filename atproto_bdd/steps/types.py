@@ -13,7 +13,7 @@ from typing import Any
 import parse
 from behave import register_type
 
-from ..protocol.syntax import DID_PATTERN, HANDLE_PATTERN, NSID_PATTERN
+from ..protocol.syntax import DID_PATTERN, HANDLE_PATTERN, NSID_PATTERN, normalize_nsid
 
 PDS_NAME_PATTERN = r"[A-Za-z0-9][A-Za-z0-9_-]{0,31}"
 COUNT_WORDS = {"no": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5}
@@ -42,7 +42,7 @@ def parse_handle(text: str) -> str:
 @parse.with_pattern(NSID_PATTERN)
 def parse_nsid(text: str) -> str:
     """an NSID such as app.bsky.feed.post"""
-    return text
+    return normalize_nsid(text)  # its authority is case-insensitive: App.Bsky.Feed.post names the same collection
 
 
 @parse.with_pattern(DID_PATTERN)
@@ -102,7 +102,7 @@ def parse_handle_list(text: str) -> list[str]:
 @parse.with_pattern(NSID_LIST_PATTERN)
 def parse_nsid_list(text: str) -> list[str]:
     """one or more NSIDs: app.bsky.feed.post, or app.bsky.feed.post and app.bsky.feed.like"""
-    return re.split(r", | and ", text)
+    return [normalize_nsid(nsid) for nsid in re.split(r", | and ", text)]
 
 
 @parse.with_pattern(OPERATION_PATTERN)

@@ -123,7 +123,13 @@ class AccountsMixin:
         collection: str | None = None,
         status: str | None = None,
     ) -> EventQuery:
-        """An :class:`EventQuery` about ``handle``'s account (which part of a stream counts is the window's job)."""
+        """An :class:`EventQuery` about ``handle``'s account (which part of a stream counts is the window's job).
+
+        A ``collection`` that is nearly a known lexicon's name but none (a
+        typo) is refused: a "shows no" check on it would pass whatever happened.
+        """
+        if collection is not None:
+            self.lexicons.refuse_near_miss(collection)
         return EventQuery(
             require_event_type(kind),
             did=self.account(handle).did if handle else None,

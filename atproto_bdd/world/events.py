@@ -17,6 +17,7 @@ from datetime import datetime, timezone
 
 from ..errors import UsageError
 from ..protocol.firehose import FirehoseEvent, FirehoseRecorder
+from ..protocol.syntax import normalize_nsid
 
 #: Event types of subscribeRepos, without the ``#``.
 EVENT_TYPES = ("commit", "identity", "account", "sync")
@@ -66,9 +67,10 @@ class EventQuery:
             return False
         if self.action is None and self.collection is None:
             return True
+        wanted = normalize_nsid(self.collection) if self.collection is not None else None
         return any(
             (self.action is None or op.action == self.action)
-            and (self.collection is None or op.collection == self.collection)
+            and (wanted is None or normalize_nsid(op.collection) == wanted)
             for op in event.ops
         )
 

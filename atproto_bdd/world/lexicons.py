@@ -15,6 +15,7 @@ never counted as valid.
 
 from __future__ import annotations
 
+import difflib
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -84,6 +85,29 @@ class Lexicons:
         if self._validator is None:
             self._validator = self._world.runtime.lexicon_validator(list(self.docs.values()))
         return self._validator
+
+    # -- names ----------------------------------------------------------------------------
+
+    def refuse_near_miss(self, nsid: str) -> None:
+        """A UsageError if ``nsid`` is no known lexicon but nearly one (a typo): checks on it would prove nothing.
+
+        ``Then alice.test has no app.bsky.feed.pots records`` passes whatever
+        alice.test posted. Known: the project's lexicons and the PDS line's
+        (only the project's where the runtime has no Node host). A name far
+        from every known one (your own collection, without a lexicon) passes.
+        """
+        try:
+            known = self.validator.known_ids()
+        except UsageError:  # a runtime without the reference libraries: the project's own names only
+            known = frozenset(self.docs)
+        if nsid in known:
+            return
+        close = difflib.get_close_matches(nsid, sorted(known), n=1, cutoff=0.9)
+        if close:
+            raise UsageError(
+                f"{nsid} is no collection or method any known lexicon describes, but {close[0]} is: a typo? (A check "
+                f"on {nsid} would pass whatever happened. If {nsid} is yours, add its lexicon to lexicons/.)"
+            )
 
     # -- records ------------------------------------------------------------------------
 

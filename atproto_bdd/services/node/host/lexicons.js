@@ -127,7 +127,22 @@ function lexiconCommands({ packages }) {
     return { known: true, problems, by: 'pds' }
   }
 
+  // The NSIDs of every record and method lexicon known: the project's and the PDS line's.
+  async function ids() {
+    const found = new Set(project ? project.sources.keys() : [])
+    const walk = (node, prefix, depth) => {
+      if (!node || typeof node !== 'object' || depth > 8) return
+      if (node.main && typeof node.main === 'object' && typeof node.main.type === 'string') found.add(prefix)
+      for (const [key, child] of Object.entries(node)) {
+        if (/^[a-zA-Z][a-zA-Z0-9-]*$/.test(key) && key !== 'main') walk(child, prefix ? `${prefix}.${key}` : key, depth + 1)
+      }
+    }
+    walk(await lineSchemas(), '', 0)
+    return { ids: [...found].filter((id) => id.split('.').length >= 3).sort() }
+  }
+
   return {
+    'lexicon.ids': ids,
     'lexicon.load': load,
     'lexicon.validateRecords': validateRecords,
     'lexicon.validateXrpc': validateXrpc,
