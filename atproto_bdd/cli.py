@@ -11,6 +11,28 @@ from .errors import AtprotoBddError
 from .settings import PDS_VERSIONS, Settings
 
 
+def _at_least_one(text: str) -> int:
+    """A worker count: a whole number, 1 or more (argparse shows the message)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number of workers, 1 or more; got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected 1 worker or more; got {value}")
+    return value
+
+
+def _positive_seconds(text: str) -> float:
+    """A time limit: seconds above 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected seconds (a number above 0); got {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"expected seconds above 0; got {text}")
+    return value
+
+
 def _install(args: argparse.Namespace) -> int:
     """Install the PDS lines and the optional services asked for (npm and Go lanes at the same time)."""
     from .services.prepare import SERVICES, prepare_services
@@ -98,12 +120,14 @@ def build_parser() -> argparse.ArgumentParser:
         "merges JUnit XML and the HTML report. SIGTERM and Ctrl-C are passed on to the workers, which stop "
         "their networks (a second one kills them). Example: atproto-bdd run -j 2 features -- -D firehose_timeout=10",
     )
-    run.add_argument("-j", "--jobs", type=int, default=os.cpu_count() or 1, help="workers (default: CPU count)")
+    run.add_argument(
+        "-j", "--jobs", type=_at_least_one, default=os.cpu_count() or 1, help="workers (default: CPU count)"
+    )
     run.add_argument("--shard", help="run only part i of n of the suite, e.g. 1/4 (deterministic)")
     run.add_argument("--reports", default="reports", help="reports directory (default: reports)")
     run.add_argument(
         "--timeout",
-        type=float,
+        type=_positive_seconds,
         default=None,
         metavar="SECONDS",
         help="stop the workers (as on SIGTERM) if the run takes longer; exit code 124 (default: no limit)",

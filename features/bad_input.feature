@@ -205,3 +205,22 @@ Feature: Mistakes in feature files get a clear, one-line cause
       2 failed
       """
     And the output does not contain a traceback
+
+  Scenario: A docstring of the wrong JSON type is named, not a traceback
+    Given a behave project with the feature:
+      """
+      Feature: wrong types
+        Scenario: a record that is a list
+          Given an account alice.test
+          When alice.test creates a com.example.project record:
+            '''
+            ["not", "an", "object"]
+            '''
+      """
+    When behave runs on it
+    Then the run fails
+    And the output contains:
+      """
+      the record as JSON must be a JSON object ({...}), and the docstring holds an array: ["not", "an", "object"]
+      """
+    And the output does not contain a traceback

@@ -157,3 +157,22 @@ def test_arguments_after_a_double_dash_go_to_behave_not_to_the_paths(monkeypatch
     assert seen["behave_args"] == ["-D", "x=1", "--no-color"]
     assert cli.main(["run", "--", "-D", "y=2"]) == 0
     assert (seen["paths"], seen["behave_args"]) == (["features"], ["-D", "y=2"])
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["run", "-j", "0"], "argument -j/--jobs: expected 1 worker or more; got 0"),
+        (["run", "-j", "-3"], "argument -j/--jobs: expected 1 worker or more; got -3"),
+        (["run", "-j", "two"], "expected a whole number of workers, 1 or more; got 'two'"),
+        (["run", "--timeout", "-5"], "argument --timeout: expected seconds above 0; got -5"),
+    ],
+)
+def test_run_refuses_worker_counts_and_time_limits_that_make_no_sense(
+    argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from atproto_bdd import cli
+
+    with pytest.raises(SystemExit) as exit_:
+        cli.main(argv)
+    assert exit_.value.code == 2 and message in capsys.readouterr().err

@@ -65,3 +65,21 @@ def test_resolve_data_walks_nested_values_and_keys(scope) -> None:
 
 def test_text_without_placeholders_is_unchanged(scope) -> None:
     assert placeholders.resolve_text("cost: $5 {not one}", scope) == "cost: $5 {not one}"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("${A.url", r"a placeholder without its closing brace: '\$\{A\.url'"),
+        ("${alice.test.did} and ${bob", r"without its closing brace: '\$\{bob'"),
+        ('"$alice.test.did}"', r"without its opening brace: '\$alice\.test\.did\}' .*\(write \$\{alice\.test\.did\}\)"),
+    ],
+)
+def test_a_half_written_placeholder_is_an_error_not_text(scope, text: str, message: str) -> None:
+    with pytest.raises(UsageError, match=message):
+        placeholders.resolve_text(text, scope)
+
+
+def test_a_literal_dollar_brace_is_written_doubled(scope) -> None:
+    assert placeholders.resolve_text("echo $${HOME} as ${alice.test.handle}", scope) == "echo ${HOME} as alice.test"
+    assert placeholders.resolve_text("costs $5} or $ alone", scope) == "costs $5} or $ alone"

@@ -17,7 +17,7 @@ from typing import Any
 from behave import given, then, when
 
 from ..world import XrpcCall
-from .support import atproto_step, json_docstring, table_rows, world_of
+from .support import atproto_step, json_object_docstring, table_rows, world_of
 
 
 @given("the app {name:Word} is running")
@@ -88,7 +88,7 @@ def when_app_queried(context: Any, nsid: str, name: str) -> None:
 def when_app_queried_with(context: Any, nsid: str, name: str) -> None:
     """Sends the XRPC query NSID with the JSON docstring's parameters to app NAME, without credentials."""
     world = world_of(context)
-    params = json_docstring(context, world, "the query's parameters as a JSON object")
+    params = json_object_docstring(context, world, "the query's parameters as a JSON object")
     app = world.app(name)
     world.attempt(f"{nsid} on the app {name}", lambda: app.xrpc_get(nsid, params), xrpc=XrpcCall(nsid, params))
 
@@ -111,7 +111,7 @@ def when_account_queries_app(context: Any, handle: str, nsid: str, name: str) ->
 def when_account_queries_app_with(context: Any, handle: str, nsid: str, name: str) -> None:
     """Like the step above, with the JSON docstring's parameters."""
     world = world_of(context)
-    params = json_docstring(context, world, "the query's parameters as a JSON object")
+    params = json_object_docstring(context, world, "the query's parameters as a JSON object")
     account, app = world.account(handle), world.app(name)
     world.attempt(
         f"{handle} queries {nsid} on the app {name}",

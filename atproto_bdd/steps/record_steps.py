@@ -8,7 +8,7 @@ from behave import given, then, when
 
 from ..world.bsky import POST
 from ..world.matching import mismatches
-from .support import atproto_step, json_docstring, world_of
+from .support import atproto_step, json_docstring, json_object_docstring, world_of
 
 
 @given('{handle:Handle} posts "{text}"')
@@ -56,7 +56,7 @@ def when_creates_record(context: Any, handle: str, collection: str) -> None:
           \"\"\"
     """
     world = world_of(context)
-    world.account(handle).create_record(collection, json_docstring(context, world, "the record as JSON"))
+    world.account(handle).create_record(collection, json_object_docstring(context, world, "the record as JSON"))
 
 
 @when("{handle:Handle} tries to create a {collection:NSID} record:")
@@ -65,7 +65,7 @@ def when_tries_to_create_record(context: Any, handle: str, collection: str) -> N
     """Like "creates a ... record:", but keeps a refusal for "Then the request ..." steps."""
     world = world_of(context)
     account = world.account(handle)
-    record = json_docstring(context, world, "the record as JSON")
+    record = json_object_docstring(context, world, "the record as JSON")
     world.attempt(f"{handle} creates a {collection} record", lambda: account.create_record(collection, record))
 
 

@@ -9,7 +9,7 @@ from behave import then, when
 from ..errors import UsageError, XrpcError
 from ..world import Attempt, World, XrpcCall
 from ..world.matching import mismatches
-from .support import atproto_step, json_docstring, world_of
+from .support import atproto_step, json_docstring, json_object_docstring, world_of
 
 
 def _last_attempt(world: World) -> Attempt:
@@ -33,7 +33,7 @@ def when_queries_with(context: Any, handle: str, nsid: str) -> None:
     """Calls the XRPC query NSID as HANDLE with the JSON docstring's fields as parameters."""
     world = world_of(context)
     account = world.account(handle)
-    params = json_docstring(context, world, "the query parameters as a JSON object")
+    params = json_object_docstring(context, world, "the query parameters as a JSON object")
     world.attempt(f"{handle} queries {nsid}", lambda: account.xrpc_get(nsid, params), xrpc=XrpcCall(nsid, params))
 
 
@@ -52,7 +52,7 @@ def when_calls_with(context: Any, handle: str, nsid: str) -> None:
     """Calls the XRPC procedure NSID (POST) as HANDLE with the JSON docstring as input."""
     world = world_of(context)
     account = world.account(handle)
-    body = json_docstring(context, world, "the procedure's JSON input")
+    body = json_object_docstring(context, world, "the procedure's JSON input")
     world.attempt(f"{handle} calls {nsid}", lambda: account.xrpc_post(nsid, body), xrpc=XrpcCall(nsid, input=body))
 
 

@@ -156,6 +156,17 @@ def json_docstring(context: Any, world: World, what: str = "a JSON object") -> A
     return world.resolve_data(parse_json(docstring(context, what)))
 
 
+def json_object_docstring(context: Any, world: World, what: str) -> dict[str, Any]:
+    """The step's docstring as a JSON object (a record, parameters, a body); anything else is a UsageError."""
+    value = json_docstring(context, world, what)
+    if not isinstance(value, dict):
+        kind = {list: "an array", str: "a string", bool: "a boolean", type(None): "null"}.get(type(value), "a number")
+        raise UsageError(
+            f"{what} must be a JSON object ({{...}}), and the docstring holds {kind}: {json.dumps(value)[:120]}"
+        )
+    return value
+
+
 def table_rows(
     context: Any,
     world: World,

@@ -142,9 +142,37 @@ def resolve_name(name: str, scope: Scope, extra: Mapping[str, str] | None = None
     )
 
 
+#: What is left of a placeholder written wrong: ``${`` with no ``}``, or ``$name}`` with no ``{``.
+UNCLOSED = re.compile(r"\$\{[^}]*$|\$\{[^}]*\$\{")
+UNOPENED = re.compile(r"(?<![$\w])\$([A-Za-z_][\w.-]*)\}")
+#: How to write a literal ``${`` (a shell snippet in a docstring, say): ``$${``.
+ESCAPED = "$${"
+
+
 def resolve_text(text: str, scope: Scope, extra: Mapping[str, str] | None = None) -> str:
-    """Replace every ``${...}`` in ``text``."""
-    return PLACEHOLDER.sub(lambda match: resolve_name(match.group(1), scope, extra), text)
+    """Replace every ``${...}`` in ``text``; ``$${`` stays a literal ``${``; a half-written one is a UsageError."""
+    parts = text.split(ESCAPED)
+    for part in parts:
+        check_placeholders(part)
+    resolved = [PLACEHOLDER.sub(lambda match: resolve_name(match.group(1), scope, extra), part) for part in parts]
+    return "${".join(resolved)
+
+
+def check_placeholders(text: str) -> None:
+    """A UsageError for a placeholder written without its ``}`` or its ``{`` (it would be sent as text)."""
+    unclosed = UNCLOSED.search(text)
+    if unclosed is not None:
+        start = unclosed.start()
+        raise UsageError(
+            f"a placeholder without its closing brace: {text[start : start + 40]!r} in {text[:120]!r} "
+            "(write ${name}; a literal ${ is $${)"
+        )
+    unopened = UNOPENED.search(text)
+    if unopened is not None:
+        raise UsageError(
+            f"a placeholder without its opening brace: {unopened.group(0)!r} in {text[:120]!r} "
+            f"(write ${{{unopened.group(1)}}})"
+        )
 
 
 def resolve_data(data: Any, scope: Scope) -> Any:
