@@ -82,6 +82,8 @@ class Settings:
     relay_timeout: float = field(default=15.0, metadata={"convert": _seconds})
     app_timeout: float = field(default=5.0, metadata={"convert": _seconds})
     app_settle: float = field(default=1.0, metadata={"convert": _seconds})
+    #: The longest wait a step may ask for (``within N seconds, ...``): a mistyped 99999 must not hang a run.
+    max_wait: float = field(default=300.0, metadata={"convert": _seconds})
     appview_timeout: float = field(default=5.0, metadata={"convert": _seconds})
     postgres_url: str = field(default="", metadata={"convert": _text})
     config: str = field(default="", metadata={"convert": _text})

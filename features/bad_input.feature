@@ -224,3 +224,19 @@ Feature: Mistakes in feature files get a clear, one-line cause
       the record as JSON must be a JSON object ({...}), and the docstring holds an array: ["not", "an", "object"]
       """
     And the output does not contain a traceback
+
+  Scenario: A wait longer than max_wait is refused at once, not a hang
+    Given a behave project with the feature:
+      """
+      Feature: long waits
+        Scenario: never true
+          Given an account alice.test
+          Then within 99999 seconds, alice.test has 2 app.bsky.feed.post records
+      """
+    When behave runs on it
+    Then the run fails
+    And the output contains:
+      """
+      'within 99999 seconds' waits longer than max_wait allows (300s)
+      """
+    And the output does not contain a traceback

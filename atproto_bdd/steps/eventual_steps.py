@@ -36,6 +36,12 @@ def _match(context: Any, sentence: str) -> Any:
 
 def _within(context: Any, seconds: float, sentence: str) -> None:
     world = world_of(context)
+    cap = world.settings.max_wait
+    if seconds > cap:
+        raise UsageError(
+            f"'within {seconds:g} seconds' waits longer than max_wait allows ({cap:g}s): a check that needs that "
+            "long is a hang in CI; raise the cap with -D max_wait=SECONDS if it is meant"
+        )
     match = _match(context, sentence)
     deadline = Deadline(seconds)
     last: list[BaseException] = []
