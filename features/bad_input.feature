@@ -240,3 +240,18 @@ Feature: Mistakes in feature files get a clear, one-line cause
       'within 99999 seconds' waits longer than max_wait allows (300s)
       """
     And the output does not contain a traceback
+
+  Scenario: An account state that does not exist lists those that do
+    Given a behave project with the feature:
+      """
+      Feature: states
+        Scenario: a sleepy account
+          Given an account alice.test
+          Then alice.test's account is sleepy
+      """
+    When behave runs on it
+    Then the run fails
+    And the output contains:
+      """
+      unknown account state 'sleepy'; an account is one of: active, deactivated, takendown, suspended, deleted, desynchronized, throttled
+      """

@@ -6,7 +6,7 @@ from typing import Any
 
 from behave import given, then, when
 
-from ..errors import XrpcError
+from ..errors import UsageError, XrpcError
 from ..world import World
 from .support import atproto_step, world_of
 
@@ -75,10 +75,16 @@ def when_reactivates(context: Any, handle: str) -> None:
     world_of(context).account(handle).activate()
 
 
+#: What ``com.atproto.sync.getRepoStatus`` says an account is: active, or its status (the lexicon's known values).
+ACCOUNT_STATES = ("active", "deactivated", "takendown", "suspended", "deleted", "desynchronized", "throttled")
+
+
 @then("{handle:Handle}'s account is {state:Word}")
 @atproto_step
 def then_account_state(context: Any, handle: str, state: str) -> None:
     """Checks ``com.atproto.sync.getRepoStatus``: STATE is ``active``, ``deactivated``, ``takendown``..."""
+    if state not in ACCOUNT_STATES:
+        raise UsageError(f"unknown account state {state!r}; an account is one of: {', '.join(ACCOUNT_STATES)}")
     status = world_of(context).account(handle).status()
     actual = "active" if status.get("active") else status.get("status", "inactive")
     assert actual == state, f"{handle}'s account is {actual} ({status}), expected {state}"
