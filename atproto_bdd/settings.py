@@ -7,6 +7,7 @@ has an ``ATPROTO_BDD_<KEY>`` environment variable (``runtime`` ->
 
 from __future__ import annotations
 
+import difflib
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
@@ -119,12 +120,55 @@ class Settings:
         """Read settings from behave userdata and ``ATPROTO_BDD_*`` variables."""
         environ = os.environ if environ is None else environ
         userdata = userdata or {}
+        _refuse_near_misses(userdata, environ)
         values: dict[str, Any] = {}
         for f in fields(cls):
             convert = f.metadata["convert"]
-            raw = userdata.get(f.name)
+            raw, key = userdata.get(f.name), f.name
             if raw is None:
-                raw = environ.get(f"ATPROTO_BDD_{f.name.upper()}")
+                key = f"ATPROTO_BDD_{f.name.upper()}"  # its errors name the variable the user set
+                raw = environ.get(key)
             if raw is not None:
-                values[f.name] = convert(f.name, str(raw))
+                values[f.name] = convert(key, str(raw))
         return cls(**values)
+
+
+#: Our variables that are no settings: what the framework passes to its own processes, and the dev script's.
+INTERNAL_VARIABLES = frozenset(
+    f"ATPROTO_BDD_{name}"
+    for name in (
+        "WORKER",
+        "RUN_DIR",
+        "NODE_MODULES",
+        "TEST_MARKER",
+        "REMOVE_RUN_DIR",
+        "REMOVE_ALSO",
+        "LOAD_CACHE",
+        "LOAD_CACHE_DIR",
+        "HOST_ROLE",
+        "CONTROL_FD",
+        "VENV",
+    )
+)
+
+
+def _refuse_near_misses(userdata: Mapping[str, Any], environ: Mapping[str, str]) -> None:
+    """A UsageError for a name that is nearly a setting's but none (a typo would be ignored, silently).
+
+    Other ``-D`` names are left alone: behave's userdata is the project's too
+    (its own steps may read ``-D my_flag``); so are our own process variables.
+    """
+    names = [f.name for f in fields(Settings)]
+    for key in userdata:
+        close = difflib.get_close_matches(key, names, n=1, cutoff=0.8) if key not in names else []
+        if close:
+            raise UsageError(f"setting {key!r} does not exist: did you mean {close[0]}? (the settings: docs/guide.md)")
+    for variable in environ:
+        if not variable.startswith("ATPROTO_BDD_") or variable in INTERNAL_VARIABLES:
+            continue
+        name = variable[len("ATPROTO_BDD_") :].lower()
+        close = difflib.get_close_matches(name, names, n=1, cutoff=0.8) if name not in names else []
+        if close:
+            raise UsageError(
+                f"the environment variable {variable} names no setting: did you mean ATPROTO_BDD_{close[0].upper()}?"
+            )

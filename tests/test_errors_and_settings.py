@@ -66,3 +66,15 @@ def test_settings_precedence_and_validation(tmp_path: Path) -> None:
         Settings.load({"service_timeout": "soon"}, {})
     with pytest.raises(UsageError, match="must be true or false"):
         Settings.load({"keep_run_dir": "maybe"}, {})
+    # A bad value from the environment names the variable the user set.
+    with pytest.raises(UsageError, match=r"ATPROTO_BDD_SERVICE_TIMEOUT='soon' must be a positive number"):
+        Settings.load({}, {"ATPROTO_BDD_SERVICE_TIMEOUT": "soon"})
+
+
+def test_a_name_that_is_nearly_a_settings_is_refused_and_other_names_are_left_to_the_project() -> None:
+    with pytest.raises(UsageError, match=r"setting 'firehose_timout' does not exist: did you mean firehose_timeout\?"):
+        Settings.load({"firehose_timout": "10"}, {})
+    with pytest.raises(UsageError, match=r"ATPROTO_BDD_FIREHOSE_TIMOUT names no setting: did you mean ATPROTO_BDD_"):
+        Settings.load({}, {"ATPROTO_BDD_FIREHOSE_TIMOUT": "10"})
+    # The project's own -D names, and the variables atproto-bdd passes to its own processes, are no typos.
+    assert Settings.load({"my_flag": "1", "x": "2"}, {"ATPROTO_BDD_WORKER": "1", "ATPROTO_BDD_RUN_DIR": "/tmp"})
