@@ -23,3 +23,11 @@ def test_accounts_are_made_together_and_a_refused_one_fails_when_asked_for() -> 
             assert "bob.example" not in world.accounts
         finally:
             world.close(wait=True)
+
+
+def test_an_accounts_made_up_address_fits_the_64_characters_of_its_local_part() -> None:
+    from atproto_bdd.world.accounts import default_email
+
+    assert default_email("alice.test") == "alice.test@example.com"
+    long = default_email("a" * 240 + ".test")
+    assert len(long.split("@")[0]) <= 64 and long != default_email("a" * 239 + "b.test")

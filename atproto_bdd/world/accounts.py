@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from types import MappingProxyType
@@ -49,7 +50,7 @@ class AccountsMixin:
             # Handles are unique per PDS, but the world names accounts by handle alone.
             raise UsageError(f"account {handle} already exists on PDS {existing.pds.name}")
         password = masker.register(password) if password else masker.new_secret(12)
-        email = email or f"{key}@example.com"
+        email = email or default_email(key)
         try:
             output = target.xrpc_post(
                 "com.atproto.server.createAccount",
@@ -137,3 +138,14 @@ class AccountsMixin:
             collection=collection,
             status=status,
         )
+
+
+def default_email(handle: str) -> str:
+    """An account's address unless one is given: its handle, shortened to an address's 64-character local part.
+
+    A long handle must fail on the PDS's handle rules, not on an address made up for it.
+    """
+    if len(handle) <= 64:
+        return f"{handle}@example.com"
+    digest = hashlib.sha256(handle.encode()).hexdigest()[:8]
+    return f"{handle[:55]}-{digest}@example.com"
