@@ -78,3 +78,20 @@ def test_a_name_that_is_nearly_a_settings_is_refused_and_other_names_are_left_to
         Settings.load({}, {"ATPROTO_BDD_FIREHOSE_TIMOUT": "10"})
     # The project's own -D names, and the variables atproto-bdd passes to its own processes, are no typos.
     assert Settings.load({"my_flag": "1", "x": "2"}, {"ATPROTO_BDD_WORKER": "1", "ATPROTO_BDD_RUN_DIR": "/tmp"})
+
+
+def test_a_request_that_times_out_names_the_setting_that_bounds_it() -> None:
+    import socket
+
+    from atproto_bdd.errors import TransportError
+    from atproto_bdd.protocol.xrpc import XrpcClient
+
+    with socket.socket() as silent:  # accepts connections (the backlog) and never answers
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        client = XrpcClient(f"http://127.0.0.1:{silent.getsockname()[1]}", timeout=0.2)
+        try:
+            with pytest.raises(TransportError, match=r"got no answer within 0.2s \(the request_timeout setting"):
+                client.query("com.example.slow")
+        finally:
+            client.close()

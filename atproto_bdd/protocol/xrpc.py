@@ -59,6 +59,7 @@ class XrpcClient:
         self.base_url = base_url.rstrip("/")
         self.name = name or self.base_url
         self.recorder = recorder
+        self.timeout = timeout
         self._http = new_client(base_url=self.base_url, timeout=timeout, headers=dict(headers or {}))
 
     def query(
@@ -111,7 +112,10 @@ class XrpcClient:
             )
         except httpx.TimeoutException:
             self._record(method, nsid, 0, "Timeout", "", started)
-            raise TransportError(f"{method} {self.base_url}/xrpc/{nsid} got no answer in time") from None
+            raise TransportError(
+                f"{method} {self.base_url}/xrpc/{nsid} got no answer within {self.timeout:g}s "
+                "(the request_timeout setting: -D request_timeout=SECONDS)"
+            ) from None
         except httpx.TransportError as exc:
             self._record(method, nsid, 0, "ConnectionFailed", str(exc), started)
             raise TransportError(f"{method} {self.base_url}/xrpc/{nsid} failed: {exc}") from None
