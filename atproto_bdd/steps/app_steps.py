@@ -64,6 +64,18 @@ def then_app_logs(context: Any, name: str, text: str) -> None:
     world.app(name).wait_for_log(world.resolve(text), world.settings.app_timeout)
 
 
+@then('the app {name:Word} does not log "{text}"')
+@atproto_step
+def then_app_does_not_log(context: Any, name: str, text: str) -> None:
+    """Fails if a line of app NAME's output contains TEXT, once the app has caught up (its ``cursor_http``).
+
+    Without ``cursor_http`` it watches the output for ``app_settle`` seconds,
+    and the run says once that such checks are not proved.
+    """
+    world = world_of(context)
+    world.app(name).expect_no_log(world.resolve(text))
+
+
 @when("the app {name:Word} is sent GET {path}")
 @atproto_step
 def when_app_sent_get(context: Any, name: str, path: str) -> None:

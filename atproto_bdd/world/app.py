@@ -39,6 +39,7 @@ from ..services.app_config import AppSpec
 from ..services.app_process import AppProcess
 from ..services.ports import free_port, on_free_port, port_is_free
 from ..waiting import poll
+from . import eventual
 from .needs import (
     AddsServices,
     Configured,
@@ -416,6 +417,30 @@ class App:
             )
 
         return poll(found, timeout=timeout, on_timeout=missing, max_interval=0.05)
+
+    def expect_no_log(self, text: str) -> str:
+        """Fail if a line of the app's output contains ``text``, once the app is proved to have caught up.
+
+        With ``cursor_http``, after its cursor reached the firehose's head
+        (what it printed while handling the action is in its log by then);
+        without, after watching it for ``app_settle`` seconds (said once).
+        """
+
+        def failure(logs: str) -> str:
+            line = next(line for line in logs.splitlines() if text in line)
+            return f"the app {self.name} logged {text!r}: {line.strip()}"
+
+        return eventual.never(
+            self.logs,
+            lambda logs: any(text in line for line in logs.splitlines()),
+            caught_up=self.caught_up_check(),
+            settle=self._world.settings.app_settle,
+            failure=failure,
+            unproved_note=(
+                f"'does not log' checks on the app {self.name} watch its output for app_settle seconds: it declares "
+                "no cursor_http, so they cannot prove it has seen the action"
+            ),
+        )
 
     # -- requests to it ------------------------------------------------------------------
 

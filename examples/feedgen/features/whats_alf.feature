@@ -21,6 +21,7 @@ Feature: The whats-alf feed shows posts about alf
     When bob.test posts "cats are the best"
     Then the feed whats-alf of alice.test does not show bob.test's latest post
     And the feed whats-alf of alice.test shows no posts
+    And the app feedgen does not log "indexed at://${bob.test.did}"
 
   Scenario: Viewers do not see their own posts
     When bob.test posts "alf forever"
