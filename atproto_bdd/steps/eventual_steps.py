@@ -45,8 +45,12 @@ def _within(context: Any, seconds: float, sentence: str) -> None:
     match = _match(context, sentence)
     deadline = Deadline(seconds)
     last: list[BaseException] = []
+    # A step about the latest response judges a new one each time: the query is sent again (never a procedure).
+    asks_again = getattr(match.func, "reads_last_response", False)
 
     def attempt() -> bool | None:
+        if last and asks_again:
+            world.repeat_last_query()
         with world.waits_at_most(deadline.remaining):
             try:
                 match.run(context)
@@ -71,7 +75,9 @@ def then_within_seconds(context: Any, seconds: float, sentence: str) -> None:
     """Runs the Then-step SENTENCE until it passes, for up to SECONDS; then fails with its last failure.
 
     Example: ``Then within 5 seconds, the feed whats-alf of alice.test shows 2 posts``.
-    The wrapped step's docstring or table is the one under this step.
+    The wrapped step's docstring or table is the one under this step. A step
+    about the latest response (``the response contains:``) gets a new one
+    each time: the query is sent again (a procedure never is).
     """
     _within(context, seconds, sentence)
 

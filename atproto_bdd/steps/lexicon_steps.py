@@ -14,7 +14,7 @@ from typing import Any
 from behave import given, then, when
 
 from ..errors import UsageError
-from .support import atproto_step, table_rows, world_of
+from .support import atproto_step, reads_last_response, table_rows, world_of
 
 
 @then("{handle:Handle}'s latest {collection:NSID} record is valid")
@@ -79,6 +79,7 @@ def when_creates_record_from_table(context: Any, handle: str, collection: str) -
 
 
 @then("the response is valid against its lexicon")
+@reads_last_response
 @atproto_step
 def then_response_valid(context: Any) -> None:
     """Checks the latest query or call (on an app, or a PDS) against its method's lexicon.

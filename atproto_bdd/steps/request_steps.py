@@ -9,7 +9,7 @@ from behave import then, when
 from ..errors import UsageError, XrpcError
 from ..world import Attempt, World, XrpcCall
 from ..world.matching import mismatches
-from .support import atproto_step, json_docstring, json_object_docstring, world_of
+from .support import atproto_step, json_docstring, json_object_docstring, reads_last_response, world_of
 
 
 def _last_attempt(world: World) -> Attempt:
@@ -43,7 +43,7 @@ def when_calls(context: Any, handle: str, nsid: str) -> None:
     """Calls the XRPC procedure NSID (POST) as HANDLE without input."""
     world = world_of(context)
     account = world.account(handle)
-    world.attempt(f"{handle} calls {nsid}", lambda: account.xrpc_post(nsid), xrpc=XrpcCall(nsid))
+    world.attempt(f"{handle} calls {nsid}", lambda: account.xrpc_post(nsid), xrpc=XrpcCall(nsid, procedure=True))
 
 
 @when("{handle:Handle} calls {nsid:NSID} with:")
@@ -53,10 +53,13 @@ def when_calls_with(context: Any, handle: str, nsid: str) -> None:
     world = world_of(context)
     account = world.account(handle)
     body = json_object_docstring(context, world, "the procedure's JSON input")
-    world.attempt(f"{handle} calls {nsid}", lambda: account.xrpc_post(nsid, body), xrpc=XrpcCall(nsid, input=body))
+    world.attempt(
+        f"{handle} calls {nsid}", lambda: account.xrpc_post(nsid, body), xrpc=XrpcCall(nsid, input=body, procedure=True)
+    )
 
 
 @then("the request succeeds")
+@reads_last_response
 @atproto_step
 def then_request_succeeds(context: Any) -> None:
     """Checks the latest "tries to"/"queries"/"calls" step got no XRPC error."""
@@ -65,6 +68,7 @@ def then_request_succeeds(context: Any) -> None:
 
 
 @then("the request fails with error {error:ErrorName}")
+@reads_last_response
 @atproto_step
 def then_request_fails_with_error(context: Any, error: str) -> None:
     """Checks the latest "tries to"/"queries"/"calls" step got the XRPC error ERROR (e.g. ``InvalidHandle``)."""
@@ -72,6 +76,7 @@ def then_request_fails_with_error(context: Any, error: str) -> None:
 
 
 @then("the request fails with status {status:d} and error {error:ErrorName}")
+@reads_last_response
 @atproto_step
 def then_request_fails_with_status_and_error(context: Any, status: int, error: str) -> None:
     """Checks the latest "tries to"/"queries"/"calls" step got HTTP STATUS with the XRPC error ERROR."""
@@ -79,6 +84,7 @@ def then_request_fails_with_status_and_error(context: Any, status: int, error: s
 
 
 @then("the request fails with status {status:d}")
+@reads_last_response
 @atproto_step
 def then_request_fails_with_status(context: Any, status: int) -> None:
     """Checks the latest "tries to"/"queries"/"calls" step got HTTP STATUS, whatever the error name."""
@@ -86,6 +92,7 @@ def then_request_fails_with_status(context: Any, status: int) -> None:
 
 
 @then('the request fails with error {error:ErrorName} saying "{text}"')
+@reads_last_response
 @atproto_step
 def then_request_fails_saying(context: Any, error: str, text: str) -> None:
     """Checks the latest "tries to"/"queries"/"calls" step got the XRPC error ERROR with TEXT in its message."""
@@ -94,6 +101,7 @@ def then_request_fails_saying(context: Any, error: str, text: str) -> None:
 
 
 @then("the response contains:")
+@reads_last_response
 @atproto_step
 def then_response_contains(context: Any) -> None:
     """Checks the latest successful "queries"/"calls" output contains the JSON docstring's fields."""
@@ -105,6 +113,7 @@ def then_response_contains(context: Any) -> None:
 
 
 @then("the response has the field {path:Word}")
+@reads_last_response
 @atproto_step
 def then_response_has_field(context: Any, path: str) -> None:
     """Checks the latest successful output has the field PATH (dotted for nested objects: ``links.privacyPolicy``)."""

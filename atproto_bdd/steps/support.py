@@ -33,6 +33,12 @@ class StepCrashed(RuntimeError):
     """A step raised something unexpected; the message holds its (masked) traceback."""
 
 
+def reads_last_response(func: F) -> F:
+    """Mark a step that checks the latest request's outcome: ``within N seconds, ...`` sends a query again for it."""
+    func.reads_last_response = True  # type: ignore[attr-defined]
+    return func
+
+
 def atproto_step(func: F) -> F:
     """Wrap a step function: every failure becomes a masked message naming the step.
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
 from ..errors import XrpcError
@@ -52,6 +52,8 @@ class XrpcCall:
     nsid: str
     params: Mapping[str, Any] | None = None
     input: Any = None
+    #: A procedure (POST) changes things: it is never sent again on its own (a query may be).
+    procedure: bool = False
 
 
 @dataclass(frozen=True)
@@ -62,6 +64,8 @@ class Attempt:
     error: XrpcError | None = None
     result: Any = None
     call: XrpcCall | None = None
+    #: Sends the same request again (kept for queries only: ``within N seconds, the response ...``).
+    again: Callable[[], Any] | None = field(default=None, compare=False, repr=False)
 
     @property
     def failed(self) -> bool:
@@ -192,11 +196,24 @@ class World(PdsesMixin, ServicesMixin, AccountsMixin, IdentityMixin, AppsMixin, 
         ``xrpc`` says which XRPC call it makes, for checks of the call itself
         (``Then the response is valid against its lexicon``).
         """
+        again = call if xrpc is not None and not xrpc.procedure else None
         try:
-            self.last_attempt = Attempt(action, result=call(), call=xrpc)
+            self.last_attempt = Attempt(action, result=call(), call=xrpc, again=again)
         except XrpcError as error:
-            self.last_attempt = Attempt(action, error=error, call=xrpc)
+            self.last_attempt = Attempt(action, error=error, call=xrpc, again=again)
         return self.last_attempt
+
+    def repeat_last_query(self) -> bool:
+        """Send the latest query again (not a procedure: it would change things), keeping its outcome; whether it did.
+
+        ``Then within N seconds, the response contains: ...`` asks again
+        until the answer holds; a response kept from before could only time out.
+        """
+        attempt = self.last_attempt
+        if attempt is None or attempt.again is None:
+            return False
+        self.attempt(attempt.action, attempt.again, xrpc=attempt.call)
+        return True
 
     def resolve(self, text: str, *, extra: Mapping[str, str] | None = None) -> str:
         """Replace ``${...}`` placeholders in ``text`` (``extra``: more names, such as an app's ``run_dir``)."""

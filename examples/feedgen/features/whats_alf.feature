@@ -54,3 +54,18 @@ Feature: The whats-alf feed shows posts about alf
       {"feed": "at://${alice.test.did}/app.bsky.feed.generator/whats-not"}
       """
     Then the request fails with status 400 and error UnsupportedAlgorithm
+
+  Scenario: A skeleton asked for before the post shows it once the generator has it
+    When carol.test queries app.bsky.feed.getFeedSkeleton on the app feedgen with:
+      """
+      {"feed": "at://${alice.test.did}/app.bsky.feed.generator/whats-alf"}
+      """
+    Then the response contains:
+      """
+      {"feed": []}
+      """
+    When bob.test posts "alf, after the first look"
+    Then within 5 seconds, the response contains:
+      """
+      {"feed": [{"post": "${bob.test.latest.uri}"}]}
+      """
