@@ -16,7 +16,6 @@ from typing import Any
 
 from behave import given, then, when
 
-from ..world import XrpcCall
 from .support import atproto_step, json_object_docstring, table_rows, world_of
 
 
@@ -89,10 +88,8 @@ def when_app_sent_get(context: Any, name: str, path: str) -> None:
 @when("{nsid:NSID} is queried on the app {name:Word}")
 @atproto_step
 def when_app_queried(context: Any, nsid: str, name: str) -> None:
-    """Sends the XRPC query NSID to app NAME without credentials."""
-    world = world_of(context)
-    app = world.app(name)
-    world.attempt(f"{nsid} on the app {name}", lambda: app.xrpc_get(nsid), xrpc=XrpcCall(nsid, {}))
+    """Sends the XRPC query NSID to app NAME without credentials, once the app has caught up (its ``cursor_http``)."""
+    world_of(context).query_app(name, nsid)
 
 
 @when("{nsid:NSID} is queried on the app {name:Word} with:")
@@ -100,22 +97,18 @@ def when_app_queried(context: Any, nsid: str, name: str) -> None:
 def when_app_queried_with(context: Any, nsid: str, name: str) -> None:
     """Sends the XRPC query NSID with the JSON docstring's parameters to app NAME, without credentials."""
     world = world_of(context)
-    params = json_object_docstring(context, world, "the query's parameters as a JSON object")
-    app = world.app(name)
-    world.attempt(f"{nsid} on the app {name}", lambda: app.xrpc_get(nsid, params), xrpc=XrpcCall(nsid, params))
+    world.query_app(name, nsid, json_object_docstring(context, world, "the query's parameters as a JSON object"))
 
 
 @when("{handle:Handle} queries {nsid:NSID} on the app {name:Word}")
 @atproto_step
 def when_account_queries_app(context: Any, handle: str, nsid: str, name: str) -> None:
-    """Sends the XRPC query NSID to app NAME with a service-auth JWT HANDLE's PDS issued (``aud`` = the app's DID)."""
-    world = world_of(context)
-    account, app = world.account(handle), world.app(name)
-    world.attempt(
-        f"{handle} queries {nsid} on the app {name}",
-        lambda: app.xrpc_get(nsid, as_account=account),
-        xrpc=XrpcCall(nsid, {}),
-    )
+    """Sends the XRPC query NSID to app NAME with a service-auth JWT HANDLE's PDS issued (``aud`` = the app's DID).
+
+    An app that declares ``cursor_http`` is first waited for until it has
+    seen everything before the query (what the scenario just wrote).
+    """
+    world_of(context).query_app(name, nsid, as_handle=handle)
 
 
 @when("{handle:Handle} queries {nsid:NSID} on the app {name:Word} with:")
@@ -124,12 +117,7 @@ def when_account_queries_app_with(context: Any, handle: str, nsid: str, name: st
     """Like the step above, with the JSON docstring's parameters."""
     world = world_of(context)
     params = json_object_docstring(context, world, "the query's parameters as a JSON object")
-    account, app = world.account(handle), world.app(name)
-    world.attempt(
-        f"{handle} queries {nsid} on the app {name}",
-        lambda: app.xrpc_get(nsid, params, as_account=account),
-        xrpc=XrpcCall(nsid, params),
-    )
+    world.query_app(name, nsid, params, as_handle=handle)
 
 
 @given("the app {name:Word} has caught up")

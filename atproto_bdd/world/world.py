@@ -203,6 +203,26 @@ class World(PdsesMixin, ServicesMixin, AccountsMixin, IdentityMixin, AppsMixin, 
             self.last_attempt = Attempt(action, error=error, call=xrpc, again=again)
         return self.last_attempt
 
+    def query_app(
+        self, name: str, nsid: str, params: Mapping[str, Any] | None = None, *, as_handle: str | None = None
+    ) -> Attempt:
+        """Query the app ``name`` (as ``as_handle``, with a service-auth token), once it has seen what came before.
+
+        An app with ``cursor_http`` is first waited for (``app_timeout``) until
+        its cursor reaches the firehose's head: a query right after a write
+        asks an indexer that has indexed it. The outcome is the latest attempt.
+        """
+        app = self.app(name)
+        account = self.account(as_handle) if as_handle is not None else None
+        who = f"{as_handle} queries {nsid}" if as_handle else nsid
+
+        def ask() -> Any:
+            if app.spec.cursor_http:
+                app.wait_caught_up(self.settings.app_timeout)
+            return app.xrpc_get(nsid, params, as_account=account)
+
+        return self.attempt(f"{who} on the app {name}", ask, xrpc=XrpcCall(nsid, dict(params or {})))
+
     def repeat_last_query(self) -> bool:
         """Send the latest query again (not a procedure: it would change things), keeping its outcome; whether it did.
 
