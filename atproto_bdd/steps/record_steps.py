@@ -6,6 +6,7 @@ from typing import Any
 
 from behave import given, then, when
 
+from ..world import XrpcCall
 from ..world.bsky import POST
 from ..world.matching import mismatches
 from .support import atproto_step, json_docstring, json_object_docstring, world_of
@@ -66,7 +67,12 @@ def when_tries_to_create_record(context: Any, handle: str, collection: str) -> N
     world = world_of(context)
     account = world.account(handle)
     record = json_object_docstring(context, world, "the record as JSON")
-    world.attempt(f"{handle} creates a {collection} record", lambda: account.create_record(collection, record))
+    # The outcome is the PDS's reply (uri, cid, validationStatus): what "the response contains:" compares.
+    world.attempt(
+        f"{handle} creates a {collection} record",
+        lambda: account.create_record(collection, record).reply,
+        xrpc=XrpcCall("com.atproto.repo.createRecord", input=record, procedure=True),
+    )
 
 
 @given("{handle:Handle} follows {other:Handle}")

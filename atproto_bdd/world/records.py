@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, NoReturn
 
@@ -26,6 +26,8 @@ class RecordRef:
 
     uri: str
     cid: str
+    #: What the PDS answered when it wrote it (``validationStatus``, ``commit``...), for a reference from a write.
+    reply: Mapping[str, Any] | None = field(default=None, compare=False, repr=False)
 
     @property
     def did(self) -> str:
@@ -95,7 +97,7 @@ class RecordsMixin(AccountCore):
         if validate is not None:
             body["validate"] = validate
         output = self.xrpc_post("com.atproto.repo.createRecord", body)
-        return self.remember(RecordRef(output["uri"], output["cid"]))
+        return self.remember(RecordRef(output["uri"], output["cid"], reply=output))
 
     def remember(self, ref: RecordRef) -> RecordRef:
         """Note a record this account created some other way (OAuth, raw calls) as its latest."""
