@@ -111,6 +111,35 @@ def when_deletes_latest_post(context: Any, handle: str) -> None:
     account.delete(account.latest(POST))
 
 
+@given("{handle:Handle} deletes their latest {collection:NSID} record")
+@when("{handle:Handle} deletes their latest {collection:NSID} record")
+@atproto_step
+def when_deletes_latest_record(context: Any, handle: str, collection: str) -> None:
+    """Deletes HANDLE's newest COLLECTION record, whoever wrote it (``com.atproto.repo.deleteRecord``)."""
+    account = world_of(context).account(handle)
+    account.delete(account.latest(collection))
+
+
+@given("{handle:Handle} updates their latest {collection:NSID} record to:")
+@when("{handle:Handle} updates their latest {collection:NSID} record to:")
+@atproto_step
+def when_updates_latest_record(context: Any, handle: str, collection: str) -> None:
+    """Replaces HANDLE's newest COLLECTION record with the JSON docstring, at the same key (``putRecord``).
+
+    The docstring is the whole new record (``$type`` defaults to COLLECTION);
+    ``${handle.latest.*}`` then names the new version. Example::
+
+        When alice.test updates their latest com.example.bookmark record to:
+          \"\"\"
+          {"url": "https://example.com", "title": "renamed"}
+          \"\"\"
+    """
+    world = world_of(context)
+    account = world.account(handle)
+    ref = account.latest(collection)
+    account.put_record(collection, ref.rkey, json_object_docstring(context, world, "the record as JSON"))
+
+
 @then("{handle:Handle} has {count:Count} {collection:NSID} records")
 @then("{handle:Handle} has {count:Count} {collection:NSID} record")
 @atproto_step
