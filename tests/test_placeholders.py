@@ -83,3 +83,14 @@ def test_a_half_written_placeholder_is_an_error_not_text(scope, text: str, messa
 def test_a_literal_dollar_brace_is_written_doubled(scope) -> None:
     assert placeholders.resolve_text("echo $${HOME} as ${alice.test.handle}", scope) == "echo ${HOME} as alice.test"
     assert placeholders.resolve_text("costs $5} or $ alone", scope) == "costs $5} or $ alone"
+
+
+def test_a_value_of_the_latest_response_is_a_placeholder(scope) -> None:
+    from atproto_bdd.world import Attempt
+
+    with pytest.raises(UsageError, match=r"\$\{response.cursor\} needs a response: use a \"queries\""):
+        placeholders.resolve_text("${response.cursor}", scope)
+    scope.last_attempt = Attempt("alice.test queries x", result={"cursor": "abc", "feed": [{"n": 2}]})
+    assert placeholders.resolve_text("${response.cursor}/${response.feed.0.n}", scope) == "abc/2"
+    with pytest.raises(UsageError, match=r"has no field 'feed.1': feed is a list of 1"):
+        placeholders.resolve_text("${response.feed.1}", scope)

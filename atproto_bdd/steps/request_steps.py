@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from behave import then, when
 
 from ..errors import UsageError, XrpcError
 from ..world import Attempt, World, XrpcCall
-from ..world.matching import mismatches
+from ..world.matching import NoSuchField, mismatches, value_at
 from .support import atproto_step, json_docstring, json_object_docstring, reads_last_response, world_of
 
 
@@ -120,13 +121,43 @@ def then_response_has_field(context: Any, path: str) -> None:
     world = world_of(context)
     attempt = _last_attempt(world)
     assert not attempt.failed, f"{attempt.action} failed: {attempt.error}"
-    value: Any = attempt.result
-    for depth, key in enumerate(path.split(".")):
-        if not isinstance(value, dict) or key not in value:
-            where = ".".join(path.split(".")[:depth]) or "the response"
-            keys = ", ".join(sorted(value)) if isinstance(value, dict) else type(value).__name__
-            raise AssertionError(f"the response of {attempt.action} has no field {path!r}: {where} has {keys}")
-        value = value[key]
+    try:
+        value_at(attempt.result, path)
+    except NoSuchField as missing:
+        raise AssertionError(f"the response of {attempt.action} has {missing}") from None
+
+
+@then("the response has no field {path:Word}")
+@reads_last_response
+@atproto_step
+def then_response_has_no_field(context: Any, path: str) -> None:
+    """Checks the latest response has no field PATH (dots for nesting, numbers for list items: ``feed.0.reason``)."""
+    attempt = _last_attempt(world_of(context))
+    assert not attempt.failed, f"{attempt.action} failed: {attempt.error}"
+    try:
+        value = value_at(attempt.result, path)
+    except NoSuchField:
+        return
+    raise AssertionError(f"the response of {attempt.action} has the field {path!r}: {json.dumps(value)[:200]}")
+
+
+@then("the response's {path:Word} has {count:Count} items")
+@then("the response's {path:Word} has {count:Count} item")
+@reads_last_response
+@atproto_step
+def then_response_list_count(context: Any, path: str, count: int) -> None:
+    """Counts the items of the list at PATH in the latest response (``the response's statuses has 2 items``)."""
+    attempt = _last_attempt(world_of(context))
+    assert not attempt.failed, f"{attempt.action} failed: {attempt.error}"
+    try:
+        items = value_at(attempt.result, path)
+    except NoSuchField as missing:
+        raise AssertionError(f"the response of {attempt.action} has {missing}") from None
+    if not isinstance(items, list):
+        raise AssertionError(f"the response's {path} is not a list: {json.dumps(items)[:200]}")
+    assert len(items) == count, (
+        f"the response's {path} has {len(items)} items, expected {count}: {json.dumps(items)[:400]}"
+    )
 
 
 def _assert_failed(world: World, *, error: str | None = None, status: int | None = None) -> XrpcError:

@@ -41,3 +41,33 @@ def _numbers(a: Any, b: Any) -> bool:
 def _show(value: Any) -> str:
     text = json.dumps(value, default=str)
     return text if len(text) <= 200 else text[:197] + "..."
+
+
+class NoSuchField(LookupError):
+    """A JSON path that leads nowhere in a value; the message says how far it got and what was there."""
+
+
+def value_at(data: Any, path: str) -> Any:
+    """The value at ``path`` in JSON ``data``: keys and list indices joined by dots (``feed.0.post``).
+
+    :class:`NoSuchField` names the part that is missing and what that level has
+    (an object's keys, or a list's length).
+    """
+    value = data
+    parts = path.split(".")
+    for depth, key in enumerate(parts):
+        where = ".".join(parts[:depth]) or "the response"
+        if isinstance(value, dict) and key in value:
+            value = value[key]
+        elif isinstance(value, list) and key.isdigit() and int(key) < len(value):
+            value = value[int(key)]
+        else:
+            has = (
+                f"has {', '.join(sorted(value)) or 'no fields'}"
+                if isinstance(value, dict)
+                else f"is a list of {len(value)}"
+                if isinstance(value, list)
+                else f"is {_show(value)}"
+            )
+            raise NoSuchField(f"no field {path!r}: {where} {has}")
+    return value

@@ -24,6 +24,7 @@ Known forms::
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol
@@ -31,6 +32,7 @@ from typing import Any, Protocol
 from ..errors import UsageError
 from ..services.network import ws_url
 from ..services.registry import SERVICES
+from .matching import NoSuchField, value_at
 from .records import now_iso
 
 PLACEHOLDER = re.compile(r"\$\{([^{}]*)\}")
@@ -86,6 +88,8 @@ def known_placeholders(scope: Scope, extra: Mapping[str, str] | None = None) -> 
     names += [f"${{{pds}.{field}}}" for pds in scope.pdses for field in PDS_FIELDS]
     names += [f"${{app.{app}.{field}}}" for app in _declared_apps(scope) for field in _app_fields(scope, app)]
     names += [f"${{{handle}.{field}}}" for handle in scope.accounts for field in ACCOUNT_FIELDS]
+    if getattr(scope, "last_attempt", None) is not None:
+        names.append("${response.<field>}")
     return names
 
 
@@ -131,6 +135,8 @@ def resolve_name(name: str, scope: Scope, extra: Mapping[str, str] | None = None
             return APP_ACCOUNT_FIELDS[app_field](scope.app(app))  # type: ignore[attr-defined]
         if app in _declared_apps(scope) and app_field in APP_FIELDS:
             return APP_FIELDS[app_field](scope.app(app))  # type: ignore[attr-defined]
+    if owner == "response" and field and owner not in scope.pdses:
+        return _response_value(scope, field)
     if owner in scope.pdses and field in PDS_FIELDS:
         return PDS_FIELDS[field](scope.pdses[owner])
     for field, getter in ACCOUNT_FIELDS.items():
@@ -140,6 +146,20 @@ def resolve_name(name: str, scope: Scope, extra: Mapping[str, str] | None = None
     raise UsageError(
         f"unknown placeholder ${{{name}}}; known placeholders: {', '.join(known_placeholders(scope, extra)) or 'none'}"
     )
+
+
+def _response_value(scope: Scope, path: str) -> str:
+    """``${response.PATH}``: a value of the latest request's response (a cursor to page with), as text."""
+    attempt = getattr(scope, "last_attempt", None)
+    if attempt is None:
+        raise UsageError(f'${{response.{path}}} needs a response: use a "queries" or "calls" step first')
+    if attempt.error is not None:
+        raise UsageError(f"${{response.{path}}}: {attempt.action} failed ({attempt.error}); it has no response")
+    try:
+        value = value_at(attempt.result, path)
+    except NoSuchField as missing:
+        raise UsageError(f"${{response.{path}}}: the response of {attempt.action} has {missing}") from None
+    return value if isinstance(value, str) else json.dumps(value)
 
 
 #: What is left of a placeholder written wrong: ``${`` with no ``}``, or ``$name}`` with no ``{``.

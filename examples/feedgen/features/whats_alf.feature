@@ -69,3 +69,30 @@ Feature: The whats-alf feed shows posts about alf
       """
       {"feed": [{"post": "${bob.test.latest.uri}"}]}
       """
+
+  Scenario: Paging through the feed with the cursor it answers
+    When bob.test posts "alf, one"
+    And carol.test posts "alf, two"
+    And alice.test queries app.bsky.feed.getFeedSkeleton on the app feedgen with:
+      """
+      {"feed": "at://${alice.test.did}/app.bsky.feed.generator/whats-alf", "limit": 1}
+      """
+    Then the response's feed has 1 item
+    And the response contains:
+      """
+      {"feed": [{"post": "${carol.test.latest.uri}"}], "cursor": "1"}
+      """
+    When alice.test queries app.bsky.feed.getFeedSkeleton on the app feedgen with:
+      """
+      {"feed": "at://${alice.test.did}/app.bsky.feed.generator/whats-alf", "limit": 1, "cursor": "${response.cursor}"}
+      """
+    Then the response contains:
+      """
+      {"feed": [{"post": "${bob.test.latest.uri}"}]}
+      """
+    When alice.test queries app.bsky.feed.getFeedSkeleton on the app feedgen with:
+      """
+      {"feed": "at://${alice.test.did}/app.bsky.feed.generator/whats-alf", "limit": 1, "cursor": "${response.cursor}"}
+      """
+    Then the response's feed has no items
+    And the response has no field cursor
