@@ -204,6 +204,18 @@ class AtprotoRun:
         """Whether this process is an xdist controller handing tests to workers."""
         return not self.worker and self.config.getoption("dist", "no") != "no"
 
+    def project_dir(self) -> Path:
+        """Where the project's ``atproto-bdd.toml`` is: the nearest from the directory pytest ran in, up.
+
+        pytest run from ``tests/`` finds it beside ``tests/``; the ``config``
+        setting is looked up from pytest's rootdir; without either, the rootdir.
+        """
+        if self.settings.config:
+            return self.config.rootpath
+        from .services.app_config import find_project_dir
+
+        return find_project_dir(Path(self.config.invocation_params.dir)) or self.config.rootpath
+
     def start(self) -> Runtime:
         """Start the run session (installing on first use), as behave's ``before_all`` does."""
         from .interrupts import sigterm_as_keyboard_interrupt
@@ -211,7 +223,7 @@ class AtprotoRun:
 
         sigterm_as_keyboard_interrupt()
         # The project's apps are read here: a config mistake stops the run before any network starts.
-        self.session = RunSession(self.settings, self.config.rootpath, worker=self.worker)
+        self.session = RunSession(self.settings, self.project_dir(), worker=self.worker)
         return self.session.start(self.services, prepared=True)  # built after collection (see above)
 
     def close(self) -> None:

@@ -13,7 +13,7 @@ from atproto_bdd.protocol import dagcbor
 from atproto_bdd.protocol.crypto import PublicKey
 from atproto_bdd.protocol.multiformats import base32_encode
 from atproto_bdd.protocol.plc_ops import SigningKey, genesis_operation
-from atproto_bdd.services.app_config import find_config, load_config
+from atproto_bdd.services.app_config import find_config, find_project_dir, load_config
 from atproto_bdd.world.placeholders import ws_url
 
 GOOD = """
@@ -217,3 +217,16 @@ def test_a_pinned_port_is_the_apps_and_a_taken_one_is_refused_naming_it(tmp_path
                     world.app("pinned").start()
             finally:
                 world.close()
+
+
+def test_the_projects_config_is_found_from_a_subdirectory_but_not_past_a_projects_root(tmp_path: Path) -> None:
+    project = tmp_path / "project"
+    (project / "tests").mkdir(parents=True)
+    (project / "atproto-bdd.toml").write_text('[apps.indexer]\ncommand = ["python", "indexer.py"]\n')
+    assert find_project_dir(project / "tests") == project  # pytest run from tests/
+    inner = project / "tools" / "other"
+    inner.mkdir(parents=True)
+    (project / "tools" / "pyproject.toml").write_text("[project]\nname = 'other'\n")
+    assert find_project_dir(inner) is None  # another project's root comes first
+    with pytest.raises(UsageError, match=r"apps declared in atproto-bdd.toml \(not found in .*other\): none"):
+        load_config(inner).app("indexer")

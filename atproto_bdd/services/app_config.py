@@ -145,12 +145,31 @@ def find_config(directory: Path, explicit: str = "") -> tuple[Path, dict[str, An
     return None
 
 
+#: Files that mark a project's root: the search for its config stops there (another project's is not ours).
+PROJECT_MARKERS = ("pyproject.toml", "setup.cfg", "pytest.ini", "tox.ini", ".git")
+
+
+def find_project_dir(start: Path) -> Path | None:
+    """The nearest directory from ``start`` up with a config (``atproto-bdd.toml``, or ``[tool.atproto-bdd]``).
+
+    pytest run from ``tests/`` finds the project's file beside it. The search
+    stops at a project's root (a ``pyproject.toml``, ``.git``...): None if
+    there is none up to it.
+    """
+    for directory in (start, *start.parents):
+        if find_config(directory) is not None:
+            return directory
+        if any((directory / marker).exists() for marker in PROJECT_MARKERS):
+            return None
+    return None
+
+
 def load_config(directory: Path, explicit: str = "") -> AppConfig:
     """The apps declared for the project in ``directory`` (none if it has no config)."""
     found = find_config(directory, explicit)
     default_lexicons = (directory / "lexicons",) if (directory / "lexicons").is_dir() else ()
     if found is None:
-        return AppConfig(lexicons=default_lexicons)
+        return AppConfig(source=f"{CONFIG_FILE} (not found in {directory})", lexicons=default_lexicons)
     path, table = found
     where = str(path) if path.name != "pyproject.toml" else f"{path} [tool.atproto-bdd]"
     _no_unknown(table, ("apps", "lexicons"), where, "")
