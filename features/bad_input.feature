@@ -255,3 +255,26 @@ Feature: Mistakes in feature files get a clear, one-line cause
       """
       unknown account state 'sleepy'; an account is one of: active, deactivated, takendown, suspended, deleted, desynchronized, throttled
       """
+
+  Scenario: Waiting on the response of a procedure is refused: it is never sent again
+    Given a behave project with the feature:
+      """
+      Feature: within a POST
+        Scenario: a call, then a wait on its answer
+          Given an account alice.test
+          When alice.test calls com.atproto.repo.createRecord with:
+            '''
+            {"repo": "${alice.test.did}", "collection": "com.example.note", "record": {"body": "hi"}}
+            '''
+          Then within 3 seconds, the response contains:
+            '''
+            {"validationStatus": "valid"}
+            '''
+      """
+    When behave runs on it
+    Then the run fails
+    And the output contains:
+      """
+      the latest request is a procedure (com.atproto.repo.createRecord, a POST), which is not sent again
+      """
+    And the output does not contain a traceback

@@ -100,6 +100,22 @@ def when_app_queried_with(context: Any, nsid: str, name: str) -> None:
     world.query_app(name, nsid, json_object_docstring(context, world, "the query's parameters as a JSON object"))
 
 
+@when("{nsid:NSID} is queried at once on the app {name:Word}")
+@atproto_step
+def when_app_queried_at_once(context: Any, nsid: str, name: str) -> None:
+    """Sends the XRPC query NSID to app NAME without waiting for it to catch up first (what it has now)."""
+    world_of(context).query_app(name, nsid, at_once=True)
+
+
+@when("{nsid:NSID} is queried at once on the app {name:Word} with:")
+@atproto_step
+def when_app_queried_at_once_with(context: Any, nsid: str, name: str) -> None:
+    """Like the step above, with the JSON docstring's parameters."""
+    world = world_of(context)
+    params = json_object_docstring(context, world, "the query's parameters as a JSON object")
+    world.query_app(name, nsid, params, at_once=True)
+
+
 @when("{handle:Handle} queries {nsid:NSID} on the app {name:Word}")
 @atproto_step
 def when_account_queries_app(context: Any, handle: str, nsid: str, name: str) -> None:

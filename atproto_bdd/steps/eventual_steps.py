@@ -47,6 +47,13 @@ def _within(context: Any, seconds: float, sentence: str) -> None:
     last: list[BaseException] = []
     # A step about the latest response judges a new one each time: the query is sent again (never a procedure).
     asks_again = getattr(match.func, "reads_last_response", False)
+    last_call = world.last_attempt.call if world.last_attempt is not None else None
+    if asks_again and (world.last_attempt is None or world.last_attempt.again is None):
+        what = f"a procedure ({last_call.nsid}, a POST)" if last_call is not None else "no query"
+        raise UsageError(
+            f"'within {seconds:g} seconds, {sentence}' would judge one response again and again: the latest request "
+            f"is {what}, which is not sent again (it would change things); check it without 'within', or query"
+        )
 
     def attempt() -> bool | None:
         if last and asks_again:

@@ -6,6 +6,7 @@ from typing import Any
 
 from behave import given, then, when
 
+from ..errors import UsageError
 from ..world import XrpcCall
 from ..world.bsky import POST
 from ..world.matching import mismatches
@@ -111,25 +112,25 @@ def when_deletes_latest_post(context: Any, handle: str) -> None:
     account.delete(account.latest(POST))
 
 
-@given("{handle:Handle} deletes their latest {collection:NSID} record")
-@when("{handle:Handle} deletes their latest {collection:NSID} record")
+@given("{handle:Handle} deletes {pronoun:Pronoun} latest {collection:NSID} record")
+@when("{handle:Handle} deletes {pronoun:Pronoun} latest {collection:NSID} record")
 @atproto_step
-def when_deletes_latest_record(context: Any, handle: str, collection: str) -> None:
+def when_deletes_latest_record(context: Any, handle: str, pronoun: str, collection: str) -> None:
     """Deletes HANDLE's newest COLLECTION record, whoever wrote it (``com.atproto.repo.deleteRecord``)."""
     account = world_of(context).account(handle)
     account.delete(account.latest(collection))
 
 
-@given("{handle:Handle} updates their latest {collection:NSID} record to:")
-@when("{handle:Handle} updates their latest {collection:NSID} record to:")
+@given("{handle:Handle} updates {pronoun:Pronoun} latest {collection:NSID} record to:")
+@when("{handle:Handle} updates {pronoun:Pronoun} latest {collection:NSID} record to:")
 @atproto_step
-def when_updates_latest_record(context: Any, handle: str, collection: str) -> None:
+def when_replaces_latest_record(context: Any, handle: str, pronoun: str, collection: str) -> None:
     """Replaces HANDLE's newest COLLECTION record with the JSON docstring, at the same key (``putRecord``).
 
     The docstring is the whole new record (``$type`` defaults to COLLECTION);
     ``${handle.latest.*}`` then names the new version. Example::
 
-        When alice.test updates their latest com.example.bookmark record to:
+        When alice.test updates her latest com.example.bookmark record to:
           \"\"\"
           {"url": "https://example.com", "title": "renamed"}
           \"\"\"
@@ -138,6 +139,49 @@ def when_updates_latest_record(context: Any, handle: str, collection: str) -> No
     account = world.account(handle)
     ref = account.latest(collection)
     account.put_record(collection, ref.rkey, json_object_docstring(context, world, "the record as JSON"))
+
+
+@given("{handle:Handle} updates {pronoun:Pronoun} latest {collection:NSID} record with:")
+@when("{handle:Handle} updates {pronoun:Pronoun} latest {collection:NSID} record with:")
+@atproto_step
+def when_updates_latest_record(context: Any, handle: str, pronoun: str, collection: str) -> None:
+    """Changes fields of HANDLE's newest COLLECTION record: the JSON docstring's fields merged into it (``putRecord``).
+
+    Fields not named keep their values; ``to:`` instead of ``with:`` replaces the whole record.
+    """
+    world = world_of(context)
+    world.account(handle).update_record(
+        world.account(handle).latest(collection), json_object_docstring(context, world, "the fields as JSON")
+    )
+
+
+@given('{handle:Handle} creates a {collection:NSID} record as "{name}":')
+@when('{handle:Handle} creates a {collection:NSID} record as "{name}":')
+@atproto_step
+def when_creates_named_record(context: Any, handle: str, collection: str, name: str) -> None:
+    """Creates a record from the JSON docstring and names it NAME for this scenario.
+
+    ``${records.NAME.uri}`` (``.cid``, ``.rkey``) is it in later steps, and
+    ``When HANDLE deletes the record "NAME"`` deletes it.
+    """
+    world = world_of(context)
+    record = json_object_docstring(context, world, "the record as JSON")
+    world.name_record(name, world.account(handle).create_record(collection, record))
+
+
+@given('{handle:Handle} deletes the record "{name}"')
+@when('{handle:Handle} deletes the record "{name}"')
+@atproto_step
+def when_deletes_named_record(context: Any, handle: str, name: str) -> None:
+    """Deletes the record named NAME (``creates a ... record as "NAME":``) from HANDLE's repository."""
+    world = world_of(context)
+    ref = world.named_record(name)
+    account = world.account(handle)
+    if ref.did != account.did:
+        raise UsageError(
+            f"the record \"{name}\" ({ref.uri}) is in {world.name_of(ref.did)}'s repository, not {handle}'s"
+        )
+    account.delete(ref)
 
 
 @then("{handle:Handle} has {count:Count} {collection:NSID} records")

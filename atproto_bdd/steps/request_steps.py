@@ -147,17 +147,80 @@ def then_response_has_no_field(context: Any, path: str) -> None:
 @atproto_step
 def then_response_list_count(context: Any, path: str, count: int) -> None:
     """Counts the items of the list at PATH in the latest response (``the response's statuses has 2 items``)."""
-    attempt = _last_attempt(world_of(context))
+    items = _response_list(world_of(context), path)
+    shown = json.dumps(items, ensure_ascii=False)[:400]
+    assert len(items) == count, f"the response's {path} has {len(items)} items, expected {count}: {shown}"
+
+
+@then("the response does not contain:")
+@reads_last_response
+@atproto_step
+def then_response_does_not_contain(context: Any) -> None:
+    """Fails if the latest response contains the JSON docstring (the subset ``the response contains:`` would find)."""
+    world = world_of(context)
+    attempt = _last_attempt(world)
+    assert not attempt.failed, f"{attempt.action} failed: {attempt.error}"
+    expected = json_docstring(context, world)
+    assert mismatches(expected, attempt.result), (
+        f"the response of {attempt.action} contains {json.dumps(expected, ensure_ascii=False)}: "
+        f"{json.dumps(attempt.result, ensure_ascii=False)[:400]}"
+    )
+
+
+@then("no item of the response's {path:Word} contains:")
+@reads_last_response
+@atproto_step
+def then_no_item_contains(context: Any, path: str) -> None:
+    """Fails if an item of the list at PATH in the latest response contains the JSON docstring."""
+    world = world_of(context)
+    expected = json_docstring(context, world)
+    items = _response_list(world, path)
+    found = [index for index, item in enumerate(items) if not mismatches(expected, item)]
+    assert not found, (
+        f"the response's {path}[{found[0]}] contains {json.dumps(expected, ensure_ascii=False)}: "
+        f"{json.dumps(items[found[0]], ensure_ascii=False)[:300]}"
+    )
+
+
+@then("the response's {path:Word} contains, in any order:")
+@reads_last_response
+@atproto_step
+def then_list_contains_in_any_order(context: Any, path: str) -> None:
+    """Checks the list at PATH holds the docstring's items in any order: each matches a different item, none left.
+
+    Each expected item is a subset, as ``the response contains:`` compares; the
+    lists must be as long as each other.
+    """
+    world = world_of(context)
+    expected = json_docstring(context, world)
+    if not isinstance(expected, list):
+        raise UsageError("the docstring of 'contains, in any order:' is a JSON list of the items expected")
+    items = _response_list(world, path)
+    left = list(range(len(items)))
+    for wanted in expected:
+        match = next((index for index in left if not mismatches(wanted, items[index])), None)
+        assert match is not None, (
+            f"no item of the response's {path} (left: {len(left)}) contains "
+            f"{json.dumps(wanted, ensure_ascii=False)}: {json.dumps(items, ensure_ascii=False)[:400]}"
+        )
+        left.remove(match)
+    assert not left, (
+        f"the response's {path} has {len(left)} item(s) more than expected: "
+        + json.dumps([items[index] for index in left], ensure_ascii=False)[:400]
+    )
+
+
+def _response_list(world: World, path: str) -> list[Any]:
+    """The list at ``path`` in the latest successful response; an AssertionError if there is none."""
+    attempt = _last_attempt(world)
     assert not attempt.failed, f"{attempt.action} failed: {attempt.error}"
     try:
         items = value_at(attempt.result, path)
     except NoSuchField as missing:
         raise AssertionError(f"the response of {attempt.action} has {missing}") from None
     if not isinstance(items, list):
-        raise AssertionError(f"the response's {path} is not a list: {json.dumps(items)[:200]}")
-    assert len(items) == count, (
-        f"the response's {path} has {len(items)} items, expected {count}: {json.dumps(items)[:400]}"
-    )
+        raise AssertionError(f"the response's {path} is not a list: {json.dumps(items, ensure_ascii=False)[:200]}")
+    return items
 
 
 def _assert_failed(world: World, *, error: str | None = None, status: int | None = None) -> XrpcError:

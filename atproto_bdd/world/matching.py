@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 
@@ -48,13 +49,13 @@ class NoSuchField(LookupError):
 
 
 def value_at(data: Any, path: str) -> Any:
-    """The value at ``path`` in JSON ``data``: keys and list indices joined by dots (``feed.0.post``).
+    """The value at ``path`` in JSON ``data``: keys and list indices (``feed.0.post`` or ``feed[0].post``).
 
     :class:`NoSuchField` names the part that is missing and what that level has
     (an object's keys, or a list's length).
     """
     value = data
-    parts = path.split(".")
+    parts = re.sub(r"\[(\d+)\]", r".\1", path).split(".")  # bookmarks[0].uri is bookmarks.0.uri
     for depth, key in enumerate(parts):
         where = ".".join(parts[:depth]) or "the response"
         if isinstance(value, dict) and key in value:

@@ -47,6 +47,12 @@ ACCOUNT_FIELDS: dict[str, Callable[[Any], str]] = {
 }
 
 
+#: A record the scenario named (``creates a ... record as "second":``): ``${records.second.uri}``.
+RECORD_FIELDS: dict[str, Callable[[Any], str]] = {
+    "uri": lambda ref: ref.uri,
+    "cid": lambda ref: ref.cid,
+    "rkey": lambda ref: ref.rkey,
+}
 PDS_FIELDS: dict[str, Callable[[Any], str]] = {
     "url": lambda pds: pds.url,
     "did": lambda pds: pds.did,
@@ -90,6 +96,7 @@ def known_placeholders(scope: Scope, extra: Mapping[str, str] | None = None) -> 
     names += [f"${{{handle}.{field}}}" for handle in scope.accounts for field in ACCOUNT_FIELDS]
     if getattr(scope, "last_attempt", None) is not None:
         names.append("${response.<field>}")
+    names += [f"${{records.{name}.{field}}}" for name in getattr(scope, "named_records", {}) for field in RECORD_FIELDS]
     return names
 
 
@@ -137,6 +144,11 @@ def resolve_name(name: str, scope: Scope, extra: Mapping[str, str] | None = None
             return APP_FIELDS[app_field](scope.app(app))  # type: ignore[attr-defined]
     if owner == "response" and field and owner not in scope.pdses:
         return _response_value(scope, field)
+    if owner == "records" and owner not in scope.pdses:
+        record, _, record_field = field.rpartition(".")
+        if record_field not in RECORD_FIELDS:
+            raise UsageError(f"${{{name}}}: a named record has {', '.join(RECORD_FIELDS)} (${{records.NAME.uri}})")
+        return RECORD_FIELDS[record_field](scope.named_record(record))  # type: ignore[attr-defined]
     if owner in scope.pdses and field in PDS_FIELDS:
         return PDS_FIELDS[field](scope.pdses[owner])
     for field, getter in ACCOUNT_FIELDS.items():

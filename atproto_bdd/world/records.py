@@ -105,6 +105,11 @@ class RecordsMixin(AccountCore):
         self.written_at[ref.uri] = time.time()
         return ref
 
+    def update_record(self, ref: RecordRef, fields: Mapping[str, Any]) -> RecordRef:
+        """Merge ``fields`` into the record ``ref`` points at and write it back at the same key (``putRecord``)."""
+        current = self.get_record(ref.collection, ref.rkey).value
+        return self.put_record(ref.collection, ref.rkey, {**current, **fields})
+
     def put_record(self, collection: str, rkey: str, record: Mapping[str, Any]) -> RecordRef:
         """Create or replace the record at ``collection/rkey``."""
         output = self.xrpc_post(

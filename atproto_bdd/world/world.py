@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
-from ..errors import XrpcError
+from ..errors import UsageError, XrpcError
 from ..protocol.identity import PlcClient
 from ..protocol.lexicon_docs import LexiconDoc
 from ..protocol.xrpc import XrpcExchange
@@ -38,6 +38,7 @@ from .identity import IdentityMixin
 from .lexicons import Lexicons
 from .pds import Pds
 from .pdses import PdsesMixin
+from .records import RecordRef
 from .services import ServicesMixin
 from .snapshots import SnapshotsMixin
 from .windows import FirehoseChecks
@@ -114,6 +115,8 @@ class World(PdsesMixin, ServicesMixin, AccountsMixin, IdentityMixin, AppsMixin, 
         self.lexicon_docs: list[LexiconDoc] = []
         self.lexicon_validator: LexiconValidator | None = None
         self._lexicons: Lexicons | None = None
+        #: Records the scenario named (``creates a ... record as "second":``): ``${records.second.uri}``.
+        self.named_records: dict[str, RecordRef] = {}
 
     def begin_scenario(self, name: str) -> None:
         """Reset what belongs to one scenario (transcript, last attempt); keep the network."""
@@ -124,8 +127,26 @@ class World(PdsesMixin, ServicesMixin, AccountsMixin, IdentityMixin, AppsMixin, 
         self.current_step = ""
         self.close_window()
         self._last_step_type = ""
+        self.named_records = {}
         if self.lifetime != "scenario" and self.started:  # a shared network: the scenario's records come after
             self.lexicons.begin_scenario()
+
+    def name_record(self, name: str, ref: RecordRef) -> RecordRef:
+        """Name the record ``ref`` for this scenario (``${records.NAME.uri}``); a name is given once."""
+        if name in self.named_records:
+            raise UsageError(f'a record is named "{name}" already in this scenario ({self.named_records[name].uri})')
+        self.named_records[name] = ref
+        return ref
+
+    def named_record(self, name: str) -> RecordRef:
+        """The record named ``name`` in this scenario; an error lists the names given."""
+        if name not in self.named_records:
+            given = ", ".join(f'"{n}"' for n in self.named_records) or "none"
+            raise UsageError(
+                f'no record is named "{name}" in this scenario (named: {given}); name one with '
+                f'`When alice.test creates a NSID record as "{name}":`'
+            )
+        return self.named_records[name]
 
     @property
     def lexicons(self) -> Lexicons:
@@ -204,20 +225,27 @@ class World(PdsesMixin, ServicesMixin, AccountsMixin, IdentityMixin, AppsMixin, 
         return self.last_attempt
 
     def query_app(
-        self, name: str, nsid: str, params: Mapping[str, Any] | None = None, *, as_handle: str | None = None
+        self,
+        name: str,
+        nsid: str,
+        params: Mapping[str, Any] | None = None,
+        *,
+        as_handle: str | None = None,
+        at_once: bool = False,
     ) -> Attempt:
         """Query the app ``name`` (as ``as_handle``, with a service-auth token), once it has seen what came before.
 
         An app with ``cursor_http`` is first waited for (``app_timeout``) until
         its cursor reaches the firehose's head: a query right after a write
-        asks an indexer that has indexed it. The outcome is the latest attempt.
+        asks an indexer that has indexed it (``at_once``: not waited for). The
+        outcome is the latest attempt.
         """
         app = self.app(name)
         account = self.account(as_handle) if as_handle is not None else None
         who = f"{as_handle} queries {nsid}" if as_handle else nsid
 
         def ask() -> Any:
-            if app.spec.cursor_http:
+            if app.spec.cursor_http and not at_once:
                 app.wait_caught_up(self.settings.app_timeout)
             return app.xrpc_get(nsid, params, as_account=account)
 
