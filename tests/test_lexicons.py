@@ -223,3 +223,15 @@ def test_a_collection_that_is_nearly_a_known_lexicon_is_refused_as_a_typo(world:
         world.event_query("commit", "alice.test", collection="xyz.statusphere.stauts")
     for fine in ("app.bsky.feed.post", STATUS, "com.example.bookmark"):  # known, or far from every known name
         world.lexicons.refuse_near_miss(fine)
+
+
+def test_without_the_reference_libraries_the_typo_check_knows_bluesky_records() -> None:
+    from types import SimpleNamespace
+
+    from atproto_bdd.world.lexicons import Lexicons
+
+    docker_like = SimpleNamespace(runtime=DockerRuntime(Settings()))  # refuses lexicon_validator
+    lexicons = Lexicons(docker_like, [], None)  # type: ignore[arg-type]
+    with pytest.raises(UsageError, match=r"app.bsky.feed.pots is no collection .* but app.bsky.feed.post is"):
+        lexicons.refuse_near_miss("app.bsky.feed.pots")
+    lexicons.refuse_near_miss("com.example.bookmark")

@@ -44,6 +44,28 @@ class LexiconsWorld(Configured, Describing, OnTheRuntime, PdsHeads, Protocol):
     def account(self, handle: str) -> Account: ...
 
 
+#: Bluesky's record types, for the typo check where the PDS line's own schemas cannot be asked (Docker).
+BSKY_RECORDS = frozenset(
+    f"app.bsky.{name}"
+    for name in (
+        "actor.profile",
+        "feed.post",
+        "feed.like",
+        "feed.repost",
+        "feed.generator",
+        "feed.threadgate",
+        "feed.postgate",
+        "graph.follow",
+        "graph.block",
+        "graph.list",
+        "graph.listitem",
+        "graph.listblock",
+        "graph.starterpack",
+        "labeler.service",
+    )
+)
+
+
 @dataclass(frozen=True)
 class WrittenRecord:
     """A record a commit created or updated: where, its value (atproto JSON), and the event's sequence number."""
@@ -98,8 +120,8 @@ class Lexicons:
         """
         try:
             known = self.validator.known_ids()
-        except UsageError:  # a runtime without the reference libraries: the project's own names only
-            known = frozenset(self.docs)
+        except UsageError:  # a runtime without the reference libraries: Bluesky's record types and the project's
+            known = BSKY_RECORDS | frozenset(self.docs)
         if nsid in known:
             return
         close = difflib.get_close_matches(nsid, sorted(known), n=1, cutoff=0.9)
