@@ -148,6 +148,7 @@ INTERNAL_VARIABLES = frozenset(
         "HOST_ROLE",
         "CONTROL_FD",
         "VENV",
+        "APP_PROCESS",
     )
 )
 

@@ -173,3 +173,33 @@ def test_sigkill_of_behave_takes_every_app_down(tmp_path: Path) -> None:
         for pid in pids:
             if alive(pid):
                 os.kill(pid, signal.SIGKILL)
+
+
+DAEMONIZING_APP = """
+import http.server, os, subprocess, sys
+# A helper that leaves the app's process group, as a daemonizing tool does.
+subprocess.Popen([sys.executable, "-c", "import time; time.sleep(300)"], start_new_session=True)
+http.server.HTTPServer(("127.0.0.1", int(os.environ["PORT"])), http.server.SimpleHTTPRequestHandler).serve_forever()
+"""
+
+
+def test_what_an_app_started_outside_its_process_group_stops_with_it(tmp_path: Path) -> None:
+    from helpers import project_world
+
+    from atproto_bdd.services.app_process import marked_processes
+
+    (tmp_path / "daemonizing.py").write_text(DAEMONIZING_APP)
+    config = f"""
+[apps.daemonizing]
+command = ["{sys.executable}", "{tmp_path / "daemonizing.py"}"]
+did = "none"
+
+[apps.daemonizing.env]
+PORT = "${{app.daemonizing.port}}"
+"""
+    with project_world(tmp_path, config) as world:
+        app = world.app("daemonizing").start()
+        marker = app._process.marker
+        assert len(marked_processes(marker)) == 2  # the app and the helper in a session of its own
+        app.stop()
+        assert marked_processes(marker) == [], "the helper outlived the app"

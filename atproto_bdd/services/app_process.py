@@ -12,8 +12,11 @@ framework chose (the Docker runtime can run it as a container instead: see
 
 from __future__ import annotations
 
+import os
 import re
+import secrets
 import shlex
+import signal
 import socket
 import time
 from collections.abc import Mapping
@@ -41,9 +44,44 @@ OTHER_PORT_GRACE = 1.0
 PORT_LOOK_INTERVAL = 0.1
 
 
-def local_environment(env: Mapping[str, str]) -> dict[str, str]:
-    """What a local app runs with: the APP rule of :mod:`.child_env`, then ``env``."""
-    return child_environment(Child.APP, env)
+#: The variable every process of one start of a local app inherits: what finds those that left its process
+#: group (``setsid``, a daemon's double fork) when it stops.
+MARKER = "ATPROTO_BDD_APP_PROCESS"
+
+
+def local_environment(env: Mapping[str, str], marker: str = "") -> dict[str, str]:
+    """What a local app runs with: the APP rule of :mod:`.child_env`, then ``env`` (and its ``marker``)."""
+    return child_environment(Child.APP, {**env, **({MARKER: marker} if marker else {})})
+
+
+def marked_processes(marker: str) -> list[int]:
+    """The processes (of ours to read) whose environment holds ``MARKER=marker``: an app start's descendants."""
+    needle = f"{MARKER}={marker}".encode() + b"\0"
+    found = []
+    for entry in Path("/proc").iterdir() if Path("/proc").is_dir() else []:
+        if not entry.name.isdigit():
+            continue
+        try:
+            environ = (entry / "environ").read_bytes()
+        except OSError:  # gone meanwhile, or another user's
+            continue
+        if needle in environ + b"\0":
+            found.append(int(entry.name))
+    return found
+
+
+def kill_marked(marker: str, timeout: float = 2.0) -> list[int]:
+    """SIGKILL what is left of an app start's processes (they escaped its process group); the pids killed."""
+    pids = [pid for pid in marked_processes(marker) if pid != os.getpid()]
+    for pid in pids:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
+    deadline = time.monotonic() + timeout
+    while pids and time.monotonic() < deadline and any(pid in marked_processes(marker) for pid in pids):
+        time.sleep(0.01)
+    return pids
 
 
 class RunningApp(Protocol):
@@ -95,10 +133,12 @@ class _PortWatch:
 class AppProcess:
     """One start of an app: the running program and where it listens."""
 
-    def __init__(self, spec: AppSpec, process: RunningApp, port: int, launched: str = "") -> None:
+    def __init__(self, spec: AppSpec, process: RunningApp, port: int, launched: str = "", marker: str = "") -> None:
         self.spec = spec
         self.process = process
         self.port = port
+        #: What every process of this start inherits (a local one): its leftovers are found by it when it stops.
+        self.marker = marker
         #: How it was started, for messages: ``command: ... (in <cwd>)`` or ``image ...``.
         self.launched = launched or f"command: {shlex.join(spec.command)} (in {spec.cwd})"
 
@@ -115,25 +155,28 @@ class AppProcess:
                 f"the app {spec.name} has only an image ({spec.image}), which runs on the Docker runtime "
                 f"(-D runtime=docker); give it a command in {spec.source} to run it on the local runtime"
             )
+        marker = secrets.token_hex(8)
         try:
             process = ManagedProcess.start(
-                spec.command, log_path=log_path, env=local_environment(env), cwd=spec.cwd, name=spec.name
+                spec.command, log_path=log_path, env=local_environment(env, marker), cwd=spec.cwd, name=spec.name
             )
         except OSError as exc:
             raise AppStartError(
                 f"the app {spec.name} could not be started: {exc.strerror or exc} "
                 f"(command: {shlex.join(spec.command)}, in {spec.cwd}; declared in {spec.source})"
             ) from None
-        return cls.ready(spec, process, port)
+        return cls.ready(spec, process, port, marker=marker)
 
     @classmethod
-    def ready(cls, spec: AppSpec, process: RunningApp, port: int, launched: str = "") -> AppProcess:
+    def ready(
+        cls, spec: AppSpec, process: RunningApp, port: int, launched: str = "", *, marker: str = ""
+    ) -> AppProcess:
         """Wait (``ready_timeout``) until the started ``process`` passes its readiness check; stop it if not."""
-        app = cls(spec, process, port, launched)
+        app = cls(spec, process, port, launched, marker)
         try:
             app._wait_ready()
         except BaseException:
-            process.stop(grace=2.0)
+            app.stop(grace=2.0)
             raise
         return app
 
@@ -204,8 +247,16 @@ class AppProcess:
         return self.process.alive()
 
     def stop(self, grace: float = 5.0) -> int | None:
-        """SIGTERM, then SIGKILL after ``grace`` seconds; the exit code."""
-        return self.process.stop(grace)
+        """SIGTERM, then SIGKILL after ``grace`` seconds; the exit code.
+
+        Then whatever the app started that left its process group (a
+        ``setsid`` child, a daemon) is killed too: found by its :attr:`marker`.
+        """
+        try:
+            return self.process.stop(grace)
+        finally:
+            if self.marker:
+                kill_marked(self.marker)
 
     def kill(self) -> int | None:
         """SIGKILL at once: no clean shutdown (a crash); the exit code."""
