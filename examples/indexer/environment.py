@@ -1,0 +1,1 @@
+from atproto_bdd.hooks import *  # noqa: F401,F403

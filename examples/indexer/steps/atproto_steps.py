@@ -1,0 +1,1 @@
+from atproto_bdd.steps import *  # noqa: F401,F403
