@@ -26,6 +26,7 @@ Feature: Records and answers checked against your lexicons
       """
       {"uri": "${alice.test.latest.uri}", "validationStatus": "unknown"}
       """
+    And the response is valid against its lexicon
     And alice.test's latest xyz.statusphere.status record is not valid, saying "Record must have the property \"createdAt\""
 
   Scenario: Every record the scenario wrote, posts and follows too, is checked

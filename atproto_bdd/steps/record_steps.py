@@ -72,7 +72,11 @@ def when_tries_to_create_record(context: Any, handle: str, collection: str) -> N
     world.attempt(
         f"{handle} creates a {collection} record",
         lambda: account.create_record(collection, record).reply,
-        xrpc=XrpcCall("com.atproto.repo.createRecord", input=record, procedure=True),
+        xrpc=XrpcCall(
+            "com.atproto.repo.createRecord",
+            input={"repo": account.did, "collection": collection, "record": {"$type": collection, **record}},
+            procedure=True,
+        ),
     )
 
 
