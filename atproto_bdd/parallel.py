@@ -19,6 +19,7 @@ and one ``<reports>/atproto-bdd.html``. The exit code is 1 if any worker failed.
 from __future__ import annotations
 
 import math
+import shutil
 import signal
 import sys
 import time
@@ -236,6 +237,8 @@ def run_parallel(
     if not parts:
         print("atproto-bdd: nothing to run")
         return 0
+    # An earlier run's workers (more of them, other failures) are not this run's: their output goes first.
+    shutil.rmtree(reports / "workers", ignore_errors=True)
     workers = [Worker(n + 1, part, reports / "workers" / str(n + 1)) for n, part in enumerate(parts)]
     print(
         f"atproto-bdd: {len(units)} scenario units on {len(workers)} worker(s)" + (f", shard {shard}" if shard else ""),

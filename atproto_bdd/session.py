@@ -18,6 +18,7 @@ its services need is built - the worlds made on it, and a report.
 
 from __future__ import annotations
 
+import shutil
 import time
 from collections.abc import Iterable
 from pathlib import Path
@@ -56,6 +57,9 @@ class RunSession:
         #: The run's browser: launched by the first scenario that needs one, closed with the run.
         self.browsers = Browsers(settings)
         self.report = RunRecord(runtime=settings.runtime, worker=worker)
+        if not worker and settings.report_dir:
+            # The diagnostics of earlier runs (a scenario since fixed, a feature since deleted) are not this run's.
+            shutil.rmtree(Path(settings.report_dir) / "diagnostics", ignore_errors=True)
 
     def start(self, services: Iterable[str] = (), *, prepared: bool = False) -> Runtime:
         """Build what ``services`` need (see :mod:`~atproto_bdd.services.prepare`), then start the runtime.

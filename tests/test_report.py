@@ -100,3 +100,25 @@ def test_a_failed_scenarios_screenshots_are_inline_and_survive_the_json() -> Non
     assert again.scenarios[0].screenshots == [("alice.test's page: http://x/", png)]
     page = render_html([again])
     assert f"src='data:image/png;base64,{png}'" in page and "<figcaption>alice.test&#x27;s page: http://x/" in page
+
+
+def test_a_run_starts_without_the_diagnostics_of_earlier_runs(tmp_path: Path) -> None:
+    from atproto_bdd.session import RunSession
+    from atproto_bdd.settings import Settings
+
+    stale = tmp_path / "reports" / "diagnostics" / "features-deleted.feature-3.txt"
+    stale.parent.mkdir(parents=True)
+    stale.write_text("a failure of a feature that no longer exists\n")
+    session = RunSession(Settings.load({"report_dir": str(tmp_path / "reports")}), tmp_path)
+    try:
+        assert not stale.exists()
+    finally:
+        session.close()
+    kept = tmp_path / "reports" / "diagnostics" / "other.txt"
+    kept.parent.mkdir(parents=True)
+    kept.write_text("a worker's\n")
+    worker = RunSession(Settings.load({"report_dir": str(tmp_path / "reports")}), tmp_path, worker="2")
+    try:
+        assert kept.exists()  # a worker of `atproto-bdd run`: its parent cleaned its directory
+    finally:
+        worker.close()
