@@ -82,9 +82,15 @@ def before_all(context: Any) -> None:
     """Read settings, install signal handling, prepare what the run's services need and start the runtime."""
     sigterm_as_keyboard_interrupt()
     _mask_formatter_output(context)
-    session = RunSession(
-        Settings.load(context.config.userdata), Path.cwd(), worker=os.environ.get("ATPROTO_BDD_WORKER", "")
-    )
+    try:
+        session = RunSession(
+            Settings.load(context.config.userdata), Path.cwd(), worker=os.environ.get("ATPROTO_BDD_WORKER", "")
+        )
+    except UsageError:
+        # A mistake in the settings or the config: behave reports the hook's error and stops; after_all keeps it
+        # from ending with "ABORTED: By user.", which nobody did.
+        context.atproto_usage_error = True
+        raise
     _expose(context, session)
     features = getattr(getattr(context, "_runner", None), "features", [])
     settings = session.settings
@@ -270,6 +276,8 @@ def after_feature(context: Any, feature: Any) -> None:
 def after_all(context: Any) -> None:
     """Stop the run's apps, the runtime and every service it started; write the run report."""
     session: RunSession | None = getattr(context, "atproto_session", None)
+    if getattr(context, "atproto_usage_error", False):
+        _not_aborted_by_user(context)
     if session is None:
         return
     try:
@@ -278,6 +286,13 @@ def after_all(context: Any) -> None:
         page = session.write_report()
         if page is not None:
             sys.__stderr__.write(f"atproto-bdd: report written to {page}\n")
+
+
+def _not_aborted_by_user(context: Any) -> None:
+    """Clear behave's "aborted" mark after our own usage error (the run still fails: its hook failed)."""
+    setter = getattr(context, "_set_root_attribute", None)
+    if setter is not None:  # behave >= 1.2.7; older ones print their line, nothing worse
+        setter("aborted", False)
 
 
 def pds_lines_of(tags: Any) -> list[str]:

@@ -55,3 +55,22 @@ def test_pds_tags_name_the_lines_a_scenario_runs_on() -> None:
     assert pds_lines_of(["pds:0.4", "pds:0.5"]) == ["0.4", "0.5"]
     with pytest.raises(UsageError, match=r"unknown tag @pds:0.6; valid: @pds:0.4, @pds:0.5"):
         pds_lines_of(["pds:0.6"])
+
+
+def test_a_config_mistake_fails_the_run_without_saying_a_user_aborted_it(tmp_path) -> None:
+    import subprocess
+    import sys
+
+    (tmp_path / "features").mkdir()
+    (tmp_path / "steps").mkdir()
+    (tmp_path / "environment.py").write_text("from atproto_bdd.hooks import *\n")
+    (tmp_path / "steps" / "s.py").write_text("from atproto_bdd.steps import *\n")
+    (tmp_path / "features" / "x.feature").write_text("Feature: x\n  Scenario: y\n    Given a PDS named A\n")
+    (tmp_path / "atproto-bdd.toml").write_text('lexicons = "nope"\n')
+    run = subprocess.run(
+        [sys.executable, "-m", "behave", "-D", "report_dir="], cwd=tmp_path, capture_output=True, text=True, timeout=120
+    )
+    output = run.stdout + run.stderr
+    assert run.returncode != 0, output
+    assert "atproto-bdd.toml: lexicons must be a list of paths" in output, output
+    assert "ABORTED: By user." not in output, output
