@@ -86,15 +86,15 @@ def before_all(context: Any) -> None:
         session = RunSession(
             Settings.load(context.config.userdata), Path.cwd(), worker=os.environ.get("ATPROTO_BDD_WORKER", "")
         )
+        _expose(context, session)
+        features = getattr(getattr(context, "_runner", None), "features", [])
+        settings = session.settings
+        session.start(run_services(features, _registry(context), lambda s: _will_run(s, context.config, settings)))
     except UsageError:
-        # A mistake in the settings or the config: behave reports the hook's error and stops; after_all keeps it
-        # from ending with "ABORTED: By user.", which nobody did.
+        # A mistake in the settings, the config or the lexicons: behave reports the hook's error and stops;
+        # after_all keeps it from ending with "ABORTED: By user.", which nobody did.
         context.atproto_usage_error = True
         raise
-    _expose(context, session)
-    features = getattr(getattr(context, "_runner", None), "features", [])
-    settings = session.settings
-    session.start(run_services(features, _registry(context), lambda s: _will_run(s, context.config, settings)))
 
 
 def _expose(context: Any, session: RunSession) -> None:
