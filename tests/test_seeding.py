@@ -84,6 +84,11 @@ def test_sections_apply_in_order_with_placeholders_per_item() -> None:
             "accounts[0]: unknown key(s) server; valid keys: handle, pds (optional)",
         ),
         ({"posts": "hello"}, "posts must be a list"),
+        (
+            {"posts": [{"author": "a.test", "text": ["not", "a", "string"]}]},
+            "posts[0].text must be text, got list ['not', 'a', 'string']",
+        ),
+        ({"posts": [{"author": "a.test", "text": True}]}, "posts[0].text must be text, got bool True (quote it"),
         (["alice.test"], "must be a mapping of sections, got list"),
     ],
 )

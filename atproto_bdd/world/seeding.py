@@ -81,6 +81,12 @@ def _item(section: str, index: int, raw: Any) -> dict[str, Any]:
         problems += [f"unknown key(s) {', '.join(map(str, unknown))}"] if unknown else []
         valid = ", ".join(required + [f"{key} (optional)" for key in optional])
         raise UsageError(f"{where}: {' and '.join(problems)}; valid keys: {valid}")
+    for key, value in raw.items():
+        # Text, or a number YAML read from unquoted text; a list, a mapping or a YAML boolean (yes/no) is a mistake.
+        if key != "record" and (isinstance(value, bool) or not isinstance(value, (str, int, float))):
+            raise UsageError(
+                f"{where}.{key} must be text, got {type(value).__name__} {value!r} (quote it in YAML if it is text)"
+            )
     return dict(raw)
 
 
