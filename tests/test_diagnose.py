@@ -21,3 +21,17 @@ def test_invalid_pds_name_is_explained() -> None:
 
 def test_unrelated_text_gets_no_explanation() -> None:
     assert explain_undefined(registry, "given", "the moon is made of cheese") == []
+
+
+def test_a_poll_is_one_line_of_the_transcript() -> None:
+    from atproto_bdd.diagnostics import transcript_lines
+    from atproto_bdd.protocol.xrpc import XrpcExchange
+
+    poll = [XrpcExchange("PDS A", "GET", "com.atproto.repo.listRecords", 200, duration_ms=t) for t in (4.1, 7.3, 5.0)]
+    write = XrpcExchange("PDS A", "POST", "com.atproto.repo.createRecord", 200, duration_ms=9.0)
+    assert transcript_lines([write, *poll, *poll[:2], write]) == [
+        "[PDS A] POST com.atproto.repo.createRecord -> 200 (9.0 ms)",
+        "[PDS A] GET com.atproto.repo.listRecords -> 200 (x5 in a row, 4.1-7.3 ms)",
+        "[PDS A] POST com.atproto.repo.createRecord -> 200 (9.0 ms)",
+    ]
+    assert transcript_lines(poll[:2]) == [exchange.summary() for exchange in poll[:2]]  # two alike stay two
