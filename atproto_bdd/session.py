@@ -19,12 +19,13 @@ its services need is built - the worlds made on it, and a report.
 from __future__ import annotations
 
 import shutil
+import tempfile
 import time
 from collections.abc import Iterable
 from pathlib import Path
 
 from .diagnostics import save_diagnostics
-from .errors import AtprotoBddError
+from .errors import AtprotoBddError, UsageError
 from .masking import masker
 from .protocol.lexicon_docs import load_lexicon_docs
 from .report import RunRecord, ScenarioRecord, write_reports
@@ -38,6 +39,23 @@ from .world import World
 from .world.app_scopes import AppScopes
 
 
+def require_writable_dir(directory: Path, setting: str) -> None:
+    """Make ``directory`` if needed; a UsageError naming ``setting`` if it cannot be made or written to.
+
+    Before anything starts: an unwritable report directory used to be found
+    in ``after_all``, once every scenario had run.
+    """
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=directory):
+            pass
+    except OSError as exc:
+        raise UsageError(
+            f"the {setting} setting names {directory}, which cannot be written to ({exc.strerror or exc}); "
+            f"give a writable directory: -D {setting}=PATH (or ATPROTO_BDD_{setting.upper()})"
+        ) from None
+
+
 class RunSession:
     """The settings, apps, runtime and report of one run in this process; worlds are made from it."""
 
@@ -47,6 +65,13 @@ class RunSession:
         ``runtime`` is one made already (a test's own, say); by default the settings choose it.
         """
         self.settings = settings
+        for setting, directory in (
+            ("cache_dir", str(settings.cache_dir)),
+            ("run_root", settings.run_root),
+            ("report_dir", settings.report_dir),
+        ):
+            if directory:
+                require_writable_dir(Path(directory).expanduser(), setting)
         self.apps: AppConfig = load_config(project, settings.config)
         #: The project's lexicon documents, read (and their JSON checked) before anything starts.
         self.lexicon_docs = load_lexicon_docs(self.apps.lexicons)

@@ -95,3 +95,11 @@ def test_a_request_that_times_out_names_the_setting_that_bounds_it() -> None:
                 client.query("com.example.slow")
         finally:
             client.close()
+
+
+@pytest.mark.parametrize("setting", ["report_dir", "run_root", "cache_dir"])
+def test_a_directory_setting_that_cannot_be_written_stops_the_run_before_anything_starts(setting: str) -> None:
+    from atproto_bdd.session import RunSession
+
+    with pytest.raises(UsageError, match=rf"the {setting} setting names /proc/atproto-bdd, which cannot be written"):
+        RunSession(Settings.load({setting: "/proc/atproto-bdd"}), Path("/tmp"))
