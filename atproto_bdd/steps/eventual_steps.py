@@ -10,6 +10,8 @@ unknown account, an undefined sentence) fails at once.
 
 from __future__ import annotations
 
+import sys
+import time
 from typing import Any
 
 from behave import then
@@ -18,6 +20,9 @@ from ..errors import UsageError
 from ..waiting import Deadline, poll
 from ..world.eventual import MAX_INTERVAL
 from .support import StepFailed, StepUsageError, atproto_step, world_of
+
+#: How often a long ``within`` wait says it is still waiting (seconds).
+PROGRESS_EVERY = 15.0
 
 
 def _match(context: Any, sentence: str) -> Any:
@@ -55,7 +60,16 @@ def _within(context: Any, seconds: float, sentence: str) -> None:
             f"is {what}, which is not sent again (it would change things); check it without 'within', or query"
         )
 
+    said = [time.monotonic()]
+
     def attempt() -> bool | None:
+        if time.monotonic() - said[0] >= PROGRESS_EVERY:  # a long wait says it is alive, in a CI log too
+            said[0] = time.monotonic()
+            waited = seconds - deadline.remaining
+            reason = str(last[0]).splitlines()[-1].strip() if last else "(no attempt finished yet)"
+            sys.__stderr__.write(
+                f"atproto-bdd: still waiting ({waited:.0f}s of {seconds:g}s) for '{sentence}'; last: {reason}\n"
+            )
         if last and asks_again:
             world.repeat_last_query()
         with world.waits_at_most(deadline.remaining):
