@@ -52,6 +52,7 @@ from .interrupts import sigterm_as_keyboard_interrupt
 from .lookahead import run_services, scenario_services
 from .masking import MaskingStream, masker
 from .report import scenario_record
+from .services.app_config import find_project_dir
 from .services.progress import history
 from .session import RunSession
 from .settings import NETWORK_SCOPES, PDS_VERSIONS, Settings
@@ -83,12 +84,13 @@ def before_all(context: Any) -> None:
     sigterm_as_keyboard_interrupt()
     _mask_formatter_output(context)
     try:
-        session = RunSession(
-            Settings.load(context.config.userdata), Path.cwd(), worker=os.environ.get("ATPROTO_BDD_WORKER", "")
-        )
+        settings = Settings.load(context.config.userdata)
+        # The project's config: the config setting (from the working directory), else atproto-bdd.toml in the
+        # working directory or the nearest above it (behave run from a subdirectory).
+        project = Path.cwd() if settings.config else find_project_dir(Path.cwd()) or Path.cwd()
+        session = RunSession(settings, project, worker=os.environ.get("ATPROTO_BDD_WORKER", ""))
         _expose(context, session)
         features = getattr(getattr(context, "_runner", None), "features", [])
-        settings = session.settings
         session.start(run_services(features, _registry(context), lambda s: _will_run(s, context.config, settings)))
     except UsageError:
         # A mistake in the settings, the config or the lexicons: behave reports the hook's error and stops;

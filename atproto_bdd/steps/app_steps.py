@@ -137,6 +137,7 @@ def when_account_queries_app_with(context: Any, handle: str, nsid: str, name: st
 
 
 @given("the app {name:Word} has caught up")
+@when("the app {name:Word} has caught up")
 @then("the app {name:Word} has caught up")
 @atproto_step
 def then_app_caught_up(context: Any, name: str) -> None:
