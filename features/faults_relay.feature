@@ -14,9 +14,12 @@ Feature: Faults between an app and the relay
     And alice.test publishes the feed whats-alf served by the app relay-feedgen-proxied
 
   Scenario: The relay is out of reach for 3 seconds
+    Given bob.test posts "alf, before the outage"
+    And the app relay-feedgen-proxied has caught up
     When the app relay-feedgen-proxied cannot reach the relay for 3 seconds
     And bob.test posts "alf, while the relay was out of reach"
     Then the app relay-feedgen-proxied reconnected to the relay
+    And the app relay-feedgen-proxied resumed the relay firehose from its cursor
     And the feed whats-alf of alice.test shows bob.test's latest post
 
   Scenario: A thin link to the relay still carries every post
@@ -26,7 +29,10 @@ Feature: Faults between an app and the relay
     Then the feed whats-alf of alice.test shows 2 posts
 
   Scenario: The connection to the relay drops
+    Given bob.test posts "alf, before the drop"
+    And the app relay-feedgen-proxied has caught up
     When the connection from the app relay-feedgen-proxied to the relay drops
     And bob.test posts "alf, after the drop"
     Then the app relay-feedgen-proxied reconnected to the relay
+    And the app relay-feedgen-proxied resumed the relay firehose from its cursor
     And the feed whats-alf of alice.test shows bob.test's latest post

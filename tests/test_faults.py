@@ -163,3 +163,56 @@ def test_a_project_with_an_app_behind_faults_builds_toxiproxy_before_its_first_s
     run = session_module.RunSession(Settings.load(), tmp_path, runtime=Idle())  # type: ignore[arg-type]
     run.start({"relay"})
     assert asked == [{"relay", "faults"}]  # the app's first start would otherwise build it mid-scenario
+
+
+def test_the_relay_resume_check_sees_an_app_that_replays_the_relay_from_zero(tmp_path: Path) -> None:
+    from atproto_bdd.world.faults import RELAY
+
+    feedgen = Path(__file__).resolve().parent.parent / "examples" / "feedgen" / "feedgen.py"
+    source = feedgen.read_text()
+    line = 'url = f"{FIREHOSE}/xrpc/com.atproto.sync.subscribeRepos?cursor={INDEX.cursor()}"'
+    assert source.count(line) == 1
+    (tmp_path / "replaying.py").write_text(source.replace(line, line.replace("{INDEX.cursor()}", "0")))
+    app = f"""
+command = ["{sys.executable}", "{{script}}"]
+ready_http = "/xrpc/app.bsky.feed.describeFeedGenerator"
+did = "none"
+cursor_http = "/cursor"
+cursor_of = "relay"
+faults = true
+"""
+    env = """
+FEEDGEN_PORT = "${{app.{name}.port}}"
+FEEDGEN_SUBSCRIPTION_ENDPOINT = "${{relay.ws_url}}"
+FEEDGEN_PUBLISHER_DID = "did:plc:nobody"
+FEEDGEN_SERVICE_DID = "did:plc:nobody"
+FEEDGEN_PLC_URL = "${{plc.url}}"
+FEEDGEN_DB = "${{run_dir}}/feedgen.sqlite"
+"""
+    config = (
+        "[apps.good]"
+        + app.format(script=feedgen)
+        + "[apps.good.env]"
+        + env.format(name="good")
+        + "[apps.replaying]"
+        + app.format(script=tmp_path / "replaying.py")
+        + "[apps.replaying.env]"
+        + env.format(name="replaying")
+    )
+    with project_world(tmp_path, config) as world:
+        world.add_relay("A")
+        world.create_account("alice.test").post("something to read past")
+        for name in ("good", "replaying"):
+            world.app(name).start()
+            world.app(name).wait_caught_up(10)
+            world.faults.drop(name, "the relay")
+            if name == "good":
+                asked = world.faults.expect_resumed(name, RELAY)
+                assert int(asked) > 0, asked
+            else:
+                with pytest.raises(
+                    AssertionError,
+                    match=r"the app replaying subscribed to the relay firehose again "
+                    r"from cursor 0 \(it had acknowledged #\d+\): it replays everything",
+                ):
+                    world.faults.expect_resumed(name, RELAY)

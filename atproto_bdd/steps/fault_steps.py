@@ -18,6 +18,7 @@ from typing import Any
 
 from behave import given, then, when
 
+from ..world.faults import RELAY
 from .support import atproto_step, uses, world_of
 
 
@@ -198,7 +199,7 @@ def when_app_killed(context: Any, name: str) -> None:
     """
     world = world_of(context)
     if world.has_service("faults"):  # the resume check compares its next subscription with what it had read
-        world.service("faults").mark_every_pds()
+        world.service("faults").mark_every_source()
     world.app(name).kill()
 
 
@@ -214,6 +215,18 @@ def then_resumed_from_cursor(context: Any, name: str, pds: str) -> None:
     ``cursor_http``: a gap). Waits (``app_timeout``) for the subscription.
     """
     _faults(context).expect_resumed(name, pds)
+
+
+@then("the app {name:Word} resumed the relay firehose from its cursor")
+@uses("faults")
+@atproto_step
+def then_resumed_relay_from_cursor(context: Any, name: str) -> None:
+    """Like the PDS check above, for an app that reads the relay (``cursor_of = "relay"``).
+
+    Read from the relay's log of consumers (each with the cursor it asked
+    for), after the latest fault between the app and the relay or a kill.
+    """
+    _faults(context).expect_resumed(name, RELAY)
 
 
 @then("the app {name:Word} reconnected to {upstream:Upstream}")

@@ -34,11 +34,14 @@ from .service_base import WorldService
 
 if TYPE_CHECKING:
     from .app import App
+    from .relay import Relay
 
 #: A placeholder that names a service's URL: ``(owner, field)``; the owner is a PDS's name or a service.
 SERVICE_URL = re.compile(r"^(?P<owner>[A-Za-z0-9_-]+)\.(?P<field>url|ws_url)$")
 #: A PDS's log line for a firehose subscription (the host's access log: services/node/host/services.js).
 SUBSCRIBE = re.compile(r"UPGRADE /xrpc/com\.atproto\.sync\.subscribeRepos(?:\?(?P<query>\S*))? \((?P<agent>.*)\)$")
+#: The relay as a source of firehose subscriptions (:meth:`Faults.expect_resumed`), beside the PDSes' names.
+RELAY = "relay"
 #: The services an app may be put behind a fault for, as placeholders and steps name them.
 SERVICES = {
     "relay": "the relay",
@@ -56,6 +59,12 @@ class FaultsWorld(Configured, PdsHeads, OnTheRuntime, Protocol):
 
     @property
     def apps(self) -> Mapping[str, App]: ...
+
+    @property
+    def has_relay(self) -> bool: ...
+
+    @property
+    def relay(self) -> Relay: ...
 
 
 @dataclass(frozen=True)
@@ -183,7 +192,7 @@ class Faults(WorldService):
         proxy.faulty = True
         proxy.accepted_at_fault = self.accepted(proxy)
         owner = upstream_owner(upstream)
-        if owner in self._world.pdses:
+        if owner in self._world.pdses or owner == RELAY:
             self.mark(owner)
         return proxy
 
@@ -221,14 +230,18 @@ class Faults(WorldService):
 
     # -- resuming a firehose ----------------------------------------------------------
 
-    def subscriptions(self, pds: str) -> list[str | None]:
-        """The cursors the apps' firehose subscriptions to PDS ``pds`` asked for, in order (None: no cursor).
+    def subscriptions(self, source: str) -> list[str | None]:
+        """The cursors the apps' firehose subscriptions to ``source`` asked for, in order (None: no cursor).
 
-        Read from the PDS's log (the embedded runtime's host writes a line per
-        websocket upgrade); the framework's own subscriptions, which name
-        themselves (:data:`~atproto_bdd.protocol.websocket.USER_AGENT`), are left out.
+        ``source`` is a PDS's name or ``relay``. A PDS's come from its log (the
+        embedded runtime's host writes a line per websocket upgrade); the
+        relay's from its own ("new consumer", with the cursor asked for). The
+        framework's own subscriptions, which name themselves
+        (:data:`~atproto_bdd.protocol.websocket.USER_AGENT`), are left out.
         """
-        service_id = self._world.pds(pds).service.id
+        if source == RELAY:
+            return self._relay_subscriptions()
+        service_id = self._world.pds(source).service.id
         found: list[str | None] = []
         for line in self._world.runtime.log_tail(service_id, 1_000_000).splitlines():
             match = SUBSCRIBE.search(line)
@@ -238,41 +251,67 @@ class Faults(WorldService):
             found.append(cursors[0] if cursors else None)
         return found
 
-    def mark(self, pds: str) -> None:
-        """Note, before a fault on PDS ``pds``, its subscriptions so far and each app's cursor (``cursor_http``)."""
+    def _relay_subscriptions(self) -> list[str | None]:
+        relay = self._world.relay
+        found: list[str | None] = []
+        for line in self._world.runtime.log_tail(relay.service.id, 1_000_000).splitlines():
+            if '"new consumer"' not in line:
+                continue
+            try:
+                entry = json.loads(line)
+            except ValueError:
+                continue
+            if entry.get("msg") != "new consumer" or entry.get("user_agent") == USER_AGENT:
+                continue
+            cursor = entry.get("cursor")
+            found.append(None if cursor is None else str(cursor))
+        return found
+
+    def mark(self, source: str) -> None:
+        """Note, before a fault on ``source`` (a PDS's name, or ``relay``), its subscriptions and the apps' cursors.
+
+        An app's cursor (``cursor_http``) counts for the firehose it reads
+        (``cursor_of``: the relay, or a PDS - the only one when not named).
+        """
         acknowledged = {}
         for app in self._world.apps.values():
-            if app.spec.cursor_http and app.running:
+            reads = app.spec.cursor_of or (next(iter(self._world.pdses)) if len(self._world.pdses) == 1 else None)
+            if app.spec.cursor_http and app.running and reads == source:
                 try:
                     acknowledged[app.name] = app.cursor()
                 except Exception:  # an app that does not answer has acknowledged nothing we can use
                     pass
-        self._marks[pds] = Mark(len(self.subscriptions(pds)), acknowledged)
+        self._marks[source] = Mark(len(self.subscriptions(source)), acknowledged)
 
-    def mark_every_pds(self) -> None:
-        """:meth:`mark` each PDS: before a fault on an app (it is killed) that ends all its subscriptions."""
+    def mark_every_source(self) -> None:
+        """:meth:`mark` each PDS and the relay: before a fault on an app (a kill) that ends all its subscriptions."""
         for pds in self._world.pdses:
             self.mark(pds)
+        if self._world.has_relay:
+            self.mark(RELAY)
 
-    def expect_resumed(self, app: str, pds: str) -> str:
-        """Wait (``app_timeout``) for the app's new subscription to PDS ``pds`` after the latest fault; judge it.
+    def expect_resumed(self, app: str, source: str) -> str:
+        """Wait (``app_timeout``) for the app's new subscription to ``source`` after the latest fault; judge it.
 
-        It must ask for a cursor (without one it reads from the live head: what
-        came meanwhile is lost), not 0 when the app had read events (a full
-        replay), and not past the last event the app had acknowledged
-        (``cursor_http`` at the fault: a gap). Returns the cursor asked for.
+        ``source`` is a PDS's name or ``relay``. The subscription must ask for
+        a cursor (without one it reads from the live head: what came meanwhile
+        is lost), not 0 when the app had read events (a full replay), and not
+        past the last event the app had acknowledged (``cursor_http`` at the
+        fault: a gap). Returns the cursor asked for.
         """
-        mark = self._marks.get(pds)
+        stream = "the relay firehose" if source == RELAY else f"the firehose of PDS {source}"
+        mark = self._marks.get(source)
         if mark is None:
+            where = "the relay" if source == RELAY else f"PDS {source}"
             raise UsageError(
-                f"there was no fault on PDS {pds} in this scenario yet: the check reads the subscriptions after one "
-                f"(When PDS {pds} restarts, When the connection from the app {app} to PDS {pds} drops...)"
+                f"there was no fault on {where} in this scenario yet: the check reads the subscriptions after one "
+                f"(When the connection from the app {app} to {where} drops, When the app {app} is killed...)"
             )
         timeout = self._world.settings.app_timeout
         new: list[str | None] = []
 
         def subscribed() -> bool:
-            new[:] = self.subscriptions(pds)[mark.subscriptions :]
+            new[:] = self.subscriptions(source)[mark.subscriptions :]
             return bool(new)
 
         poll(
@@ -280,26 +319,25 @@ class Faults(WorldService):
             timeout=timeout,
             max_interval=0.05,
             on_timeout=lambda: AssertionError(
-                f"the app {app} did not subscribe to the firehose of PDS {pds} again within {timeout:g}s of the fault"
+                f"the app {app} did not subscribe to {stream} again within {timeout:g}s of the fault"
             ),
         )
         asked, read = new[0], mark.acknowledged.get(app)
         had = f"it had acknowledged #{read}" if read is not None else "its cursor_http was not known at the fault"
         if asked is None:
             raise AssertionError(
-                f"the app {app} subscribed to the firehose of PDS {pds} again without a cursor ({had}): it reads "
+                f"the app {app} subscribed to {stream} again without a cursor ({had}): it reads "
                 "from the live head, and what came while it was away is lost"
             )
         if not asked.isdigit():
             raise AssertionError(f"the app {app} subscribed again with the cursor {asked!r}, which is no number")
         if read is not None and read > 0 and int(asked) == 0:
             raise AssertionError(
-                f"the app {app} subscribed to the firehose of PDS {pds} again from cursor 0 ({had}): "
-                "it replays everything"
+                f"the app {app} subscribed to {stream} again from cursor 0 ({had}): it replays everything"
             )
         if read is not None and int(asked) > read:
             raise AssertionError(
-                f"the app {app} subscribed to the firehose of PDS {pds} again from #{asked}, past the last event "
+                f"the app {app} subscribed to {stream} again from #{asked}, past the last event "
                 f"it had acknowledged (#{read}): the events between are lost"
             )
         return asked
