@@ -87,7 +87,7 @@ def before_all(context: Any) -> None:
         settings = Settings.load(context.config.userdata)
         # The project's config: the config setting (from the working directory), else atproto-bdd.toml in the
         # working directory or the nearest above it (behave run from a subdirectory).
-        project = Path.cwd() if settings.config else find_project_dir(Path.cwd()) or Path.cwd()
+        project = Path.cwd() if settings.config else _project_dir(context)
         session = RunSession(settings, project, worker=os.environ.get("ATPROTO_BDD_WORKER", ""))
         _expose(context, session)
         features = getattr(getattr(context, "_runner", None), "features", [])
@@ -97,6 +97,19 @@ def before_all(context: Any) -> None:
         # after_all keeps it from ending with "ABORTED: By user.", which nobody did.
         context.atproto_usage_error = True
         raise
+
+
+def _project_dir(context: Any) -> Path:
+    """Where the project's config is: from the working directory up, else from the features' directory up.
+
+    ``behave ../app/features`` run from elsewhere finds ``../app/atproto-bdd.toml``.
+    """
+    starts = [Path.cwd()] + [Path(path).resolve() for path in getattr(context.config, "paths", None) or []]
+    for start in starts:
+        found = find_project_dir(start if start.is_dir() else start.parent)
+        if found is not None:
+            return found
+    return Path.cwd()
 
 
 def _expose(context: Any, session: RunSession) -> None:
