@@ -13,6 +13,13 @@ from ..world.matching import NoSuchField, mismatches, value_at
 from .support import atproto_step, json_docstring, json_object_docstring, reads_last_response, world_of
 
 
+def _succeeded(world: World) -> Attempt:
+    """The latest attempt, which must have succeeded: a check of its response fails naming its error otherwise."""
+    attempt = _last_attempt(world)
+    assert not attempt.failed, f"{attempt.action} failed: {attempt.error}"
+    return attempt
+
+
 def _last_attempt(world: World) -> Attempt:
     if world.last_attempt is None:
         raise UsageError('no request to check: use a "tries to ...", "queries ..." or "calls ..." step first')
@@ -64,8 +71,7 @@ def when_calls_with(context: Any, handle: str, nsid: str) -> None:
 @atproto_step
 def then_request_succeeds(context: Any) -> None:
     """Checks the latest "tries to"/"queries"/"calls" step got no XRPC error."""
-    attempt = _last_attempt(world_of(context))
-    assert not attempt.failed, f"{attempt.action} failed: {attempt.error}"
+    _succeeded(world_of(context))
 
 
 @then("the request fails with error {error:ErrorName}")
@@ -107,8 +113,7 @@ def then_request_fails_saying(context: Any, error: str, text: str) -> None:
 def then_response_contains(context: Any) -> None:
     """Checks the latest successful "queries"/"calls" output contains the JSON docstring's fields."""
     world = world_of(context)
-    attempt = _last_attempt(world)
-    assert not attempt.failed, f"{attempt.action} failed: {attempt.error}"
+    attempt = _succeeded(world)
     problems = mismatches(json_docstring(context, world), attempt.result)
     assert not problems, f"the response of {attempt.action} differs:\n    " + "\n    ".join(problems)
 
@@ -119,8 +124,7 @@ def then_response_contains(context: Any) -> None:
 def then_response_has_field(context: Any, path: str) -> None:
     """Checks the latest successful output has the field PATH (dotted for nested objects: ``links.privacyPolicy``)."""
     world = world_of(context)
-    attempt = _last_attempt(world)
-    assert not attempt.failed, f"{attempt.action} failed: {attempt.error}"
+    attempt = _succeeded(world)
     try:
         value_at(attempt.result, path)
     except NoSuchField as missing:
@@ -132,8 +136,7 @@ def then_response_has_field(context: Any, path: str) -> None:
 @atproto_step
 def then_response_has_no_field(context: Any, path: str) -> None:
     """Checks the latest response has no field PATH (dots for nesting, numbers for list items: ``feed.0.reason``)."""
-    attempt = _last_attempt(world_of(context))
-    assert not attempt.failed, f"{attempt.action} failed: {attempt.error}"
+    attempt = _succeeded(world_of(context))
     try:
         value = value_at(attempt.result, path)
     except NoSuchField:
@@ -158,8 +161,7 @@ def then_response_list_count(context: Any, path: str, count: int) -> None:
 def then_response_does_not_contain(context: Any) -> None:
     """Fails if the latest response contains the JSON docstring (the subset ``the response contains:`` would find)."""
     world = world_of(context)
-    attempt = _last_attempt(world)
-    assert not attempt.failed, f"{attempt.action} failed: {attempt.error}"
+    attempt = _succeeded(world)
     expected = json_docstring(context, world)
     assert mismatches(expected, attempt.result), (
         f"the response of {attempt.action} contains {json.dumps(expected, ensure_ascii=False)}: "
@@ -212,8 +214,7 @@ def then_list_contains_in_any_order(context: Any, path: str) -> None:
 
 def _response_list(world: World, path: str) -> list[Any]:
     """The list at ``path`` in the latest successful response; an AssertionError if there is none."""
-    attempt = _last_attempt(world)
-    assert not attempt.failed, f"{attempt.action} failed: {attempt.error}"
+    attempt = _succeeded(world)
     try:
         items = value_at(attempt.result, path)
     except NoSuchField as missing:
