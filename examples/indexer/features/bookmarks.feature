@@ -90,7 +90,9 @@ Feature: The bookmarks indexer serves what people bookmark, in order, across PDS
     And bob.test creates a com.example.bookmark record with:
       | field | value                 |
       | url   | https://while-down.example |
-    And the app indexer is restarted
+    # The relay has it before the indexer is back: only its saved cursor can bring it to the indexer now.
+    Then the relay firehose shows a commit by bob.test creating com.example.bookmark
+    When the app indexer is restarted
     And com.example.countBookmarks is queried on the app indexer
     Then the response contains:
       """
