@@ -5,9 +5,10 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import tempfile
 from pathlib import Path
 
-from .errors import AtprotoBddError
+from .errors import AtprotoBddError, UsageError
 from .settings import PDS_VERSIONS, Settings
 
 
@@ -61,9 +62,23 @@ def _catalog(args: argparse.Namespace) -> int:
     return 0
 
 
+def _writable(directory: Path, option: str) -> Path:
+    """``directory``, made if needed; an error naming ``option`` if it cannot be written to (before anything runs)."""
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=directory):
+            pass
+    except OSError as exc:
+        raise UsageError(
+            f"{option} {directory} cannot be written to ({exc.strerror or exc}): give a writable directory"
+        ) from None
+    return directory
+
+
 def _run(args: argparse.Namespace) -> int:
     from .parallel import run_parallel
 
+    _writable(Path(args.reports), "--reports")
     behave_args = args.behave_args[1:] if args.behave_args[:1] == ["--"] else args.behave_args
     return run_parallel(
         args.paths,

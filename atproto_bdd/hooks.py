@@ -92,9 +92,10 @@ def before_all(context: Any) -> None:
         _expose(context, session)
         features = getattr(getattr(context, "_runner", None), "features", [])
         session.start(run_services(features, _registry(context), lambda s: _will_run(s, context.config, settings)))
-    except UsageError:
-        # A mistake in the settings, the config or the lexicons: behave reports the hook's error and stops;
-        # after_all keeps it from ending with "ABORTED: By user.", which nobody did.
+    except AtprotoBddError:
+        # A mistake in the settings, the config or the lexicons, or a tool or service that cannot start (the node
+        # setting names no Node.js...): behave reports the hook's error and stops; after_all keeps it from ending
+        # with "ABORTED: By user.", which nobody did.
         context.atproto_usage_error = True
         raise
 

@@ -46,6 +46,8 @@ from dataclasses import fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import _pytest
+import pluggy
 import pytest
 
 from .errors import UsageError
@@ -404,6 +406,8 @@ def atproto_appview(atproto_world: World) -> AppView:
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
     """Add the diagnostics to a failed test's report; keep each phase for the run report."""
     report: pytest.TestReport = yield
+    if report.failed and call.excinfo is not None and not item.config.getoption("fulltrace", False):
+        _without_library_frames(item, call.excinfo, report)
     run = item.config.stash.get(_RUN, None)
     if run is not None and run.runtime is not None:
         _mask_report(report)
@@ -413,6 +417,52 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     if run is not None and run.record() is not None:
         _note_phase(item, report)
     return report
+
+
+#: Where frames are library frames, not the test's: this package, pytest and pluggy.
+_PACKAGE_DIR = str(Path(__file__).resolve().parent) + os.sep
+_LIBRARY_DIRS = (_PACKAGE_DIR, *(str(Path(m.__file__).resolve().parent) + os.sep for m in (_pytest, pluggy)))
+
+
+def _library_frame(entry: Any) -> bool:
+    return str(Path(str(entry.path)).resolve()).startswith(_LIBRARY_DIRS)
+
+
+def _without_library_frames(item: pytest.Item, excinfo: pytest.ExceptionInfo[BaseException], report: Any) -> None:
+    """Show a failure atproto-bdd raised on purpose as its message under the test's own lines, without ours.
+
+    An error of ours (bad input, a service that failed, an XRPC error) or an
+    assertion of a world check says everything in its message: the frames of
+    the world, the protocol layer or this plugin are noise, as behave's steps
+    show it (one line naming the step). Unexpected exceptions (a bug) keep
+    every frame; ``--fulltrace`` shows them all anyway.
+    """
+    from .errors import AtprotoBddError, UsageError
+
+    error = excinfo.value
+    entries = list(excinfo.traceback)
+    if not isinstance(error, (AtprotoBddError, AssertionError)) or not entries:
+        return
+    if not str(Path(str(entries[-1].path)).resolve()).startswith(_PACKAGE_DIR):
+        return  # raised by the test's own code (its assert): as pytest shows it
+    own = excinfo.traceback.filter(lambda entry: not _library_frame(entry))
+    if not len(own):  # raised in a fixture of ours, from no line of the test's: the message alone
+        report.longrepr = f"{item.nodeid}: {type(error).__name__}: {error}"
+        return
+    style = item.config.getoption("tbstyle", "auto")
+    # Bad input needs no history: what it was raised from (a KeyError, say) is our business, not the test's.
+    chain = not isinstance(error, UsageError)
+    try:
+        report.longrepr = excinfo.getrepr(
+            funcargs=True,
+            showlocals=item.config.getoption("showlocals", False),
+            style="long" if style == "auto" else style,
+            # The test's own frames for our error; pytest's own filter for what it was raised from.
+            tbfilter=lambda info: own if info.value is error else item._traceback_filter(info),
+            chain=chain,
+        )
+    except Exception:  # a pytest whose internals differ: its own report stands
+        pass
 
 
 def _mask_report(report: pytest.TestReport) -> None:

@@ -18,6 +18,7 @@ its services need is built - the worlds made on it, and a report.
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 import time
@@ -51,9 +52,20 @@ def require_writable_dir(directory: Path, setting: str) -> None:
             pass
     except OSError as exc:
         raise UsageError(
-            f"the {setting} setting names {directory}, which cannot be written to ({exc.strerror or exc}); "
-            f"give a writable directory: -D {setting}=PATH (or ATPROTO_BDD_{setting.upper()})"
+            f"the {setting} setting names {directory}{_source(setting, directory)}, which cannot be written to "
+            f"({exc.strerror or exc}); give a writable directory: -D {setting}=PATH (or ATPROTO_BDD_{setting.upper()})"
         ) from None
+
+
+def _source(setting: str, directory: Path) -> str:
+    """`` (from ...)``: the environment variable ``directory`` came from, when it did (not ``-D``), else nothing."""
+    variable = f"ATPROTO_BDD_{setting.upper()}"
+    if os.environ.get(variable) and Path(os.environ[variable]).expanduser() == directory:
+        return f" (from the environment variable {variable})"
+    if setting == "cache_dir" and variable not in os.environ and os.environ.get("XDG_CACHE_HOME"):
+        if Path(os.environ["XDG_CACHE_HOME"]) / "atproto-bdd" == directory:
+            return " (from XDG_CACHE_HOME: the cache is $XDG_CACHE_HOME/atproto-bdd)"
+    return ""
 
 
 class RunSession:

@@ -8,6 +8,7 @@ has an ``ATPROTO_BDD_<KEY>`` environment variable (``runtime`` ->
 from __future__ import annotations
 
 import difflib
+import math
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
@@ -47,9 +48,31 @@ def _seconds(key: str, value: str) -> float:
         seconds = float(value)
     except ValueError:
         seconds = -1.0
-    if seconds <= 0:
+    if not seconds > 0 or not math.isfinite(seconds):  # nan and inf too
         raise UsageError(f"setting {key}={value!r} must be a positive number of seconds")
     return seconds
+
+
+#: The units a size setting may name (1024-based, as ``ls -h`` counts).
+_SIZE_UNITS = {"": 1, "b": 1, "k": 1024, "kb": 1024, "kib": 1024, "m": 1024**2, "mb": 1024**2, "mib": 1024**2}
+_SIZE_UNITS.update({"g": 1024**3, "gb": 1024**3, "gib": 1024**3})
+
+
+def _size(key: str, value: str) -> int:
+    """A size in bytes: ``52428800``, ``50MB``, ``50 MiB``, ``512k``; 0 for no limit."""
+    text = value.strip().lower().replace(" ", "").replace("_", "")
+    number = text.rstrip("bikmg")
+    unit = text[len(number) :]
+    try:
+        size = float(number) * _SIZE_UNITS[unit]
+    except (ValueError, KeyError):
+        size = -1.0
+    if not math.isfinite(size) or size < 0 or (0 < size < 1024):
+        raise UsageError(
+            f"setting {key}={value!r} must be a size: bytes (1024 or more), or with a unit such as 50MB, 512KB "
+            "or 1GB (1024-based); 0 for no limit"
+        )
+    return int(size)
 
 
 def _flag(key: str, value: str) -> bool:
@@ -86,6 +109,8 @@ class Settings:
     #: The longest wait a step may ask for (``within N seconds, ...``): a mistyped 99999 must not hang a run.
     max_wait: float = field(default=300.0, metadata={"convert": _seconds})
     appview_timeout: float = field(default=5.0, metadata={"convert": _seconds})
+    #: The most an app's log file keeps (bytes; 0: no limit): beyond it the oldest output is cut, and the log says so.
+    app_log_max_bytes: int = field(default=50 * 1024**2, metadata={"convert": _size})
     postgres_url: str = field(default="", metadata={"convert": _text})
     config: str = field(default="", metadata={"convert": _text})
     log_level: str = field(default="info", metadata={"convert": _choice(LOG_LEVELS)})
@@ -93,6 +118,9 @@ class Settings:
     run_root: str = field(default="", metadata={"convert": _text})
     prestart: bool = field(default=True, metadata={"convert": _flag})
     background_snapshots: bool = field(default=True, metadata={"convert": _flag})
+    #: Test-speed password hashing (local runtime): the PDS's hashes memoized per password, one random
+    #: password per run for accounts given none (services/node/host/password_hash.js, world/accounts.py).
+    fast_password_hash: bool = field(default=True, metadata={"convert": _flag})
     validate_records: bool = field(default=False, metadata={"convert": _flag})
     report_dir: str = field(default="reports", metadata={"convert": _text})
     plc_mode: str = field(default="memory", metadata={"convert": _choice(PLC_MODES)})

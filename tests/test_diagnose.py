@@ -10,8 +10,19 @@ def test_invalid_handle_is_explained() -> None:
     reasons = explain_undefined(registry, "given", "an account alice")
     assert reasons == [
         "'alice' is not a valid Handle (expected a handle such as alice.test (passed on lower-cased)) "
-        "for step 'an account {handle:Handle}'"
+        "for step 'an account {handle:Handle}': a handle has at least two labels separated by a dot, such as "
+        "alice.test"
     ]
+
+
+def test_a_handle_is_explained_by_the_rule_it_breaks_and_empty_quotes_are_named() -> None:
+    (reason,) = explain_undefined(registry, "given", "an account " + "x" * 70 + ".test")
+    assert reason.endswith(": label too long: xxxxxxxxxxxxxxxxxxxx...(70 characters) (70 > 63 characters between dots)")
+    (reason,) = explain_undefined(registry, "then", 'the request fails with error InvalidRequest saying ""')
+    assert reason.startswith(
+        "the quotes are empty: the step 'the request fails with error {error:ErrorName} saying \"{text}\"' takes a "
+        "text between them"
+    ), reason
 
 
 def test_invalid_pds_name_is_explained() -> None:

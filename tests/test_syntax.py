@@ -1,9 +1,20 @@
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from atproto_bdd.errors import UsageError
-from atproto_bdd.protocol.syntax import AtUri, is_did, is_handle, is_nsid, is_rkey, normalize_nsid, require_handle
+from atproto_bdd.protocol.syntax import (
+    AtUri,
+    handle_problem,
+    is_did,
+    is_handle,
+    is_nsid,
+    is_rkey,
+    normalize_nsid,
+    require_handle,
+)
 
 
 @pytest.mark.parametrize(
@@ -42,6 +53,35 @@ def test_require_handle_lowercases_and_explains() -> None:
     assert require_handle("Alice.Test") == "alice.test"
     with pytest.raises(UsageError, match="'alice' is not a valid handle"):
         require_handle("alice")
+
+
+@pytest.mark.parametrize(
+    "value,rule",
+    [
+        ("x" * 250 + ".test", "handle too long (255 > 253 characters)"),
+        ("alice", "a handle has at least two labels separated by a dot, such as alice.test"),
+        ("alice..test", "a label is empty (two dots in a row, or a dot at either end)"),
+        ("a" * 64 + ".test", "label too long: aaaaaaaaaaaaaaaaaaaa...(64 characters) (64 > 63 characters"),
+        ("al ice.test", "' ' in the label 'al ice': a handle has only ASCII letters, digits, hyphens and dots"),
+        ("alice-.test", "the label 'alice-' starts or ends with a hyphen"),
+        ("alice.1test", "the last label '1test' starts with a digit"),
+    ],
+)
+def test_a_handle_that_breaks_a_rule_is_told_which(value: str, rule: str) -> None:
+    assert handle_problem(value).startswith(rule)
+    with pytest.raises(UsageError, match=re.escape(f"is not a valid handle: {rule}")):
+        require_handle(value)
+
+
+def test_the_rules_and_the_pattern_agree() -> None:
+    import random
+
+    alphabet = "ab1-._X"
+    rng = random.Random(44)
+    samples = ["".join(rng.choice(alphabet) for _ in range(rng.randint(1, 12))) for _ in range(5000)]
+    samples += ["a" * n + ".test" for n in (62, 63, 64)] + [".".join(["a" * 63] * 4)[:k] + ".test" for k in (240, 248)]
+    for value in samples:
+        assert (handle_problem(value) is None) == is_handle(value), value
 
 
 def test_at_uri_round_trip() -> None:

@@ -80,10 +80,45 @@ def is_datetime(value: str) -> bool:
     return True
 
 
+#: The longest handle the specification allows, and the longest label (the part between dots).
+HANDLE_MAX_LENGTH = 253
+HANDLE_LABEL_MAX_LENGTH = 63
+_LABEL_CHARACTERS = re.compile(r"[a-zA-Z0-9-]*")
+
+
+def handle_problem(value: str) -> str | None:
+    """Why ``value`` is no handle by the specification's rules (https://atproto.com/specs/handle), or None.
+
+    The rules: at most 253 characters; at least two labels separated by
+    dots; each label 1 to 63 ASCII letters, digits and hyphens, not starting
+    or ending with a hyphen; the last label (the TLD) not starting with a digit.
+    """
+    if len(value) > HANDLE_MAX_LENGTH:
+        return f"handle too long ({len(value)} > {HANDLE_MAX_LENGTH} characters)"
+    labels = value.split(".")
+    if len(labels) < 2:
+        return "a handle has at least two labels separated by a dot, such as alice.test"
+    for label in labels:
+        shown = label if len(label) <= 24 else f"{label[:20]}...({len(label)} characters)"
+        if not label:
+            return "a label is empty (two dots in a row, or a dot at either end)"
+        if len(label) > HANDLE_LABEL_MAX_LENGTH:
+            return f"label too long: {shown} ({len(label)} > {HANDLE_LABEL_MAX_LENGTH} characters between dots)"
+        if not _LABEL_CHARACTERS.fullmatch(label):
+            bad = next(char for char in label if not _LABEL_CHARACTERS.fullmatch(char))
+            return f"{bad!r} in the label {shown!r}: a handle has only ASCII letters, digits, hyphens and dots"
+        if label.startswith("-") or label.endswith("-"):
+            return f"the label {shown!r} starts or ends with a hyphen"
+    if labels[-1][0].isdigit():
+        return f"the last label {labels[-1]!r} starts with a digit"
+    return None
+
+
 def require_handle(value: str) -> str:
-    """Return the handle in canonical (lower-case) form or raise :class:`UsageError`."""
-    if not is_handle(value):
-        raise UsageError(f"{value!r} is not a valid handle (expected something like alice.test)")
+    """Return the handle in canonical (lower-case) form or raise :class:`UsageError` saying which rule it breaks."""
+    problem = handle_problem(value)
+    if problem is not None:
+        raise UsageError(f"{value!r} is not a valid handle: {problem} (expected something like alice.test)")
     return value.lower()
 
 

@@ -217,11 +217,19 @@ def _app(name: str, spec: Any, base: Path, where: str) -> AppSpec:
     if isinstance(command, str):
         command = shlex.split(command)
     valid = isinstance(command, list) and all(isinstance(part, str) for part in command)
+    if "command" in spec and not valid:
+        raise UsageError(
+            f'{where}: {key}.command must be a list of strings (["python", "app.py"]) or a string, got '
+            f"{spec['command']!r}"
+        )
     if not valid or (not command and not image):
         raise UsageError(
             f'{where}: {key}.command is required (unless it has an image): a list of strings (["python", "app.py"]) '
             "or a string"
         )
+    cwd = spec.get("cwd", ".")
+    if not isinstance(cwd, str) or not cwd:
+        raise UsageError(f"{where}: {key}.cwd must be a directory (a path relative to the file), got {cwd!r}")
     env = spec.get("env", {})
     if not isinstance(env, dict) or not all(isinstance(value, (str, int, float, bool)) for value in env.values()):
         raise UsageError(f"{where}: {key}.env must be a table of strings")
@@ -229,6 +237,8 @@ def _app(name: str, spec: Any, base: Path, where: str) -> AppSpec:
     if len(ready) > 1:
         raise UsageError(f"{where}: {key} sets {' and '.join(ready)}; choose one readiness check")
     if "ready_log" in spec:
+        if not isinstance(spec["ready_log"], str):
+            raise UsageError(f"{where}: {key}.ready_log must be a regular expression (text), got {spec['ready_log']!r}")
         try:
             re.compile(spec["ready_log"])
         except re.error as exc:
@@ -265,12 +275,14 @@ def _app(name: str, spec: Any, base: Path, where: str) -> AppSpec:
     if not isinstance(faults, bool):
         raise UsageError(f"{where}: {key}.faults must be true or false (got {faults!r})")
     timeout = spec.get("ready_timeout", 30)
-    if not isinstance(timeout, (int, float)) or timeout <= 0:
-        raise UsageError(f"{where}: {key}.ready_timeout must be a positive number of seconds")
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not 0 < timeout < float("inf"):
+        raise UsageError(f"{where}: {key}.ready_timeout must be a positive number of seconds (got {timeout!r})")
+    if not isinstance(spec.get("ready_tcp", False), bool):
+        raise UsageError(f"{where}: {key}.ready_tcp must be true or false (got {spec['ready_tcp']!r})")
     return AppSpec(
         name=name,
         command=tuple(command),
-        cwd=(base / spec.get("cwd", ".")).resolve(),
+        cwd=(base / cwd).resolve(),
         env={k: str(v).lower() if isinstance(v, bool) else str(v) for k, v in env.items()},
         ready_http=spec.get("ready_http"),
         ready_log=spec.get("ready_log"),

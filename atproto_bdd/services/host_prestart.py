@@ -82,7 +82,10 @@ def prestart(settings: Settings) -> bool:
     with _lock:
         if _pending is not None:
             return False
-        run_dir = Path(tempfile.mkdtemp(prefix="atproto-bdd-run-", dir=run_root(settings.run_root)))
+        try:
+            run_dir = Path(tempfile.mkdtemp(prefix="atproto-bdd-run-", dir=run_root(settings.run_root)))
+        except OSError:  # an unwritable run_root: before_all says so, naming the setting
+            return False
         host = NodeHost(install, run_dir, log_level=settings.log_level, remove_run_dir=not settings.keep_run_dir)
         try:
             host.spawn()

@@ -21,6 +21,7 @@ with it.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import os
 import queue
@@ -195,8 +196,13 @@ class ManagedProcess:
         death_signal: int = signal.SIGKILL,
         user: int | None = None,
         resolv_conf: Path | None = None,
+        output: int | None = None,
     ) -> ManagedProcess:
         """Start ``argv`` with stdout and stderr appended to ``log_path`` and stdin closed.
+
+        ``output`` (a file descriptor, such as a pipe's end) takes stdout and
+        stderr instead, for a caller that writes ``log_path`` itself (an app's
+        capped log: :mod:`.app_process`).
 
         ``env`` replaces the environment when given; ``user`` runs it as that
         uid (and its primary group; for programs that refuse root, such as
@@ -209,7 +215,7 @@ class ManagedProcess:
         log_path.parent.mkdir(parents=True, exist_ok=True)
 
         def fork() -> subprocess.Popen[bytes]:
-            with open(log_path, "ab") as log:
+            with open(log_path, "ab") if output is None else contextlib.nullcontext(output) as log:
                 return subprocess.Popen(
                     list(argv),
                     stdin=subprocess.DEVNULL,

@@ -75,7 +75,9 @@ class Runtime(ABC):
         app that names an ``image`` as a container, with ``data_dir`` (its
         ``${run_dir}``) mounted at the same path.
         """
-        return AppProcess.start(spec, port=port, env=env, log_path=log_path)
+        return AppProcess.start(
+            spec, port=port, env=env, log_path=log_path, log_max_bytes=self.settings.app_log_max_bytes
+        )
 
     def start_appview(self, spec: AppViewSpec, plc: PlcService, sources: Sequence[str]) -> AppViewService:
         """Start a Bluesky AppView indexing ``sources`` (PDS websocket URLs); its DID goes into ``plc``."""

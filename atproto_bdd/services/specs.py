@@ -17,6 +17,10 @@ def new_k256_private_key_hex() -> str:
     return masker.register(value.to_bytes(32, "big").hex())
 
 
+#: The domains a PDS gives its accounts' handles (``PDS_SERVICE_HANDLE_DOMAINS``): ``alice.test``.
+SERVICE_HANDLE_DOMAINS = ".test"
+
+
 @dataclass(frozen=True)
 class PdsSpec:
     """A PDS to start. Secrets are random per instance and registered for masking.
@@ -35,12 +39,18 @@ class PdsSpec:
     email_from: str = "noreply@pds.test"
     extra_env: Mapping[str, str] = field(default_factory=dict)
 
+    @property
+    def handle_domains(self) -> list[str]:
+        """The domains this PDS gives handles on (``.test``; ``PDS_SERVICE_HANDLE_DOMAINS`` in ``extra_env``)."""
+        domains = str(self.extra_env.get("PDS_SERVICE_HANDLE_DOMAINS", SERVICE_HANDLE_DOMAINS))
+        return [domain.strip() for domain in domains.split(",") if domain.strip()]
+
     def environment(self, plc_url: str) -> dict[str, str]:
         """The ``PDS_*`` variables for this PDS (port, hostname and data paths are the runtime's)."""
         env = {
             "PDS_DEV_MODE": "true",
             "PDS_INVITE_REQUIRED": "false",
-            "PDS_SERVICE_HANDLE_DOMAINS": ".test",
+            "PDS_SERVICE_HANDLE_DOMAINS": SERVICE_HANDLE_DOMAINS,
             "PDS_DID_PLC_URL": plc_url,
             "PDS_ADMIN_PASSWORD": self.admin_password,
             "PDS_JWT_SECRET": self.jwt_secret,

@@ -16,7 +16,16 @@ from typing import Any
 
 from behave import given, then, when
 
-from .support import atproto_step, json_object_docstring, table_rows, world_of
+from ..world import World
+from .support import atproto_step, json_object_docstring, query_parameters, table_rows, world_of
+
+#: What the query steps' docstrings are.
+PARAMETERS = "the query's parameters as a JSON object"
+
+
+def _parameters(context: Any, world: World) -> dict[str, Any]:
+    """The step's docstring: a JSON object of query parameters (checked before anything is sent)."""
+    return query_parameters(json_object_docstring(context, world, PARAMETERS), PARAMETERS)
 
 
 @given("the app {name:Word} is running")
@@ -97,7 +106,7 @@ def when_app_queried(context: Any, nsid: str, name: str) -> None:
 def when_app_queried_with(context: Any, nsid: str, name: str) -> None:
     """Sends the XRPC query NSID with the JSON docstring's parameters to app NAME, without credentials."""
     world = world_of(context)
-    world.query_app(name, nsid, json_object_docstring(context, world, "the query's parameters as a JSON object"))
+    world.query_app(name, nsid, _parameters(context, world))
 
 
 @when("{nsid:NSID} is queried at once on the app {name:Word}")
@@ -112,8 +121,7 @@ def when_app_queried_at_once(context: Any, nsid: str, name: str) -> None:
 def when_app_queried_at_once_with(context: Any, nsid: str, name: str) -> None:
     """Like the step above, with the JSON docstring's parameters."""
     world = world_of(context)
-    params = json_object_docstring(context, world, "the query's parameters as a JSON object")
-    world.query_app(name, nsid, params, at_once=True)
+    world.query_app(name, nsid, _parameters(context, world), at_once=True)
 
 
 @when("{handle:Handle} queries {nsid:NSID} on the app {name:Word}")
@@ -132,8 +140,7 @@ def when_account_queries_app(context: Any, handle: str, nsid: str, name: str) ->
 def when_account_queries_app_with(context: Any, handle: str, nsid: str, name: str) -> None:
     """Like the step above, with the JSON docstring's parameters."""
     world = world_of(context)
-    params = json_object_docstring(context, world, "the query's parameters as a JSON object")
-    world.query_app(name, nsid, params, as_handle=handle)
+    world.query_app(name, nsid, _parameters(context, world), as_handle=handle)
 
 
 @given("the app {name:Word} has caught up")

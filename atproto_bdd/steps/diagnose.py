@@ -29,7 +29,7 @@ def explain_undefined(registry: Any, keyword: str, text: str) -> list[str]:
     for step_type in dict.fromkeys((keyword.lower(), "step")):
         for matcher in registry.steps.get(step_type, []):
             pattern = getattr(matcher, "pattern", "")
-            reason = _near_miss(pattern, text)
+            reason = _near_miss(pattern, text) or _empty_quotes(matcher, pattern, text)
             if reason:
                 found.setdefault(reason, len(_TYPED_FIELD.sub("", pattern)))
     best = max(found.values(), default=0)
@@ -48,5 +48,30 @@ def _near_miss(pattern: str, text: str) -> str | None:
         converter: Any = PARAMETER_TYPES[type_name]
         if not re.fullmatch(converter.pattern, value):
             summary = (converter.__doc__ or type_name).strip().splitlines()[0]
-            return f"{value!r} is not a valid {type_name} (expected {summary}) for step {pattern!r}"
+            why = _handle_problem(value) if type_name == "Handle" else None
+            return f"{value!r} is not a valid {type_name} (expected {summary}) for step {pattern!r}{why or ''}"
     return None
+
+
+def _handle_problem(value: str) -> str | None:
+    """``: <the rule it breaks>`` for a value that is no handle (the specification's rules), else None."""
+    from ..protocol.syntax import handle_problem
+
+    problem = handle_problem(value)
+    return f": {problem}" if problem else None
+
+
+def _empty_quotes(matcher: Any, pattern: str, text: str) -> str | None:
+    """Why ``text`` with ``""`` matches no step: the step takes a text between the quotes, and it is empty."""
+    if '""' not in text or '"{' not in pattern:
+        return None
+    try:
+        meant = matcher.match(text.replace('""', '"x"', 1))
+    except Exception:  # a matcher of another kind
+        return None
+    if meant is None:
+        return None
+    return (
+        f"the quotes are empty: the step {pattern!r} takes a text between them (an empty text is part of every "
+        "text: a check of it would prove nothing)"
+    )

@@ -10,7 +10,7 @@ from ..errors import UsageError
 from ..world import XrpcCall
 from ..world.bsky import POST
 from ..world.matching import mismatches
-from .support import atproto_step, json_docstring, json_object_docstring, world_of
+from .support import atproto_step, json_object_docstring, world_of
 
 
 @given('{handle:Handle} posts "{text}"')
@@ -58,7 +58,8 @@ def when_creates_record(context: Any, handle: str, collection: str) -> None:
           \"\"\"
     """
     world = world_of(context)
-    world.account(handle).create_record(collection, json_object_docstring(context, world, "the record as JSON"))
+    record = json_object_docstring(context, world, "the record as JSON")
+    world.account(handle).create_record(collection, record)
 
 
 @when("{handle:Handle} tries to create a {collection:NSID} record:")
@@ -66,8 +67,8 @@ def when_creates_record(context: Any, handle: str, collection: str) -> None:
 def when_tries_to_create_record(context: Any, handle: str, collection: str) -> None:
     """Like "creates a ... record:", but keeps a refusal for "Then the request ..." steps."""
     world = world_of(context)
-    account = world.account(handle)
     record = json_object_docstring(context, world, "the record as JSON")
+    account = world.account(handle)
     # The outcome is the PDS's reply (uri, cid, validationStatus): what "the response contains:" compares.
     world.attempt(
         f"{handle} creates a {collection} record",
@@ -140,9 +141,9 @@ def when_replaces_latest_record(context: Any, handle: str, pronoun: str, collect
           \"\"\"
     """
     world = world_of(context)
+    record = json_object_docstring(context, world, "the record as JSON")
     account = world.account(handle)
-    ref = account.latest(collection)
-    account.put_record(collection, ref.rkey, json_object_docstring(context, world, "the record as JSON"))
+    account.put_record(collection, account.latest(collection).rkey, record)
 
 
 @given("{handle:Handle} updates {pronoun:Pronoun} latest {collection:NSID} record with:")
@@ -154,9 +155,8 @@ def when_updates_latest_record(context: Any, handle: str, pronoun: str, collecti
     Fields not named keep their values; ``to:`` instead of ``with:`` replaces the whole record.
     """
     world = world_of(context)
-    world.account(handle).update_record(
-        world.account(handle).latest(collection), json_object_docstring(context, world, "the fields as JSON")
-    )
+    fields = json_object_docstring(context, world, "the fields as JSON")
+    world.account(handle).update_record(world.account(handle).latest(collection), fields)
 
 
 @given('{handle:Handle} creates a {collection:NSID} record as "{name}":')
@@ -220,7 +220,8 @@ def then_latest_post_text(context: Any, handle: str, text: str) -> None:
 def then_latest_record_contains(context: Any, handle: str, collection: str) -> None:
     """Fetches HANDLE's latest COLLECTION record and checks it contains the JSON docstring's fields."""
     world = world_of(context)
+    expected = json_object_docstring(context, world, "the fields the record contains, as JSON")
     account = world.account(handle)
     stored = account.get(account.latest(collection))
-    problems = mismatches(json_docstring(context, world), stored.value)
+    problems = mismatches(expected, stored.value)
     assert not problems, f"{stored.uri} differs:\n    " + "\n    ".join(problems)

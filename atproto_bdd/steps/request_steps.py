@@ -10,7 +10,15 @@ from behave import then, when
 from ..errors import UsageError, XrpcError
 from ..world import Attempt, World, XrpcCall
 from ..world.matching import NoSuchField, mismatches, value_at
-from .support import atproto_step, json_docstring, json_object_docstring, reads_last_response, world_of
+from .support import (
+    atproto_step,
+    json_array_docstring,
+    json_docstring,
+    json_object_docstring,
+    query_parameters,
+    reads_last_response,
+    world_of,
+)
 
 
 def _succeeded(world: World) -> Attempt:
@@ -40,8 +48,9 @@ def when_queries(context: Any, handle: str, nsid: str) -> None:
 def when_queries_with(context: Any, handle: str, nsid: str) -> None:
     """Calls the XRPC query NSID as HANDLE with the JSON docstring's fields as parameters."""
     world = world_of(context)
+    what = "the query parameters as a JSON object"
+    params = query_parameters(json_object_docstring(context, world, what), what)
     account = world.account(handle)
-    params = json_object_docstring(context, world, "the query parameters as a JSON object")
     world.attempt(f"{handle} queries {nsid}", lambda: account.xrpc_get(nsid, params), xrpc=XrpcCall(nsid, params))
 
 
@@ -59,8 +68,8 @@ def when_calls(context: Any, handle: str, nsid: str) -> None:
 def when_calls_with(context: Any, handle: str, nsid: str) -> None:
     """Calls the XRPC procedure NSID (POST) as HANDLE with the JSON docstring as input."""
     world = world_of(context)
-    account = world.account(handle)
     body = json_object_docstring(context, world, "the procedure's JSON input")
+    account = world.account(handle)
     world.attempt(
         f"{handle} calls {nsid}", lambda: account.xrpc_post(nsid, body), xrpc=XrpcCall(nsid, input=body, procedure=True)
     )
@@ -113,8 +122,9 @@ def then_request_fails_saying(context: Any, error: str, text: str) -> None:
 def then_response_contains(context: Any) -> None:
     """Checks the latest successful "queries"/"calls" output contains the JSON docstring's fields."""
     world = world_of(context)
+    expected = json_object_docstring(context, world, "the fields the response contains, as JSON")
     attempt = _succeeded(world)
-    problems = mismatches(json_docstring(context, world), attempt.result)
+    problems = mismatches(expected, attempt.result)
     assert not problems, f"the response of {attempt.action} differs:\n    " + "\n    ".join(problems)
 
 
@@ -161,8 +171,8 @@ def then_response_list_count(context: Any, path: str, count: int) -> None:
 def then_response_does_not_contain(context: Any) -> None:
     """Fails if the latest response contains the JSON docstring (the subset ``the response contains:`` would find)."""
     world = world_of(context)
+    expected = json_object_docstring(context, world, "the fields the response must not contain, as JSON")
     attempt = _succeeded(world)
-    expected = json_docstring(context, world)
     assert mismatches(expected, attempt.result), (
         f"the response of {attempt.action} contains {json.dumps(expected, ensure_ascii=False)}: "
         f"{json.dumps(attempt.result, ensure_ascii=False)[:400]}"
@@ -194,9 +204,7 @@ def then_list_contains_in_any_order(context: Any, path: str) -> None:
     lists must be as long as each other.
     """
     world = world_of(context)
-    expected = json_docstring(context, world)
-    if not isinstance(expected, list):
-        raise UsageError("the docstring of 'contains, in any order:' is a JSON list of the items expected")
+    expected = json_array_docstring(context, world, "the items expected, in any order, as JSON")
     items = _response_list(world, path)
     left = list(range(len(items)))
     for wanted in expected:

@@ -162,15 +162,49 @@ def json_docstring(context: Any, world: World, what: str = "a JSON object") -> A
     return world.resolve_data(parse_json(docstring(context, what)))
 
 
+def json_kind(value: Any) -> str:
+    """What a parsed JSON value is, as a message says it: an object, an array, a string, a number, a boolean, null."""
+    kinds = {dict: "an object", list: "an array", str: "a string", bool: "a boolean", type(None): "null"}
+    return kinds.get(type(value), "a number")
+
+
 def json_object_docstring(context: Any, world: World, what: str) -> dict[str, Any]:
     """The step's docstring as a JSON object (a record, parameters, a body); anything else is a UsageError."""
     value = json_docstring(context, world, what)
     if not isinstance(value, dict):
-        kind = {list: "an array", str: "a string", bool: "a boolean", type(None): "null"}.get(type(value), "a number")
         raise UsageError(
-            f"{what} must be a JSON object ({{...}}), and the docstring holds {kind}: {json.dumps(value)[:120]}"
+            f"{what} must be a JSON object ({{...}}), and the docstring holds {json_kind(value)}: "
+            f"{json.dumps(value)[:120]}"
         )
     return value
+
+
+def json_array_docstring(context: Any, world: World, what: str) -> list[Any]:
+    """The step's docstring as a JSON array (the items a list holds); anything else is a UsageError."""
+    value = json_docstring(context, world, what)
+    if not isinstance(value, list):
+        raise UsageError(
+            f"{what} must be a JSON array ([...]), and the docstring holds {json_kind(value)}: "
+            f"{json.dumps(value)[:120]}"
+        )
+    return value
+
+
+def query_parameters(params: dict[str, Any], what: str) -> dict[str, Any]:
+    """``params`` if every value is one a query string can carry (text, a number, a boolean, an array of those).
+
+    ``null`` leaves the parameter out.
+    """
+    for key, value in params.items():
+        items = value if isinstance(value, list) else [value]
+        for index, item in enumerate(items):
+            if isinstance(item, (dict, list)):
+                path = f"$.{key}" + (f"[{index}]" if isinstance(value, list) else "")
+                raise UsageError(
+                    f"{what}: {path} is {json_kind(item)}, and a query parameter is a string, a number, a "
+                    f"boolean or an array of those: {json.dumps(item)[:80]}"
+                )
+    return params
 
 
 def table_rows(

@@ -46,25 +46,48 @@ SECTIONS: dict[str, tuple[list[str], list[str]]] = {
 
 
 def apply_description(world: World, description: Any) -> None:
-    """Create what ``description`` describes in ``world``'s network."""
+    """Create what ``description`` describes in ``world``'s network.
+
+    The whole description is checked first (sections, keys, types): a
+    mistake anywhere in it fails before anything is created.
+    """
+    pdses, sections = check_description(description)
+    for name in pdses:
+        world.ensure_pds(name)
+    for section, apply in _APPLY.items():
+        for item in sections[section]:
+            apply(world, world.resolve_data(item))
+
+
+def check_description(description: Any) -> tuple[list[str], dict[str, list[dict[str, Any]]]]:
+    """The PDS names and each section's items of ``description``; a UsageError naming the first mistake."""
     if not isinstance(description, Mapping):
-        raise UsageError(f"the network description must be a mapping of sections, got {type(description).__name__}")
+        raise UsageError(
+            f"the network description must be a mapping of sections, got {_kind(description)} "
+            f"(sections: pdses, {', '.join(SECTIONS)})"
+        )
     valid = ["pdses", *SECTIONS]
     unknown = [key for key in description if key not in valid]
     if unknown:
         raise UsageError(f"unknown section(s) {', '.join(map(str, unknown))}; valid sections: {', '.join(valid)}")
     pdses = description.get("pdses") or []
     if not isinstance(pdses, list):
-        raise UsageError("pdses must be a list of PDS names")
-    for name in pdses:
-        world.ensure_pds(str(name))
-    for section, apply in _APPLY.items():
+        raise UsageError(f"pdses must be a list of PDS names, got {_kind(pdses)}")
+    for index, name in enumerate(pdses):
+        if isinstance(name, bool) or not isinstance(name, (str, int)):
+            raise UsageError(f"pdses[{index}] must be a PDS name (text), got {_kind(name)} {name!r}")
+    sections: dict[str, list[dict[str, Any]]] = {}
+    for section in _APPLY:
         items = description.get(section) or []
         if not isinstance(items, list):
-            raise UsageError(f"{section} must be a list")
-        for index, raw in enumerate(items):
-            item = _item(section, index, raw)
-            apply(world, world.resolve_data(item))
+            raise UsageError(f"{section} must be a list, got {_kind(items)}")
+        sections[section] = [_item(section, index, raw) for index, raw in enumerate(items)]
+    return [str(name) for name in pdses], sections
+
+
+def _kind(value: Any) -> str:
+    """A YAML value's type as a message says it: list, dict, str, int, float, bool, NoneType."""
+    return type(value).__name__
 
 
 def _item(section: str, index: int, raw: Any) -> dict[str, Any]:
@@ -82,10 +105,15 @@ def _item(section: str, index: int, raw: Any) -> dict[str, Any]:
         valid = ", ".join(required + [f"{key} (optional)" for key in optional])
         raise UsageError(f"{where}: {' and '.join(problems)}; valid keys: {valid}")
     for key, value in raw.items():
+        if key == "record":
+            if not isinstance(value, Mapping):
+                raise UsageError(
+                    f"{where}.record must be a mapping (the record's fields), got {_kind(value)} {value!r}"
+                )
         # Text, or a number YAML read from unquoted text; a list, a mapping or a YAML boolean (yes/no) is a mistake.
-        if key != "record" and (isinstance(value, bool) or not isinstance(value, (str, int, float))):
+        elif isinstance(value, bool) or not isinstance(value, (str, int, float)):
             raise UsageError(
-                f"{where}.{key} must be text, got {type(value).__name__} {value!r} (quote it in YAML if it is text)"
+                f"{where}.{key} must be text, got {_kind(value)} {value!r} (quote it in YAML if it is text)"
             )
     return dict(raw)
 

@@ -98,7 +98,9 @@ class AppMixin(CleanupMixin, ImagesMixin):
     ) -> AppProcess:
         """Start the app (a container of its ``image``, else a local process) and wait until it is ready."""
         if not spec.image:
-            return AppProcess.start(spec, port=port, env=env, log_path=log_path)
+            return AppProcess.start(
+                spec, port=port, env=env, log_path=log_path, log_max_bytes=self.settings.app_log_max_bytes
+            )
         container = self._run(
             f"app {spec.name}",
             name=f"app-{spec.name}-{uuid.uuid4().hex[:6]}",

@@ -68,11 +68,9 @@ class PdsMixin:
     def _start_pds(self, spec: PdsSpec, plc: PlcService, more: dict[str, Any]) -> PdsService:
         host = self.host
         data_dir = host.run_dir / "data" / f"{spec.name}-{os.urandom(4).hex()}"
-        result = self._call(
-            "pds.start",
-            {"name": spec.name, "dataDir": str(data_dir), "env": spec.environment(plc.service_url), **more},
-            what=f"PDS {spec.name}",
-        )
+        args = {"name": spec.name, "dataDir": str(data_dir), "env": spec.environment(plc.service_url), **more}
+        args["fastPasswordHash"] = self.settings.fast_password_hash  # host/password_hash.js
+        result = self._call("pds.start", args, what=f"PDS {spec.name}")
         log_path = Path(result["log"])
         self._log_paths[result["id"]] = log_path  # the host answered once PDS.create() was done and it listens
         with self._lock:

@@ -79,6 +79,10 @@ const loadCache = (() => {
 })()
 let loadCacheLearned = false
 
+// Test-speed password hashing (host/password_hash.js): its seam is installed before the PDS loads,
+// after the load cache's resolution hook, so that its own hook runs first. Off until pds.start says.
+if (ROLE_NAME === 'network') require('./host/password_hash').installPasswordHashing(packages)
+
 // The AppView's servers (its API and its dataplane) call listen(port) without a host.
 if (ROLE_NAME === 'appview') bindLoopbackByDefault()
 

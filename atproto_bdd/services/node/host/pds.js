@@ -8,6 +8,7 @@ const path = require('node:path')
 const { attachAccessLog, quietly } = require('./services')
 const { listening, onFreePort } = require('./net')
 const { copyData } = require('./snapshots')
+const { hashing: passwordHashing } = require('./password_hash')
 
 // The PDS is configured with the same PDS_* variables as its Docker image:
 // read them with the PDS's own readEnv(), then put process.env back.
@@ -59,9 +60,12 @@ function pdsCommands({ packages, services, runDir }) {
   const template = new PdsTemplate(path.join(runDir, 'pds-template'))
 
   // ``args``: name, dataDir, env (PDS_* variables), and optionally port, copyFrom (a snapshot's data
-  // directory to start on a copy of) or id (a restart: service ``id``, stopped, again on its data and port).
+  // directory to start on a copy of), id (a restart: service ``id``, stopped, again on its data and port)
+  // and fastPasswordHash (the setting: password hashes memoized per password, host/password_hash.js; it
+  // holds for the whole host, whose PDSes all belong to one run).
   async function start(args) {
     const pds = packages.require('@atproto/pds')
+    passwordHashing.set(args.fastPasswordHash)
     const { id, log } = services.begin('pds', args.id) // a restart appends to the service's log
     const dataDir = args.dataDir
     const fresh = !args.copyFrom && !args.id
@@ -145,10 +149,12 @@ function pdsCommands({ packages, services, runDir }) {
         fs.rmSync(dataDir, { recursive: true, force: true })
       }
     }
-    // What a restart starts with again: the same name, data directory, PDS_* variables (secrets) and port.
-    const again = { name: args.name, dataDir, env: args.env, port: env.port, id }
+    // What a restart starts with again: the same name, data directory, PDS_* variables (secrets), port and
+    // password hashing.
+    const again = { name: args.name, dataDir, env: args.env, port: env.port, id, fastPasswordHash: args.fastPasswordHash }
     services.add(id, { kind: 'pds', name: args.name, url, stop, log, subscribers, instance, dataDir, again })
-    return { id, url, port: env.port, did: env.serviceDid, dataDir, log: log.file }
+    const fastPasswordHash = passwordHashing.on
+    return { id, url, port: env.port, did: env.serviceDid, dataDir, log: log.file, fastPasswordHash }
   }
 
   // Stops PDS ``args.id`` keeping its data directory, and starts it again on it: the same id, port (its
@@ -167,6 +173,8 @@ function pdsCommands({ packages, services, runDir }) {
     'pds.restart': restart,
     // A PDS's latest sequence number, as its sequencer reads it (what its FutureCursor check compares with).
     'pds.head': async (args) => ({ seq: (await services.of(args.id, 'pds').instance.ctx.sequencer.curr()) ?? 0 }),
+    // Whether password hashes are memoized (on, and the seam: "exports", "resolve-hook" or null), and how often.
+    'pds.passwordHashing': async () => passwordHashing.report(),
   }
 }
 
