@@ -163,15 +163,18 @@ def before_scenario(context: Any, scenario: Any) -> None:
         world = session.new_world()
     world.begin_scenario(scenario.name)
     setattr(context, _BUILDS_SEEN, len(history()))
-    # The AppView comes before any PDS, which is configured with it, wherever `Given an AppView` stands.
-    appview_first = "appview" in scenario_services(scenario, _registry(context))
+    # The AppView and Ozone's identity come before any PDS, which is configured with them, wherever
+    # `Given an AppView` or `Given Ozone moderated by ...` stands.
+    services = scenario_services(scenario, _registry(context))
+    ozone_first = "ozone" in services
+    appview_first = ozone_first or "appview" in services
     snapshots: BackgroundSnapshots | None = getattr(context, _SNAPSHOTS, None)
     if snapshots is not None and world.lifetime == "scenario":  # a shared network runs its Background anyway
         snapshots.begin_scenario(world, scenario, eligible=not appview_first)
     context.atproto = world
     if appview_first:
         try:
-            world.add_appview()
+            world.plan_ozone() if ozone_first else world.add_appview()
         except AtprotoBddError:  # the step that asks for it tries again and fails with the reason, as a step
             pass
 

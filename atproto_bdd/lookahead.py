@@ -37,11 +37,11 @@ def step_services(step: Any, registry: Any) -> tuple[str, ...]:
 
 
 def scenario_services(scenario: Any, registry: Any) -> set[str]:
-    """The services the scenario's steps start, its Background's included (an ``@appview`` tag: the AppView)."""
+    """The services the scenario's steps start, its Background's included (tags ``@appview``, ``@ozone`` too)."""
     steps = [*(getattr(scenario, "background_steps", None) or ()), *(getattr(scenario, "steps", None) or ())]
     found = {service for step in steps for service in step_services(step, registry)}
-    if "appview" in (getattr(scenario, "effective_tags", None) or ()):
-        found.add("appview")
+    tags = getattr(scenario, "effective_tags", None) or ()
+    found.update(name for name in ("appview", "ozone") if name in tags)
     return found
 
 

@@ -23,7 +23,8 @@ Fixtures:
   its ``scope`` ``feature`` lives for a module, ``run`` for the session;
 * ``atproto_relay`` (the network's relay crawling its PDSes),
   ``atproto_jetstream`` and ``atproto_tap`` (on that relay) and
-  ``atproto_appview`` (the network's AppView, added before any PDS).
+  ``atproto_appview`` (the network's AppView, added before any PDS) and
+  ``atproto_ozone`` (the network's Ozone beside it).
 
 Options: every setting is ``--atproto-<key>`` (``--atproto-runtime=docker``,
 ``--atproto-pds-version=0.5``) or ini ``atproto_<key>``; command line, then ini,
@@ -61,6 +62,7 @@ if TYPE_CHECKING:
     from .world import Account, App, World
     from .world.app_scopes import AppScopes
     from .world.appview import AppView
+    from .world.ozone import Ozone
     from .world.relay import Relay
 
 #: The marker that shares a network, and its scopes (pytest's names) with the world lifetime each means.
@@ -305,6 +307,8 @@ def atproto_world(request: pytest.FixtureRequest, atproto_runtime: Runtime) -> I
     world.begin_scenario(request.node.nodeid)
     request.node.stash[_WORLD] = world
     try:
+        if "atproto_ozone" in request.fixturenames and world.network.ozone_identity is None:
+            world.plan_ozone()  # Ozone's identity and the AppView, before any PDS another fixture may create
         if "atproto_appview" in request.fixturenames and not world.has_appview:
             world.add_appview()  # before any PDS another fixture may create
         yield world
@@ -397,6 +401,17 @@ for _entry in SERVICES.values():
 def atproto_appview(atproto_world: World) -> AppView:
     """The network's AppView (``@atproto/bsky``); ``atproto_world`` adds it before any PDS."""
     return atproto_world.appview if atproto_world.has_appview else atproto_world.add_appview()
+
+
+@pytest.fixture
+def atproto_ozone(atproto_world: World) -> Ozone:
+    """The network's Ozone (``@atproto/ozone``) beside its AppView, pushing takedowns to its first PDS (``A``).
+
+    ``atproto_world`` makes its identity before any PDS; it starts here. Add its
+    team with ``atproto_ozone.add_member(account, "admin")``; then
+    ``.report(...)``, ``.takedown(...)``, ``.label(...)``, ``.status(...)``, ``.labels``.
+    """
+    return atproto_world.add_ozone()
 
 
 # -- reports: diagnostics in failed tests, the run report --------------------------------------

@@ -46,6 +46,8 @@ LOCAL_ONLY = {
     "features/faults_relay.feature": "faults between an app and the relay: the local runtime only (see faults.feature)",
     "features/lexicons.feature": "lexicons are checked by the reference libraries in the embedded runtime's Node host; "
     "on Docker the steps fail at once, saying so (tests/test_lexicons.py)",
+    "features/moderation.feature": "Ozone runs beside the AppView, on the local runtime only; on Docker `Given Ozone "
+    "moderated by ...` fails at once, saying so (docker/test_docker_faults.py)",
     "features/plc_outage.feature": "the PLC directory goes down and comes back with its DIDs on the local runtime "
     "only (its container keeps them in memory); on Docker the steps fail at once, saying so",
     "features/restarts.feature": "Jetstream and Tap run on the local runtime only (see jetstream.feature)",

@@ -226,6 +226,13 @@ def test_an_appview_is_refused_at_once_with_the_reason(runtime) -> None:
     world.close()
 
 
+def test_ozone_is_refused_at_once_with_the_reason(runtime) -> None:
+    world = World(runtime)
+    with pytest.raises(UsageError, match="the docker runtime cannot run Ozone: Ozone runs beside the embedded AppView"):
+        world.plan_ozone()
+    world.close()
+
+
 def test_jetstream_and_tap_are_refused_at_once_with_the_reason(runtime) -> None:
     world = World(runtime)
     try:

@@ -56,5 +56,5 @@ def test_an_appview_tag_counts_and_jetstream_is_marked() -> None:
 
 
 def test_a_step_marked_with_an_unknown_service_is_refused_when_it_is_defined() -> None:
-    with pytest.raises(UsageError, match="unknown service 'realy'; valid: relay, appview, jetstream, tap"):
+    with pytest.raises(UsageError, match="unknown service 'realy'; valid: relay, appview, ozone, jetstream, tap"):
         uses("realy")

@@ -8,7 +8,7 @@ from typing import Protocol
 
 import pytest
 
-from atproto_bdd.world import app, appview, bots, browser, feeds, jetstream, labels, needs, tap
+from atproto_bdd.world import app, appview, bots, browser, feeds, jetstream, labels, needs, ozone, tap
 from atproto_bdd.world.world import World
 
 #: A member of the world a part reads: ``self._world.x`` or, through a local alias, ``world.x``.
@@ -17,6 +17,7 @@ USE = re.compile(r"(?:self\._world|(?<![.\w])world)\.([A-Za-z_]\w*)")
 PARTS = [
     (app, app.AppWorld),
     (appview, appview.AppViewWorld),
+    (ozone, ozone.OzoneWorld),
     (feeds, feeds.FeedWorld),
     (labels, labels.LabelsWorld),
     (jetstream, jetstream.JetstreamWorld),

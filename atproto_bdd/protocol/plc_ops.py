@@ -1,11 +1,13 @@
-"""Creating a did:plc: a secp256k1 signing key and a signed genesis operation.
+"""Creating and updating a did:plc: a secp256k1 signing key, signed genesis and update operations.
 
 An app under test (a feed generator, a labeler) needs an identity of its own
 in the network's PLC directory. :class:`SigningKey` is a private secp256k1
 ("K-256") key that signs the low-S compact signatures atproto requires;
 :func:`genesis_operation` builds and signs the first operation of a DID and
 computes the DID from it (``did:plc:`` + the first 24 characters of the
-base32 SHA-256 of the signed operation, as the PLC spec defines).
+base32 SHA-256 of the signed operation, as the PLC spec defines);
+:func:`update_operation` signs a later operation that points at the one
+before it (``prev``: the CID of its DAG-CBOR).
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 
 from . import dagcbor
-from .multiformats import base32_encode, base58_encode, encode_varint
+from .multiformats import CID, base32_encode, base58_encode, encode_varint
 
 #: The secp256k1 curve order; signatures with s above half of it are not "low-S".
 _K256_ORDER = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
@@ -86,3 +88,29 @@ def genesis_operation(
     signed = {**unsigned, "sig": base64.urlsafe_b64encode(signature).decode().rstrip("=")}
     digest = hashlib.sha256(dagcbor.encode(signed)).digest()
     return "did:plc:" + base32_encode(digest)[:24], signed
+
+
+def update_operation(
+    prev: Mapping[str, Any],
+    *,
+    rotation_keys: Sequence[str],
+    verification_methods: Mapping[str, str],
+    services: Mapping[str, Mapping[str, str]],
+    also_known_as: Sequence[str] = (),
+    signer: SigningKey,
+) -> dict[str, Any]:
+    """An operation that replaces the DID document ``prev`` (the DID's latest signed operation) made.
+
+    ``signer`` must hold one of ``prev``'s rotation keys.
+    """
+    unsigned: dict[str, Any] = {
+        "type": "plc_operation",
+        "rotationKeys": list(rotation_keys),
+        "verificationMethods": dict(verification_methods),
+        "alsoKnownAs": list(also_known_as),
+        "services": {name: dict(service) for name, service in services.items()},
+        "prev": str(CID.compute(dagcbor.encode(dict(prev)))),
+    }
+    signature = signer.sign(dagcbor.encode(unsigned))
+    return {**unsigned, "sig": base64.urlsafe_b64encode(signature).decode().rstrip("=")}
+

@@ -34,11 +34,12 @@ from .health import wait_until_healthy
 from .node_host import NodeHost
 from .node_install import NODE_PACKAGE_DIR, NodeInstall, ensure_npm_project
 from .node_runtime import resolve_node
+from .ozone import OzoneIdentity, OzoneService
 from .ports import on_free_port
 from .postgres import VERSION as POSTGRES_VERSION
 from .postgres import Postgres, ensure_postgres
 from .run_root import run_root
-from .specs import AppViewService, AppViewSpec, PlcService
+from .specs import AppViewService, AppViewSpec, PdsService, PlcService
 
 APPVIEW_PROJECT = NODE_PACKAGE_DIR / "appview"
 APPVIEW_MIN_NODE = 22
@@ -67,6 +68,7 @@ class LocalAppViews:
         self.postgres: Postgres | None = None
         self._template = ""
         self._databases: dict[str, str] = {}  # AppView id -> its database
+        self._ozones: set[str] = set()  # the running Ozones' ids (each on its AppView's database)
         self._log_paths: dict[str, Path] = {}
         self._numbers = itertools.count(1)
         # Re-entrant: when a start fails, _ready() calls close() while it holds the lock (with a plain lock
@@ -220,6 +222,8 @@ class LocalAppViews:
                     "did": did,
                     "adminPassword": spec.admin_password,
                     "subscribe": list(sources),
+                    "modServiceDid": spec.mod_service_did,
+                    "labelers": list(spec.labelers),
                 },
                 timeout=self.settings.service_timeout,
             )
@@ -271,6 +275,48 @@ class LocalAppViews:
             self._cloning = threading.Thread(target=clone, name="atproto-bdd-appview-database", daemon=True)
             self._cloning.start()
 
+    def start_ozone(
+        self, identity: OzoneIdentity, plc: PlcService, appview: AppViewService, pds: PdsService
+    ) -> OzoneService:
+        """Start Ozone beside ``appview`` (on its database, schema ``ozone``), pushing takedowns to ``pds``."""
+        host, postgres = self._ready()
+        database = self._databases.get(appview.id)
+        if database is None:
+            raise ServiceError(f"Ozone needs the AppView {appview.name} of this run, which is not running")
+        spec = identity.spec
+        result = host.call(
+            "ozone.start",
+            {
+                "name": spec.name,
+                "port": identity.port,
+                "plcUrl": plc.service_url,
+                "dbUrl": postgres.database_url(database),
+                "did": identity.did,
+                "keyHex": spec.signing_key_hex,
+                "adminPassword": spec.admin_password,
+                "appviewId": appview.id,
+                "appviewUrl": appview.url,
+                "appviewDid": appview.did,
+                "pdsUrl": pds.url,
+                "pdsDid": pds.service_did,
+            },
+            timeout=self.settings.service_timeout,
+        )
+        service = OzoneService(result["id"], identity, pds.url, Path(result["log"]))
+        self._ozones.add(service.id)
+        self._log_paths[service.id] = service.log_path or Path()
+        return service
+
+    def ozone_settle(self, ozone: OzoneService, timeout: float) -> dict[str, Any]:
+        """Wait (``timeout``) until Ozone's pushes are sent and its labels are in the AppView (the host's answer)."""
+        return dict(
+            self._host().call(
+                "ozone.settle",
+                {"id": ozone.id, "timeoutMs": round(timeout * 1000)},
+                timeout=timeout + self.settings.request_timeout,
+            )
+        )
+
     def restart(self, appview: AppViewService) -> AppViewService:
         """Stop the AppView and start it again on its port and database; returns once it serves again.
 
@@ -313,11 +359,16 @@ class LocalAppViews:
         return bool(result["caughtUp"]), {source: int(seq) for source, seq in result["cursors"].items()}
 
     def owns(self, service_id: str) -> bool:
-        """Whether ``service_id`` is one of these AppViews."""
-        return service_id in self._databases
+        """Whether ``service_id`` is one of these AppViews or Ozones."""
+        return service_id in self._databases or service_id in self._ozones
 
     def stop(self, service_id: str, *, wait: bool = True) -> None:
-        """Stop an AppView and drop its database (in the background unless ``wait``)."""
+        """Stop an AppView and drop its database (in the background unless ``wait``), or an Ozone."""
+        if service_id in self._ozones:
+            self._ozones.discard(service_id)
+            if self.host is not None:  # at once: its connections to the AppView's database go before the drop
+                self.host.call("service.stop", {"id": service_id}, timeout=self.settings.service_timeout)
+            return
         database = self._databases.pop(service_id, None)
         if self.host is None or database is None:
             return

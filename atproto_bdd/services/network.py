@@ -8,6 +8,8 @@ from types import TracebackType
 from typing import Any
 
 from ..errors import UsageError
+from .ozone import OzoneIdentity, OzoneSpec
+from .ozone import plan as plan_ozone
 from .registry import SERVICES, kind
 from .runtime import Runtime
 from .snapshots import NetworkSnapshot
@@ -50,6 +52,8 @@ class Network:
         self.closed = False
         #: Whether the PLC directory was taken down (:meth:`plc_down`) since it was last brought up.
         self.plc_outage = False
+        #: Ozone's did:plc and URL, made before the PDSes and the AppView that are configured with it.
+        self.ozone_identity: OzoneIdentity | None = None
 
     def __getattr__(self, name: str) -> Any:
         """``network.relay``, ``.appview``, ``.jetstream``, ``.tap``: the service of that name, or None.
@@ -66,6 +70,8 @@ class Network:
             raise UsageError(f"this network already has a PDS named {spec.name!r}")
         if self.appview is not None:
             spec = replace(spec, extra_env={**self.appview.pds_environment(), **spec.extra_env})
+        if self.ozone_identity is not None:
+            spec = replace(spec, extra_env={**self.ozone_identity.pds_environment(), **spec.extra_env})
         service = self.runtime.start_pds(spec, self.plc)
         self.pdses[spec.name] = service
         if self.appview is not None:
@@ -130,8 +136,33 @@ class Network:
                 "(or tagged @appview); code that adds one itself must do so before the first PDS (a custom step "
                 'that does: mark it @uses("appview"), from atproto_bdd.steps.support)'
             )
-        self.services["appview"] = self.runtime.start_appview(spec or AppViewSpec(), self.plc, [])
+        spec = spec or AppViewSpec()
+        if self.ozone_identity is not None:  # it accepts Ozone's takedowns and applies its labels
+            spec = replace(spec, mod_service_did=self.ozone_identity.did, labelers=(self.ozone_identity.did,))
+        self.services["appview"] = self.runtime.start_appview(spec, self.plc, [])
         return self.appview
+
+    def plan_ozone(self, spec: OzoneSpec | None = None) -> OzoneIdentity:
+        """Make Ozone's identity and start the AppView configured with it, before the PDSes; idempotent.
+
+        Ozone itself starts later (:meth:`add`, ``"ozone"``), after the first
+        PDS, which it pushes takedowns to.
+        """
+        if self.ozone_identity is not None:
+            return self.ozone_identity
+        kind("ozone").launcher(self.runtime.name)  # a runtime that cannot run it says why, before anything starts
+        if self.pdses or self.appview is not None:
+            started = ", ".join(
+                [*(f"PDS {name}" for name in sorted(self.pdses)), *(["the AppView"] if self.appview else [])]
+            )
+            raise UsageError(
+                f"Ozone must be planned before the network's PDSes and AppView, which are configured with it, and "
+                f"this network already has {started}: the hooks do it first for a scenario with `Given Ozone "
+                'moderated by ...` anywhere (or tagged @ozone); a custom step that starts it: mark it @uses("ozone")'
+            )
+        self.ozone_identity = plan_ozone(spec or OzoneSpec(), self.plc, timeout=self.runtime.settings.request_timeout)
+        self.add_appview()
+        return self.ozone_identity
 
     def add_relay(self, pds_names: list[str], spec: RelaySpec | None = None) -> RelayService:
         """Start the network's relay crawling the named PDSes, or make it crawl them too."""

@@ -72,6 +72,8 @@ class ServiceKind:
     own_fixture: bool = False
     #: It belongs to the run, not to a network (the browser): the network never starts or stops it.
     per_run: bool = False
+    #: Other services it runs beside (Ozone: the AppView), started and prepared with it.
+    needs: tuple[str, ...] = ()
 
     def prepare_now(self, settings: Any) -> str:
         """Build or install it (once per version, in the cache); where it is ready."""
@@ -148,6 +150,22 @@ SERVICES: dict[str, ServiceKind] = {
             restarters={"local": "atproto_bdd.services.local.appview:relaunch"},
         ),
         ServiceKind(
+            name="ozone",
+            title="Ozone",
+            declare="Given Ozone moderated by carol.test",
+            install="Ozone (@atproto/ozone), installed with the AppView (Node.js 22, PostgreSQL)",
+            prepare="atproto_bdd.services.appview:prepare",
+            lane="node",
+            world="atproto_bdd.world.ozone:Ozone",
+            fixture="atproto_ozone",
+            spec="atproto_bdd.services.ozone:OzoneSpec",
+            offers="``.report(...)``, ``.takedown(...)``, ``.label(...)``, ``.statuses(...)``, ``.labels``",
+            launchers={"local": "atproto_bdd.services.ozone:launch"},
+            elsewhere="Ozone runs beside the embedded AppView, which the Docker runtime does not run",
+            own_fixture=True,
+            needs=("appview",),
+        ),
+        ServiceKind(
             name="jetstream",
             title="Jetstream",
             declare="Given Jetstream on the relay",
@@ -219,10 +237,10 @@ def kind(name: str) -> ServiceKind:
 
 
 def with_dependencies(services: Iterable[str]) -> set[str]:
-    """``services`` and what they run on (Jetstream and Tap need the relay); unknown names are refused."""
+    """``services`` and what they run on (Jetstream and Tap: the relay; Ozone: the AppView); unknown names refused."""
     wanted = set(services)
     for name in sorted(wanted):
-        kind(name)
+        wanted.update(kind(name).needs)
     if any(SERVICES[name].on_relay for name in wanted):
         wanted.add("relay")
     return wanted

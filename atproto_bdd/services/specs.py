@@ -146,6 +146,10 @@ class AppViewSpec:
     name: str = "appview"
     admin_password: str = field(default_factory=masker.new_secret, repr=False)
     signing_key_hex: str = field(default_factory=new_k256_private_key_hex, repr=False)
+    #: The moderation service whose admin calls (takedowns) it accepts: the network's Ozone, if any.
+    mod_service_did: str = ""
+    #: Labelers whose labels apply to a request that names none (``atproto-accept-labelers``): Ozone's DID.
+    labelers: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

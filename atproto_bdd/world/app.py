@@ -122,6 +122,11 @@ class App:
         """The app's name in the config (``feedgen``)."""
         return self.spec.name
 
+    @property
+    def title(self) -> str:
+        """How messages name it: ``the app feedgen``."""
+        return f"the app {self.name}"
+
     def account(self) -> Account:
         """The app's own account (``account = "..."`` in its table), created in this network if it has none yet."""
         if self.spec.account is None:

@@ -20,14 +20,15 @@ from ..protocol.xrpc import XrpcClient
 from ..services.network import ws_url
 from ..services.specs import AppViewService
 from . import eventual
-from .needs import Configured, Describing, OnTheRuntime, PdsHeads, Recording
+from .needs import Configured, Describing, HasServices, OnTheRuntime, PdsHeads, Recording
 
 if TYPE_CHECKING:
     from .account import Account
 
 
-class AppViewWorld(Configured, Recording, Describing, OnTheRuntime, PdsHeads, Protocol):
-    """What :class:`AppView` uses of the world: settings, the transcript, names, the runtime, the PDSes' heads."""
+class AppViewWorld(Configured, Recording, Describing, OnTheRuntime, PdsHeads, HasServices, Protocol):
+    """What :class:`AppView` uses of the world: settings, the transcript, names, the runtime, the PDSes' heads,
+    and the network's Ozone (what it did reaches the AppView too)."""
 
 
 T = TypeVar("T")
@@ -122,6 +123,8 @@ class AppView:
         its PDS's sequence, which is read after it was written.
         """
         world = self._world
+        if world.has_service("ozone"):  # what Ozone did reaches the AppView too (its pushes, its labels)
+            world.service("ozone").settle()
         timeout = world.settings.appview_timeout
         heads = {ws_url(pds.url): (name, world.sequenced_head(name)) for name, pds in world.pdses.items()}
         caught_up, seen = world.runtime.appview_wait_indexed(
@@ -277,6 +280,32 @@ class AppView:
             self._posts,
         )
 
+    def expect_post_label(self, uri: str, viewer: Account, value: str) -> dict[str, Any]:
+        """Ask ``getPosts`` as ``viewer`` until the post ``uri`` carries the label ``value`` (from any labeler)."""
+        return self.expect(
+            lambda: self.post(uri, viewer) or {},
+            lambda view: value in _label_values(view),
+            f"{self._world.describe_uri(uri)} has the label {value}",
+            self._labels,
+        )
+
+    def expect_post_without_label(self, uri: str, viewer: Account, value: str) -> dict[str, Any]:
+        """Once indexed (Ozone's labels applied too), check the post ``uri`` lacks ``value`` for ``viewer``."""
+        return self.expect_not(
+            lambda: self.post(uri, viewer) or {},
+            lambda view: value in _label_values(view),
+            f"{self._world.describe_uri(uri)} has the label {value}",
+            self._labels,
+        )
+
+    def _labels(self, view: Mapping[str, Any]) -> str:
+        if not view:
+            return "no view of the post (hidden or unknown)"
+        labels = view.get("labels") or []
+        return "labels " + (
+            ", ".join(f"{lab.get('val')} from {self._world.name_of(lab.get('src', '?'))}" for lab in labels) or "none"
+        )
+
     def _posts(self, uris: list[str]) -> str:
         return ("posts " + ", ".join(self._world.describe_uri(uri) for uri in uris)) if uris else "no posts"
 
@@ -290,3 +319,7 @@ class AppView:
     def recorded(self) -> None:
         """What diagnostics show of it besides its log: nothing (its views are asked, not recorded)."""
         return None
+
+
+def _label_values(view: Mapping[str, Any]) -> list[str]:
+    return [label.get("val") for label in view.get("labels") or []]

@@ -14,7 +14,8 @@ open): they are accepted, said once per run, and outside the signature.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Protocol
+from collections.abc import Callable
+from typing import Any, Protocol
 
 from ..notices import say_once
 from ..protocol.crypto import PublicKey
@@ -23,12 +24,24 @@ from ..protocol.xrpc import XrpcClient
 from . import eventual
 from .needs import Configured, Describing, Recording, ResolvingDids
 
-if TYPE_CHECKING:
-    from .app import App
-
 
 class LabelsWorld(Configured, Recording, Describing, ResolvingDids, Protocol):
     """What :class:`Labeler` uses of the world: settings, the transcript, names, DID documents."""
+
+
+class LabelSource(Protocol):
+    """A service that serves labels (an :class:`~.app.App`, the network's :class:`~.ozone.Ozone`)."""
+
+    @property
+    def url(self) -> str:
+        """Where it serves queryLabels and subscribeLabels."""
+
+    @property
+    def title(self) -> str:
+        """How messages name it (``the app labeler``, ``Ozone``)."""
+
+    def caught_up_check(self) -> Callable[[], Any] | None:
+        """What proves it has processed everything up to now (None if nothing can)."""
 
 
 #: How many labels one queryLabels page asks for.
@@ -38,15 +51,16 @@ PAGE = 250
 class Labeler:
     """The labeler an app runs: what it says about subjects, on request and on its stream."""
 
-    def __init__(self, world: LabelsWorld, app: App) -> None:
+    def __init__(self, world: LabelsWorld, source: LabelSource) -> None:
         self._world = world
-        self.app = app
+        #: Who serves the labels: an app under test, or the network's Ozone.
+        self.source = source
 
     def query(self, *uri_patterns: str) -> list[Label]:
         """Every label queryLabels returns for ``uri_patterns`` (AT-URIs, DIDs, or prefixes ending in ``*``)."""
         client = XrpcClient(
-            self.app.url,
-            name=f"app {self.app.name}",
+            self.source.url,
+            name=self.source.title,
             timeout=self._world.settings.request_timeout,
             recorder=self._world.record,
         )
@@ -64,7 +78,7 @@ class Labeler:
         try:
             label = Label.parse(item)
         except LabelError as exc:
-            raise AssertionError(f"the app {self.app.name} served a malformed label ({exc}): {item!r}") from None
+            raise AssertionError(f"{self.source.title} served a malformed label ({exc}): {item!r}") from None
         self._note_extra(label, "queryLabels")
         return label
 
@@ -73,9 +87,9 @@ class Labeler:
         if label.extra:
             names = ", ".join(sorted(label.extra))
             say_once(
-                f"the app {self.app.name}'s labels ({where}) carry field(s) com.atproto.label.defs#label does not "
+                f"{self.source.title}'s labels ({where}) carry field(s) com.atproto.label.defs#label does not "
                 f"define: {names}; ignored, and outside the signature (lexicon objects are open)",
-                key=f"label extra fields: {self.app.name} {where} {names}",
+                key=f"label extra fields: {self.source.title} {where} {names}",
             )
 
     def labels_on(self, subject: str) -> list[Label]:
@@ -90,7 +104,7 @@ class Labeler:
 
         def failure(last: list[Label] | None, error: Exception | None) -> str:
             seen = f"it answered an error: {error}" if error is not None else self._describe(last)
-            return f"the app {self.app.name} did not label {subject_name} with {value} within {timeout:.3g}s; {seen}"
+            return f"{self.source.title} did not label {subject_name} with {value} within {timeout:.3g}s; {seen}"
 
         found = eventual.until(
             lambda: self.labels_on(subject), lambda labels: _has(labels, value), timeout=timeout, failure=failure
@@ -99,15 +113,15 @@ class Labeler:
 
     def expect_no_label(self, subject: str, value: str, subject_name: str) -> None:
         """Check the labeler does not have ``value`` in force on ``subject``, once it has caught up."""
-        name = f"the app {self.app.name}"
+        name = f"{self.source.title}"
         eventual.never(
             lambda: self.labels_on(subject),
             lambda labels: _has(labels, value),
-            caught_up=self.app.caught_up_check(),
+            caught_up=self.source.caught_up_check(),
             settle=self._world.settings.app_settle,
             failure=lambda found: f"{name} labels {subject_name} with {value}; {self._describe(found)}",
             unproved_note=(
-                f"'does not label' checks on the app {self.app.name} watch it for app_settle seconds: it declares no "
+                f"'does not label' checks on {self.source.title} watch it for app_settle seconds: it declares no "
                 "cursor_http, so they cannot prove it has seen the action"
             ),
         )
@@ -121,9 +135,11 @@ class Labeler:
             return next((label for label in labels if label.uri == subject and label.val == value), None)
 
         try:
-            frames = read_label_stream(self.app.url, until=lambda frames: matching(frames) is not None, timeout=timeout)
+            frames = read_label_stream(
+                self.source.url, until=lambda frames: matching(frames) is not None, timeout=timeout
+            )
         except LabelError as exc:
-            raise AssertionError(f"the label stream of the app {self.app.name} sent a malformed frame: {exc}") from None
+            raise AssertionError(f"the label stream of {self.source.title} sent a malformed frame: {exc}") from None
         for frame in frames:
             for label in frame.labels:
                 self._note_extra(label, "subscribeLabels")
@@ -132,7 +148,7 @@ class Labeler:
             labels = [label for frame in frames for label in frame.labels]
             infos = [f"#info {frame.info}" for frame in frames if frame.type == "info"]
             raise AssertionError(
-                f"the label stream of the app {self.app.name} showed no {value} on {subject_name} within "
+                f"the label stream of {self.source.title} showed no {value} on {subject_name} within "
                 f"{timeout:.3g}s; it sent {len(frames)} frame(s): {self._describe(labels)}"
                 + ("\n    " + "\n    ".join(infos) if infos else "")
             )
@@ -147,7 +163,7 @@ class Labeler:
         """
         labels = self.query("*")
         if not labels:
-            raise AssertionError(f"the app {self.app.name} has published no labels (queryLabels uriPatterns=*)")
+            raise AssertionError(f"{self.source.title} has published no labels (queryLabels uriPatterns=*)")
         keys: dict[str, PublicKey | None] = {}
         bad: list[str] = []
         for label in labels:
@@ -161,7 +177,7 @@ class Labeler:
                 bad.append(f"{shown}: {problem} (key {label.src}#atproto_label)")
         if bad:
             raise AssertionError(
-                f"{len(bad)} of {len(labels)} label(s) from the app {self.app.name} fail:\n    " + "\n    ".join(bad)
+                f"{len(bad)} of {len(labels)} label(s) from {self.source.title} fail:\n    " + "\n    ".join(bad)
             )
         return labels
 

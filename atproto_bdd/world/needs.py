@@ -110,6 +110,20 @@ class HasAccounts(Protocol):
     def ensure_account(self, handle: str, pds: str | None = None) -> Account: ...
 
 
+class HasServices(Protocol):
+    """Reads the network's other services by registry name (the AppView settles Ozone before it judges)."""
+
+    def has_service(self, name: str) -> bool: ...
+
+    def service(self, name: str) -> Any: ...
+
+
+class HasDefaultPds(Protocol):
+    """Starts the network's default PDS (``A``) when it has none (Ozone pushes takedowns to it)."""
+
+    def default_pds(self, *, create: bool = True) -> Pds: ...
+
+
 class AddsServices(Protocol):
     """The network's other services, started when first asked for (the faults' Toxiproxy)."""
 

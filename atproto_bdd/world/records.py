@@ -162,6 +162,22 @@ class RecordsMixin(AccountCore):
         another key (``self``) counts as written when this account wrote it
         (unknown: older than any other).
         """
+        try:
+            return self._latest_in_repo(collection)
+        except XrpcError as exc:
+            # A repository its PDS does not serve (taken down, deactivated): the last record this account wrote,
+            # which is what a step about its "latest post" means; nobody else can have written since.
+            if not _repo_unavailable(exc):
+                raise
+            written = [ref for ref in self.records if collection is None or ref.collection == collection]
+            if not written:
+                raise UsageError(
+                    f"{self.handle}'s repository is not served by its PDS ({exc}), and {self.handle} wrote no "
+                    f"{collection or 'record'} in this scenario"
+                ) from None
+            return written[-1]
+
+    def _latest_in_repo(self, collection: str | None) -> RecordRef:
         candidates = []
         for name in [collection] if collection else self.collections():
             listed = (
@@ -202,3 +218,10 @@ class RecordsMixin(AccountCore):
         kind = f"{collection} record" if collection else "record"
         holds = f"records of {', '.join(held)}" if held else "no records at all"
         raise UsageError(f"{self.handle}'s repository holds no {kind} (it holds {holds})")
+
+
+def _repo_unavailable(exc: XrpcError) -> bool:
+    """Whether the PDS refused to read a repository because of the account's state (taken down, deactivated)."""
+    if exc.error in ("RepoTakendown", "RepoDeactivated", "RepoSuspended", "RepoNotFound"):
+        return True
+    return exc.error == "InvalidRequest" and "Could not find repo" in str(exc)

@@ -25,6 +25,7 @@ from ..services.specs import hostname_of
 from ..services.tap import TapSpec
 from .appview import AppView
 from .jetstream import Jetstream
+from .ozone import Ozone
 from .relay import Relay
 from .tap import Tap
 
@@ -197,6 +198,28 @@ class ServicesMixin:
         if not self.has_appview:
             self._services["appview"] = AppView(self, self.network.add_appview())
         return self.appview
+
+    def plan_ozone(self) -> AppView:
+        """Make Ozone's identity and start the AppView configured with it, before the PDSes; idempotent.
+
+        Ozone itself starts with :meth:`add_ozone` (``Given Ozone moderated by ...``).
+        """
+        self.network.plan_ozone()
+        return self.add_appview()
+
+    @property
+    def has_ozone(self) -> bool:
+        """True once the network's Ozone runs."""
+        return self.has_service("ozone")
+
+    @property
+    def ozone(self) -> Ozone:
+        """The network's Ozone."""
+        return self.service("ozone")
+
+    def add_ozone(self) -> Ozone:
+        """Start the network's Ozone (after its first PDS, which it pushes takedowns to); idempotent."""
+        return self.add_service("ozone")
 
     def add_jetstream(self) -> Jetstream:
         """Start Jetstream on the network's relay; idempotent."""

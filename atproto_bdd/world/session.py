@@ -54,9 +54,12 @@ class AccountCore:
         """Bearer credentials of the current session plus the framework's internal headers."""
         return {"authorization": f"Bearer {self.session.access_jwt}", **self.pds.internal_headers()}
 
-    def xrpc_get(self, nsid: str, params: Mapping[str, Any] | None = None) -> Any:
-        """XRPC query as this account."""
-        return self._authed(lambda: self.pds.client.query(nsid, params, headers=self.auth_headers()))
+    def xrpc_get(self, nsid: str, params: Mapping[str, Any] | None = None, *, proxy: str | None = None) -> Any:
+        """XRPC query as this account; ``proxy`` (``did#service``): the PDS forwards it there (``atproto-proxy``)."""
+        return self._authed(lambda: self.pds.client.query(nsid, params, headers=self._headers(proxy)))
+
+    def _headers(self, proxy: str | None) -> dict[str, str]:
+        return {**self.auth_headers(), **({"atproto-proxy": proxy} if proxy else {})}
 
     def service_auth(self, audience: str, lxm: str) -> str:
         """A service-auth JWT the account's PDS issues for ``audience`` (a DID) and method ``lxm``.
@@ -69,9 +72,9 @@ class AccountCore:
         token = self.xrpc_get("com.atproto.server.getServiceAuth", {"aud": audience, "lxm": lxm})["token"]
         return masker.register(token)
 
-    def xrpc_post(self, nsid: str, body: Any = None, **kwargs: Any) -> Any:
-        """XRPC procedure as this account."""
-        return self._authed(lambda: self.pds.client.procedure(nsid, body, headers=self.auth_headers(), **kwargs))
+    def xrpc_post(self, nsid: str, body: Any = None, *, proxy: str | None = None, **kwargs: Any) -> Any:
+        """XRPC procedure as this account; ``proxy`` (``did#service``): the PDS forwards it there."""
+        return self._authed(lambda: self.pds.client.procedure(nsid, body, headers=self._headers(proxy), **kwargs))
 
     def sign_in(self, password: str | None = None, *, bypass_rate_limits: bool = True) -> Session:
         """Create a new session with ``com.atproto.server.createSession``.

@@ -68,7 +68,10 @@ class PdsMixin:
     def _start_pds(self, spec: PdsSpec, plc: PlcService, more: dict[str, Any]) -> PdsService:
         host = self.host
         data_dir = host.run_dir / "data" / f"{spec.name}-{os.urandom(4).hex()}"
-        args = {"name": spec.name, "dataDir": str(data_dir), "env": spec.environment(plc.service_url), **more}
+        # By name, not IP: the 0.5 line resolves DIDs with a fetch that refuses IP hosts ("Invalid hostname"), so
+        # at http://127.0.0.1 it could resolve no DID (a report proxied to Ozone, a handle in describeRepo failed).
+        plc_url = plc.service_url.replace("//127.0.0.1:", "//localhost:", 1)
+        args = {"name": spec.name, "dataDir": str(data_dir), "env": spec.environment(plc_url), **more}
         args["fastPasswordHash"] = self.settings.fast_password_hash  # host/password_hash.js
         result = self._call("pds.start", args, what=f"PDS {spec.name}")
         log_path = Path(result["log"])

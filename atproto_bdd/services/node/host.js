@@ -12,7 +12,7 @@
 // or closed it), when its parent process changes, or on SIGTERM/SIGINT.
 //
 // This file is the RPC, the command table and the shutdown; each service's commands live in
-// host/<service>.js (plc, pds, appview, snapshots, lexicons), what they share in host/services.js (the
+// host/<service>.js (plc, pds, appview, ozone, snapshots, lexicons), what they share in host/services.js (the
 // running services and their logs), host/net.js (ports, listen with retry) and host/packages.js.
 
 const fs = require('node:fs')
@@ -26,6 +26,7 @@ const { bindLoopbackByDefault } = require('./host/net')
 const { plcCommands } = require('./host/plc')
 const { pdsCommands } = require('./host/pds')
 const { appviewCommands } = require('./host/appview')
+const { ozoneCommands } = require('./host/ozone')
 const { lexiconCommands } = require('./host/lexicons')
 
 const CONTROL_FD = Number(process.env.ATPROTO_BDD_CONTROL_FD || 3)
@@ -35,8 +36,9 @@ const REMOVE_RUN_DIR = process.env.ATPROTO_BDD_REMOVE_RUN_DIR === '1'
 // More directories to remove on exit (the AppView host: PostgreSQL's data, which lives outside the run directory).
 const REMOVE_ALSO = (process.env.ATPROTO_BDD_REMOVE_ALSO || '').split(path.delimiter).filter(Boolean)
 
-// "network": PLC directories and PDSes (the default); "appview": Bluesky AppViews (@atproto/bsky),
-// which need Node.js 22 and their own node_modules, so they run in a second host.
+// "network": PLC directories and PDSes (the default); "appview": Bluesky AppViews (@atproto/bsky) and
+// Ozone (@atproto/ozone, on the AppView's database), which need Node.js 22 and their own node_modules, so
+// they run in a second host.
 const ROLES = {
   network: {
     main: '@atproto/pds',
@@ -47,7 +49,7 @@ const ROLES = {
   },
   appview: {
     main: '@atproto/bsky',
-    versions: { bsky: '@atproto/bsky', bsync: '@atproto/bsync' },
+    versions: { bsky: '@atproto/bsky', bsync: '@atproto/bsync', ozone: '@atproto/ozone' },
     warm: async (packages) => {
       for (const name of ['@atproto/bsky', '@atproto/bsync', '@atproto/crypto']) await packages.import(name)
     },
@@ -106,6 +108,7 @@ const commands = {
   ...plcCommands(parts),
   ...pdsCommands(parts),
   ...appviewCommands(parts),
+  ...ozoneCommands(parts),
   ...lexiconCommands(parts),
   ...snapshots.commands(),
   ...services.commands(),

@@ -5,6 +5,7 @@
 const http = require('node:http')
 const { attachAccessLog, quietly } = require('./services')
 const { freePort, onFreePort } = require('./net')
+const { migrateOzone } = require('./ozone')
 
 // How often appview.waitIndexed looks at the subscriptions' cursors (reading them costs nothing).
 const CURSOR_LOOK_MS = 2
@@ -79,8 +80,10 @@ function serverConfig(bsky, args, { port, url, dataplanePort, bsyncPort, bsyncKe
     bsyncUrl: `http://localhost:${bsyncPort}`,
     bsyncHttpVersion: '1.1',
     bsyncApiKey: bsyncKey,
-    modServiceDid: 'did:example:invalidMod',
-    labelsFromIssuerDids: [],
+    // The network's Ozone, if it has one: its admin calls (takedowns) are accepted, and its labels apply to
+    // every request that names no labelers (atproto-accept-labelers), as Bluesky's own moderation does.
+    modServiceDid: args.modServiceDid || 'did:example:invalidMod',
+    labelsFromIssuerDids: args.labelers || [],
     bigThreadUris: new Set(),
     maxThreadParents: 50,
     disableSsrfProtection: true, // feed generators and labelers of the network live on loopback
@@ -113,6 +116,7 @@ function appviewCommands({ packages, services }) {
     } finally {
       await bsync.ctx.db.close() // never started: nothing else to stop
     }
+    await migrateOzone(packages, args.dbUrl) // a network's Ozone shares its AppView's database
     return {}
   }
 
@@ -183,7 +187,7 @@ function appviewCommands({ packages, services }) {
     }
     // What a restart starts with again: the same id, port (its DID document names the URL) and database.
     const again = { ...args, id, port: config.port }
-    services.add(id, { kind: 'appview', name: args.name, url, stop, log, subs, subscribe, bsyncSub, bsyncService, again })
+    services.add(id, { kind: 'appview', name: args.name, url, stop, log, subs, subscribe, bsyncSub, bsyncService, again, db })
     return { id, url, port: config.port, log: log.file }
   }
 
