@@ -113,4 +113,3 @@ def update_operation(
     }
     signature = signer.sign(dagcbor.encode(unsigned))
     return {**unsigned, "sig": base64.urlsafe_b64encode(signature).decode().rstrip("=")}
-
