@@ -221,19 +221,22 @@ def devenv_scenarios(count: int, devenv: NodeInstall, mode: str) -> dict[str, An
 
 
 GENERATED_GIVEN = ["    Given a PDS named A", "    And an account alice.test", "    And an account bob.test"]
+#: The same network in the short form users write: no PDS step (PDS A starts with the first account).
+SHORT_GIVEN = ["    Given an account alice.test", "    And an account bob.test"]
 
 
-def generated_feature(count: int, *, background: bool = False) -> str:
+def generated_feature(count: int, *, background: bool = False, short: bool = False) -> str:
     """The generated suite: ``count`` scenarios of a fresh network, 2 accounts, 3 posts, one firehose check.
 
     ``background``: the PDS and the accounts declared once, in a Background (each scenario still gets a
-    network of its own: restored from the Background's snapshot).
+    network of its own: restored from the Background's snapshot). ``short``: without `Given a PDS named A`.
     """
-    lines = ["Feature: generated"] + (["  Background:", *GENERATED_GIVEN] if background else [])
+    given = SHORT_GIVEN if short else GENERATED_GIVEN
+    lines = ["Feature: generated"] + (["  Background:", *given] if background else [])
     for index in range(count):
         lines += [
             f"  Scenario: s{index}",
-            *([] if background else GENERATED_GIVEN),
+            *([] if background else given),
             '    When alice.test posts "one"',
             '    And alice.test posts "two"',
             '    And alice.test posts "three"',
@@ -245,7 +248,8 @@ def generated_feature(count: int, *, background: bool = False) -> str:
 def generated_vs_devenv(count: int, rounds: int) -> dict[str, Any]:
     """The same generated scenarios on atproto-bdd and on @atproto/dev-env, interleaved.
 
-    Five sides per round: atproto-bdd as it runs (networks stopped in the background),
+    Six sides per round: atproto-bdd as it runs (networks stopped in the background), the same in the short
+    form (no `Given a PDS named A`: issue 40 wants it as fast),
     atproto-bdd waiting for each network to stop in after_scenario, atproto-bdd with the
     PDS and accounts in a Background (the same work per scenario, each on a network of its
     own restored from the Background's snapshot), dev-env with only its PDS/PLC modules
@@ -253,10 +257,12 @@ def generated_vs_devenv(count: int, rounds: int) -> dict[str, Any]:
     ``network.close()`` inside each scenario.
     """
     root = project({"g.feature": generated_feature(count)})
+    short_root = project({"g.feature": generated_feature(count, short=True)})
     background_root = project({"g.feature": generated_feature(count, background=True)})
     devenv = devenv_install()
     sides: dict[str, Callable[[], dict[str, Any]]] = {
         "atproto_bdd": lambda: behave_scenarios(root),
+        "atproto_bdd_short": lambda: behave_scenarios(short_root),
         "atproto_bdd_awaited_teardown": lambda: behave_scenarios(root, wait_teardown=True),
         "atproto_bdd_background": lambda: behave_scenarios(background_root),
         "dev_env_pds_only": lambda: devenv_scenarios(count, devenv, "pds"),
@@ -295,6 +301,8 @@ def generated_vs_devenv(count: int, rounds: int) -> dict[str, Any]:
 
     result["paired_ratio_median"] = {
         "atproto_bdd_vs_pds_only": paired("atproto_bdd", "dev_env_pds_only"),
+        "short_vs_explicit": paired("atproto_bdd_short", "atproto_bdd"),
+        "short_vs_pds_only": paired("atproto_bdd_short", "dev_env_pds_only"),
         "awaited_vs_pds_only": paired("atproto_bdd_awaited_teardown", "dev_env_pds_only"),
         "atproto_bdd_vs_full": paired("atproto_bdd", "dev_env_full"),
         "background_vs_pds_only": paired("atproto_bdd_background", "dev_env_pds_only"),
@@ -476,6 +484,12 @@ def _print_generated(gen: dict[str, Any], rounds: int) -> None:
     print(
         f"| same, atproto-bdd awaiting each teardown | {awaited['wall_median_s']} s, "
         f"ratio {gen['ratio_awaited_vs_pds_only']} | |"
+    )
+    short = gen["atproto_bdd_short"]
+    print(
+        f"| same in the short form (no PDS step) | {short['wall_median_s']} s, a scenario "
+        f"{short['scenario_median_ms']} ms; paired vs the explicit form "
+        f"{gen['paired_ratio_median']['short_vs_explicit']} | 1.0 |"
     )
     print(f"| same, dev-env whole package | {full['wall_median_s']} s (atproto-bdd ratio {gen['ratio_vs_full']}) | |")
     background = gen["atproto_bdd_background"]

@@ -279,6 +279,25 @@ def test_relay_and_appview_fixtures(project: pytest.Pytester) -> None:
     result.assert_outcomes(passed=2)
 
 
+def test_the_ozone_fixture_comes_before_the_pdses_the_test_makes(project: pytest.Pytester) -> None:
+    project.makepyfile(
+        test_moderation="""
+        from atproto_bdd.world.bsky import POST
+
+        def test_takedown(atproto_account, atproto_ozone, atproto_world):
+            alice, bob, carol = (atproto_account(h) for h in ("alice.test", "bob.test", "carol.test"))
+            atproto_ozone.add_member(carol, "moderator")
+            post = alice.post("awful")
+            atproto_ozone.report(bob, post, "violation")
+            atproto_ozone.expect_review_state(post, "open", "alice's post")
+            atproto_ozone.takedown(carol, post)
+            assert atproto_world.appview.post(post.uri, bob) is None
+        """
+    )
+    result = project.runpytest_subprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1)
+
+
 HOLD = """
 import json, os, time
 from note import note

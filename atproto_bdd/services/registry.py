@@ -252,6 +252,10 @@ def fixtures() -> dict[str, str]:
 
 
 def by_lane(lane: str, services: Iterable[str]) -> list[ServiceKind]:
-    """The services of ``services`` built in ``lane``, in registry order."""
+    """The services of ``services`` built in ``lane``, in registry order; one per install (Ozone's is the AppView's)."""
     wanted = set(services)
-    return [entry for entry in SERVICES.values() if entry.lane == lane and entry.name in wanted]
+    chosen: dict[str, ServiceKind] = {}
+    for entry in SERVICES.values():
+        if entry.lane == lane and entry.name in wanted:
+            chosen.setdefault(entry.prepare, entry)
+    return list(chosen.values())
