@@ -115,3 +115,16 @@ def test_reports_open_a_review_that_an_acknowledgement_closes(world: World) -> N
     ozone.expect_review_state(post, "resolved", "alice's post")
     with pytest.raises(UsageError, match="unknown report reason 'spamm'; valid: spam, "):
         ozone.report(bob, post, "spamm")
+
+
+def test_labels_still_reach_an_appview_that_restarted(world: World) -> None:
+    world.plan_ozone()
+    alice, bob, carol = (world.create_account(handle) for handle in ("alice.test", "bob.test", "carol.test"))
+    ozone = world.add_ozone()
+    ozone.add_member(carol, "admin")
+    post = alice.post("after a restart")
+    world.appview.restart()
+    world.appview.wait_indexed()
+    ozone.label(carol, post, add=("spam",))
+    view = world.appview.post(post.uri, bob)
+    assert view is not None and [label["val"] for label in view.get("labels", [])] == ["spam"], view

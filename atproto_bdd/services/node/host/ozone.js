@@ -38,6 +38,7 @@ async function latestLabel(server) {
 
 // Reads Ozone's label stream into the AppView's label table (see the top of this file).
 function startLabelBridge({ Subscription, url, did, appviewDb, log }) {
+  // appviewDb(): the AppView's database now (a restarted AppView has a new one, under the same id)
   const abort = new AbortController()
   const state = { cursor: 0, failed: null }
   const subscription = new Subscription({
@@ -50,7 +51,7 @@ function startLabelBridge({ Subscription, url, did, appviewDb, log }) {
   })
   const write = async (label) => {
     const key = { src: label.src, uri: label.uri, cid: label.cid ?? '', val: label.val }
-    const db = appviewDb.db
+    const db = appviewDb().db
     if (label.neg) {
       await db
         .deleteFrom('label')
@@ -75,7 +76,17 @@ function startLabelBridge({ Subscription, url, did, appviewDb, log }) {
         for (const label of message.labels || []) {
           // Only what Ozone itself signs: the AppView trusts its DID, not whatever a stream carries.
           if (label.src !== did) continue
-          await write(label)
+          // The AppView may be restarting (a fault step): the label waits for it rather than being lost.
+          for (let attempt = 1; ; attempt++) {
+            try {
+              await write(label)
+              break
+            } catch (err) {
+              if (abort.signal.aborted) return
+              if (attempt === 1) log.line(`label bridge: waiting for the AppView (${err && err.message})`)
+              await new Promise((resolve) => setTimeout(resolve, 20))
+            }
+          }
           log.line(`label bridge: ${label.neg ? 'removed' : 'applied'} ${label.val} on ${label.uri}`)
         }
         state.cursor = Number(message.seq)
@@ -102,7 +113,7 @@ function ozoneCommands({ packages, services }) {
   async function start(args) {
     const ozone = await packages.import('@atproto/ozone')
     const { Subscription } = await packages.import('@atproto/xrpc-server')
-    const appview = services.of(args.appviewId, 'appview')
+    services.of(args.appviewId, 'appview') // it must run: Ozone's labels go into its database
     const { id, log } = services.begin('ozone', args.id)
     const startOn = async (port) => {
       const url = `http://localhost:${port}`
@@ -159,7 +170,8 @@ function ozoneCommands({ packages, services }) {
     }
     const { server, daemon, url, port } = started
     attachAccessLog(server.server, log)
-    const bridge = startLabelBridge({ Subscription, url, did: args.did, appviewDb: appview.db, log })
+    const appviewDb = () => services.of(args.appviewId, 'appview').db
+    const bridge = startLabelBridge({ Subscription, url, did: args.did, appviewDb, log })
     log.line(`Ozone ${args.name} listening on ${url} as ${args.did}, pushing to ${args.pdsUrl} and ${args.appviewUrl}`)
     const stop = async () => {
       await bridge.stop()
