@@ -177,6 +177,7 @@ INTERNAL_VARIABLES = frozenset(
         "CONTROL_FD",
         "VENV",
         "APP_PROCESS",
+        "TEST_WORKERS",
     )
 )
 
